@@ -1,0 +1,268 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mailwatchd-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mailwatchd")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	writeFile(t, bad, "collectors:\n  filesystem:\n    intervall: 30s\n    interval: 10q\n    timeout: 1h\n")
+	cmd := exec.Command(binary, "--config.check", "--config.file", bad)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("bad config: want exit 1, got %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`line 3: collectors.filesystem.intervall: unknown key "intervall"`,
+		`line 4: collectors.filesystem.interval: invalid duration "10q"`,
+		`line 5: collectors.filesystem.timeout: 1h0m0s must be shorter than interval`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	good := filepath.Join(dir, "good.yaml")
+	writeFile(t, good, "collectors:\n  filesystem:\n    paths: [/nonexistent/is/fine/at/check/time]\n")
+	if out, err := exec.Command(binary, "--config.check", "--config.file", good).CombinedOutput(); err != nil {
+		t.Errorf("good config: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(binary, "--config.check", "--config.file", "../../config.example.yaml").CombinedOutput(); err != nil {
+		t.Errorf("config.example.yaml: %v\n%s", err, out)
+	}
+	// A bad config refuses to start the daemon too, before listening.
+	cmd = exec.Command(binary, "--config.file", bad, "--web.listen-address", "127.0.0.1:0")
+	out, err = cmd.CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "intervall") {
+		t.Errorf("serve with bad config: want exit 1 naming the key, got %v\n%s", err, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(binary, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "mailwatchd ") {
+		t.Errorf("--version: %v %q", err, out)
+	}
+}
+
+// notifySocket collects sd_notify datagrams the way systemd would.
+func notifySocket(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	msgs := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, l := range strings.Split(strings.TrimSpace(string(buf[:n])), "\n") {
+				msgs <- l
+			}
+		}
+	}()
+	return path, msgs
+}
+
+func expectNotify(t *testing.T, msgs <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case m := <-msgs:
+			if m == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q from sd_notify", want)
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func waitMetric(t *testing.T, addr, line string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := scrape(t, addr)
+		if strings.Contains(out, line) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics never showed %q:\n%s", line, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeReloadAndTerm drives the real binary: READY over sd_notify, a
+// refused reload keeps the old config serving, a good one applies, SIGTERM
+// exits 0 after STOPPING.
+func TestServeReloadAndTerm(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	keep := t.TempDir()
+	writeFile(t, cfgPath, fmt.Sprintf("global:\n  state_dir: %s\ncollectors:\n  filesystem:\n    interval: 5s\n    timeout: 2s\n    paths: [%s]\n", dir, keep))
+	sock, msgs := notifySocket(t)
+	addr := freePort(t)
+	var logs bytes.Buffer
+	cmd := exec.Command(binary, "--config.file", cfgPath, "--web.listen-address", addr, "--log.format", "console")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+
+	expectNotify(t, msgs, "READY=1")
+	waitMetric(t, addr, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, keep))
+
+	// A bad config: refused, the old collectors keep serving.
+	writeFile(t, cfgPath, "collectors:\n  filesystem:\n    bogus: 1\n")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	out := waitMetric(t, addr, "mailwatch_config_last_reload_successful 0")
+	if !strings.Contains(out, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, keep)) {
+		t.Errorf("old config stopped serving after a refused reload:\n%s", out)
+	}
+
+	// A good, changed config: applied.
+	other := t.TempDir()
+	writeFile(t, cfgPath, fmt.Sprintf("global:\n  state_dir: %s\ncollectors:\n  filesystem:\n    interval: 5s\n    timeout: 2s\n    paths: [%s]\n", dir, other))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	expectNotify(t, msgs, "RELOADING=1")
+	out = waitMetric(t, addr, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, other))
+	if !strings.Contains(out, "mailwatch_config_last_reload_successful 1") {
+		t.Errorf("reload not reported as successful:\n%s", out)
+	}
+	waitMetric(t, addr, `mailwatch_collector_runs_total{collector="filesystem"} 2`) // counters kept across the reload
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("SIGTERM: want exit 0, got %v\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit within 15s of SIGTERM")
+	}
+	expectNotify(t, msgs, "STOPPING=1")
+	sc := bufio.NewScanner(&logs)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "reload refused") && !strings.Contains(sc.Text(), "bogus") {
+			t.Errorf("refused reload log line does not name the bad key: %s", sc.Text())
+		}
+	}
+}
+
+// TestMetricsPassPromtool runs the daemon with config.example.yaml and
+// checks the live /metrics with `promtool check metrics` (Debian package
+// prometheus). It skips without promtool unless MAILWATCHD_REQUIRE_PROMTOOL
+// is set, as CI does.
+func TestMetricsPassPromtool(t *testing.T) {
+	t.Parallel()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("MAILWATCHD_REQUIRE_PROMTOOL") != "" {
+			t.Fatal("promtool not found (apt-get install prometheus)")
+		}
+		t.Skip("promtool not found; apt-get install prometheus to run this test")
+	}
+	addr := freePort(t)
+	cmd := exec.Command(binary, "--config.file", "../../config.example.yaml", "--web.listen-address", addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	out := waitMetric(t, addr, `mailwatch_collector_runs_total{collector="filesystem"} 1`)
+	check := exec.Command(promtool, "check", "metrics")
+	check.Stdin = strings.NewReader(out)
+	res, err := check.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(res)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, res)
+	}
+}

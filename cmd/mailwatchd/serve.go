@@ -1,0 +1,254 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/exporter-toolkit/web"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/mailwatchd/mailwatchd/internal/buildinfo"
+	"github.com/mailwatchd/mailwatchd/internal/config"
+	"github.com/mailwatchd/mailwatchd/internal/scheduler"
+	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/registry"
+)
+
+// daemon is the running service: config, scheduler, reload bookkeeping.
+type daemon struct {
+	opts   options
+	logger *zap.Logger
+	sched  *scheduler.Scheduler
+
+	mu       sync.Mutex // serialises reloads (SIGHUP and HTTP)
+	cfg      *config.Config
+	checksum [32]byte
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+}
+
+func validateWebConfig(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := web.Validate(path); err != nil {
+		return fmt.Errorf("--web.config.file %s: %w", path, err)
+	}
+	return nil
+}
+
+// jobs builds every enabled collector from cfg. Nothing is started.
+func jobs(cfg *config.Config, logger *zap.Logger) ([]scheduler.Job, error) {
+	sections := map[string]config.Section{}
+	for _, s := range cfg.Collectors.Sections() {
+		sections[s.Name] = s
+	}
+	var out []scheduler.Job
+	for _, f := range registry.Factories() {
+		s := sections[f.Name]
+		st := s.Common()
+		if !st.IsEnabled() {
+			continue
+		}
+		c, err := f.New(cfg, logger.With(zap.String("collector", f.Name)))
+		if err != nil {
+			return nil, fmt.Errorf("collector %s: %w", f.Name, err)
+		}
+		out = append(out, scheduler.Job{
+			Name: f.Name, Collector: c,
+			Interval: st.Interval.D(), Timeout: st.Timeout.D(),
+			StaleAfter: time.Duration(cfg.Global.StaleAfterIntervals) * st.Interval.D(),
+		})
+	}
+	return out, nil
+}
+
+func serve(o options, logger *zap.Logger) int {
+	if err := validateWebConfig(o.webConfig); err != nil {
+		logger.Error("invalid web configuration", zap.Error(err))
+		return 1
+	}
+	data, err := os.ReadFile(o.configFile)
+	if err != nil {
+		logger.Error("cannot read configuration", zap.String("file", o.configFile), zap.Error(err))
+		return 1
+	}
+	cfg, err := config.Parse(o.configFile, data)
+	if err != nil {
+		logger.Error("invalid configuration", zap.String("file", o.configFile), zap.Error(err))
+		return 1
+	}
+	js, err := jobs(cfg, logger)
+	if err != nil {
+		logger.Error("cannot build collectors", zap.Error(err))
+		return 1
+	}
+
+	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), cfg: cfg, checksum: sha256.Sum256(data)}
+	reg := d.registry()
+
+	listeners, err := mwweb.Listen(mwweb.ServerConfig{ListenAddresses: o.listen, SystemdSocket: o.systemdSocket, WebConfigFile: o.webConfig})
+	if err != nil {
+		logger.Error("cannot listen", zap.Error(err))
+		return 1
+	}
+	d.sched.Apply(js)
+	d.reloadOK.Set(1)
+	d.reloadTime.SetToCurrentTime()
+
+	h := mwweb.NewHandler(mwweb.Options{
+		Gatherer: reg, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
+	})
+	srv := mwweb.Serve(listeners, h, o.webConfig, slog.New(zapslog.NewHandler(logger.Core())))
+	for _, l := range listeners {
+		logger.Info("listening", zap.String("address", l.Addr().String()))
+	}
+	logger.Info("mailwatchd started", zap.String("version", buildinfo.Version), zap.String("config", o.configFile), zap.Int("collectors", len(js)))
+	notify(logger, sd.SdNotifyReady)
+
+	ctx, stopWatchdog := context.WithCancel(context.Background())
+	go d.watchdog(ctx)
+	code := d.waitForSignals(srv)
+	stopWatchdog()
+
+	notify(logger, sd.SdNotifyStopping)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		logger.Warn("http shutdown", zap.Error(err))
+	}
+	d.sched.Stop()
+	logger.Info("mailwatchd stopped")
+	return code
+}
+
+func (d *daemon) registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "mailwatch", Subsystem: "config", Name: "last_reload_successful",
+		Help: "1 if the last configuration load or reload succeeded, 0 if it was refused (the previous configuration stays in use).",
+	})
+	d.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "mailwatch", Subsystem: "config", Name: "last_reload_success_timestamp_seconds",
+		Help: "Unix time of the last successful configuration load or reload.",
+	})
+	reg.MustRegister(
+		promcollectors.NewGoCollector(),
+		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
+		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.sched,
+	)
+	return reg
+}
+
+// waitForSignals blocks until SIGTERM/SIGINT (exit 0) or a fatal server
+// error (exit 1); SIGHUP reloads.
+func (d *daemon) waitForSignals(srv *mwweb.Server) int {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case err := <-srv.Err():
+			d.logger.Error("http server failed", zap.Error(err))
+			return 1
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				_ = d.reload() // logged and exported by reload
+				continue
+			}
+			d.logger.Info("shutting down", zap.String("signal", s.String()))
+			return 0
+		}
+	}
+}
+
+// reload builds the new collector set aside and swaps it in only if the
+// whole config is valid; otherwise the running set is left untouched.
+func (d *daemon) reload() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	notify(d.logger, sd.SdNotifyReloading)
+	defer notify(d.logger, sd.SdNotifyReady)
+	err := d.reloadLocked()
+	if err != nil {
+		d.reloadOK.Set(0)
+		d.logger.Error("reload refused; keeping the running configuration", zap.Error(err))
+		return err
+	}
+	d.reloadOK.Set(1)
+	d.reloadTime.SetToCurrentTime()
+	return nil
+}
+
+func (d *daemon) reloadLocked() error {
+	data, err := os.ReadFile(d.opts.configFile)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	if bytes.Equal(sum[:], d.checksum[:]) {
+		d.logger.Info("configuration unchanged; nothing to reload")
+		return nil
+	}
+	cfg, err := config.Parse(d.opts.configFile, data)
+	if err != nil {
+		return err
+	}
+	if err := validateWebConfig(d.opts.webConfig); err != nil {
+		return err
+	}
+	js, err := jobs(cfg, d.logger)
+	if err != nil {
+		return err
+	}
+	d.sched.Apply(js)
+	d.cfg, d.checksum = cfg, sum
+	d.logger.Info("configuration reloaded", zap.Int("collectors", len(js)))
+	return nil
+}
+
+// watchdog feeds systemd's watchdog while the scheduler's loop is alive, so
+// a wedged daemon is restarted. A no-op when WatchdogSec is unset.
+func (d *daemon) watchdog(ctx context.Context) {
+	interval, err := sd.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return
+	}
+	t := time.NewTicker(interval / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if d.sched.Alive(interval) {
+				notify(d.logger, sd.SdNotifyWatchdog)
+			} else {
+				d.logger.Error("scheduler loop stalled; withholding the watchdog ping")
+			}
+		}
+	}
+}
+
+func notify(logger *zap.Logger, state string) {
+	if _, err := sd.SdNotify(false, state); err != nil && !errors.Is(err, os.ErrNotExist) {
+		logger.Debug("sd_notify", zap.String("state", state), zap.Error(err))
+	}
+}

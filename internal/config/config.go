@@ -1,0 +1,220 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package config loads mailwatchd's YAML configuration: strict decoding (an
+// unknown key at any depth is an error), defaults for a stock Debian 12 mail
+// host, and validation that reports every problem at once, each with its
+// YAML path and line.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
+)
+
+// DefaultPath is where the Debian package and the systemd unit expect the file.
+const DefaultPath = "/etc/mailwatchd/config.yaml"
+
+// Config is the whole configuration file.
+type Config struct {
+	Global     Global     `yaml:"global"`
+	Collectors Collectors `yaml:"collectors"`
+}
+
+// Global holds settings shared by all collectors.
+type Global struct {
+	// StateDir keeps state that must survive restarts (saved log positions).
+	StateDir string `yaml:"state_dir"`
+	// StaleAfterIntervals is how many intervals the last good snapshot of a
+	// failing collector keeps being served before its series are dropped.
+	StaleAfterIntervals int `yaml:"stale_after_intervals"`
+}
+
+// Collectors has one section per collector; the yaml key of each field is the
+// collector's name. Every field must implement collectors.Section (a test
+// checks this and that each has a factory in the registry).
+type Collectors struct {
+	Filesystem filesystem.Config `yaml:"filesystem"`
+}
+
+// Section is one named collector section.
+type Section struct {
+	Name string
+	collectors.Section
+}
+
+// Sections lists the collector sections in declaration order.
+func (c *Collectors) Sections() []Section {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	out := make([]Section, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		s, ok := v.Field(i).Addr().Interface().(collectors.Section)
+		if !ok {
+			panic(fmt.Sprintf("config: collectors.%s does not implement collectors.Section", name))
+		}
+		out = append(out, Section{Name: name, Section: s})
+	}
+	return out
+}
+
+// Problem is one thing wrong with a config file.
+type Problem struct {
+	Path string // YAML path, e.g. collectors.filesystem.timeout
+	Line int    // 0 when unknown
+	Msg  string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", p.Line)
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path + ": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Error lists every problem found in one file.
+type Error struct {
+	File     string
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem(s):", e.File, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+// Load reads, decodes, defaults and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes, defaults and validates data; name is used in messages.
+func Parse(name string, data []byte) (*Config, error) {
+	cfg := &Config{}
+	var probs []Problem
+	idx := newIndex()
+
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Error{File: name, Problems: []Problem{syntaxProblem(err)}}
+	}
+	idx.walk(&root, "")
+
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, &Error{File: name, Problems: []Problem{syntaxProblem(err)}}
+		}
+		for _, msg := range te.Errors {
+			probs = append(probs, idx.typeProblem(msg))
+		}
+	}
+	cfg.ApplyDefaults()
+	for _, err := range cfg.Validate() {
+		probs = append(probs, idx.fieldProblem(err))
+	}
+	if len(probs) > 0 {
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+		return nil, &Error{File: name, Problems: probs}
+	}
+	return cfg, nil
+}
+
+// ApplyDefaults fills every key left at its zero value.
+func (c *Config) ApplyDefaults() {
+	if c.Global.StateDir == "" {
+		c.Global.StateDir = "/var/lib/mailwatchd"
+	}
+	if c.Global.StaleAfterIntervals == 0 {
+		c.Global.StaleAfterIntervals = 3
+	}
+	for _, s := range c.Collectors.Sections() {
+		d := s.Defaults()
+		st := s.Common()
+		if st.Enabled == nil {
+			on := d.Enabled
+			st.Enabled = &on
+		}
+		if st.Interval == 0 {
+			st.Interval = confvalDuration(d.Interval)
+		}
+		if st.Timeout == 0 {
+			st.Timeout = confvalDuration(d.Timeout)
+			// A raised interval below the default timeout keeps a valid pair.
+			if st.Timeout.D() >= st.Interval.D() {
+				st.Timeout = confvalDuration(st.Interval.D() * 2 / 3)
+			}
+		}
+		s.ApplyDefaults()
+	}
+}
+
+// Validate returns every problem, as *collectors.FieldError with full paths.
+func (c *Config) Validate() []error {
+	var errs []error
+	if !strings.HasPrefix(c.Global.StateDir, "/") {
+		errs = append(errs, collectors.Errorf("global.state_dir", "must be an absolute path, got %q", c.Global.StateDir))
+	}
+	if c.Global.StaleAfterIntervals < 1 {
+		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at least 1, got %d", c.Global.StaleAfterIntervals))
+	}
+	for _, s := range c.Collectors.Sections() {
+		prefix := "collectors." + s.Name
+		st, d := s.Common(), s.Defaults()
+		if st.Interval.D() < d.MinInterval {
+			errs = append(errs, collectors.Errorf(prefix+".interval", "%s is below the minimum of %s for this collector", st.Interval, confvalDuration(d.MinInterval)))
+		}
+		if st.Timeout.D() <= 0 {
+			errs = append(errs, collectors.Errorf(prefix+".timeout", "must be positive"))
+		} else if st.Timeout.D() >= st.Interval.D() {
+			errs = append(errs, collectors.Errorf(prefix+".timeout", "%s must be shorter than interval (%s)", st.Timeout, st.Interval))
+		}
+		for _, err := range s.Validate() {
+			errs = append(errs, prefixError(prefix, err))
+		}
+	}
+	return errs
+}
+
+func prefixError(prefix string, err error) error {
+	var fe *collectors.FieldError
+	if errors.As(err, &fe) {
+		p := prefix
+		if fe.Path != "" {
+			if strings.HasPrefix(fe.Path, "[") {
+				p += fe.Path
+			} else {
+				p += "." + fe.Path
+			}
+		}
+		return &collectors.FieldError{Path: p, Msg: fe.Msg}
+	}
+	return &collectors.FieldError{Path: prefix, Msg: err.Error()}
+}

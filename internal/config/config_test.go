@@ -1,0 +1,189 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+)
+
+func TestLoadExample(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("../../config.example.yaml")
+	if err != nil {
+		t.Fatalf("config.example.yaml must load: %v", err)
+	}
+	// The example documents the defaults: it must mean the same as no file.
+	def, err := Parse("empty", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(def, cfg); diff != "" {
+		t.Errorf("config.example.yaml differs from the built-in defaults (-defaults +example):\n%s", diff)
+	}
+}
+
+func TestExampleMentionsEveryKey(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := newIndex()
+	idx.walkText(t, data)
+	for _, s := range (&Collectors{}).Sections() {
+		if _, ok := idx.lineOf["collectors."+s.Name]; !ok {
+			t.Errorf("config.example.yaml has no collectors.%s section", s.Name)
+		}
+		for _, k := range []string{"enabled", "interval", "timeout"} {
+			if _, ok := idx.lineOf["collectors."+s.Name+"."+k]; !ok {
+				t.Errorf("config.example.yaml lacks collectors.%s.%s", s.Name, k)
+			}
+		}
+	}
+}
+
+func TestGoodConfigs(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/*.good.yaml")
+	if len(files) == 0 {
+		t.Fatal("no good fixtures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			if _, err := Load(f); err != nil {
+				t.Errorf("want valid, got: %v", err)
+			}
+		})
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file string
+		want []string // every substring must appear, each problem on its own line
+	}{
+		{"typos.bad.yaml", []string{
+			`line 5: collectors.filesystem.intervall: unknown key "intervall"`,
+			`line 6: collectors.filesystem.interval: invalid duration "5x"`,
+			`line 7: collectors.filesystem.timeout: 1m0s must be shorter than interval`,
+		}},
+		{"nested-unknown.bad.yaml", []string{`line 1: colectors: unknown key "colectors"`}},
+		{"global-unknown.bad.yaml", []string{`line 2: global.state_dri: unknown key "state_dri"`}},
+		{"paths.bad.yaml", []string{
+			`paths[0]: must be an absolute path, got "relative"`,
+			`paths[1]: "/var/log/" is not clean; write "/var/log"`,
+			`paths[3]: "/var/log" is listed twice`,
+		}},
+		{"types.bad.yaml", []string{
+			`line 2: global.stale_after_intervals: expected a number, got string "lots"`,
+			`line 5: collectors.filesystem.enabled: expected true or false, got string "maybe"`,
+			`line 6: collectors.filesystem.paths: expected a list, got string`,
+		}},
+		{"syntax.bad.yaml", []string{"line 2: did not find expected"}},
+		{"min-interval.bad.yaml", []string{`line 3: collectors.filesystem.interval: 1s is below the minimum of 5s`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(filepath.Join("testdata", tc.file))
+			if err == nil {
+				t.Fatal("want an error, got none")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *config.Error, got %T: %v", err, err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error lacks %q; got:\n%s", w, msg)
+				}
+			}
+			if len(ce.Problems) < len(tc.want) {
+				t.Errorf("want at least %d problems, got %d:\n%s", len(tc.want), len(ce.Problems), msg)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("x", []byte("collectors:\n  filesystem:\n    interval: 6s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := cfg.Collectors.Filesystem
+	if got := fs.Timeout.D(); got != 4*time.Second {
+		t.Errorf("timeout defaulted to %s, want 4s (2/3 of a 6s interval)", got)
+	}
+	if !fs.IsEnabled() {
+		t.Error("filesystem should be enabled by default")
+	}
+	if diff := cmp.Diff([]string{"/var/spool/postfix", "/var/mail", "/var/log"}, fs.Paths); diff != "" {
+		t.Errorf("default paths (-want +got):\n%s", diff)
+	}
+	if cfg.Global.StateDir != "/var/lib/mailwatchd" || cfg.Global.StaleAfterIntervals != 3 {
+		t.Errorf("global defaults: %+v", cfg.Global)
+	}
+}
+
+// TestUnknownKeyAtEveryDepth guards against the yaml.v3 trap where a
+// node-style UnmarshalYAML on a struct silently turns off KnownFields.
+func TestUnknownKeyAtEveryDepth(t *testing.T) {
+	t.Parallel()
+	docs := map[string]string{
+		"top":        "bogus: 1\n",
+		"global":     "global:\n  bogus: 1\n",
+		"collectors": "collectors:\n  bogus: {}\n",
+	}
+	for _, s := range (&Collectors{}).Sections() {
+		docs["collectors."+s.Name] = "collectors:\n  " + s.Name + ":\n    bogus: 1\n"
+	}
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(name, []byte(doc))
+			if err == nil || !strings.Contains(err.Error(), `unknown key "bogus"`) {
+				t.Errorf("want unknown key error, got %v", err)
+			}
+		})
+	}
+}
+
+func (x *index) walkText(t *testing.T, data []byte) {
+	t.Helper()
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		t.Fatal(err)
+	}
+	x.walk(&n, "")
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "global: {}\n", "collectors:\n  filesystem:\n    paths: [/a]\n", "a: [\n", "global:\n  state_dir: 5\n"} {
+		f.Add([]byte(s))
+	}
+	if data, err := os.ReadFile("../../config.example.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz", data)
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && cfg != nil {
+			t.Fatal("config returned with an error")
+		}
+	})
+}

@@ -1,0 +1,281 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+var valueDesc = prometheus.NewDesc("mailwatch_test_value", "A test value.", []string{"source"}, nil)
+
+// fakeCollector behaves as its update func says and counts concurrent runs.
+type fakeCollector struct {
+	name    string
+	update  func(ctx context.Context, ch chan<- prometheus.Metric) error
+	calls   atomic.Int64
+	active  atomic.Int64
+	maxSeen atomic.Int64
+}
+
+func (f *fakeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- valueDesc }
+
+func (f *fakeCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	f.calls.Add(1)
+	n := f.active.Add(1)
+	defer f.active.Add(-1)
+	for {
+		m := f.maxSeen.Load()
+		if n <= m || f.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return f.update(ctx, ch)
+}
+
+func value(v float64, source string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(valueDesc, prometheus.GaugeValue, v, source)
+}
+
+func job(name string, c collectors.Collector, interval, timeout time.Duration) Job {
+	return Job{Name: name, Collector: c, Interval: interval, Timeout: timeout, StaleAfter: time.Hour}
+}
+
+// waitFor polls cond until it holds or the test's patience (10s) runs out.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func status(s *Scheduler, name string) Status {
+	for _, st := range s.Statuses() {
+		if st.Name == name {
+			return st
+		}
+	}
+	return Status{}
+}
+
+func gather(t *testing.T, s *Scheduler) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var lv []string
+			for _, l := range m.GetLabel() {
+				lv = append(lv, l.GetName()+"="+l.GetValue())
+			}
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			fmt.Fprintf(&b, "%s{%s} %g\n", mf.GetName(), strings.Join(lv, ","), v)
+		}
+	}
+	return b.String()
+}
+
+func TestBlockedCollectorDoesNotDelayScrapeAndTimesOut(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	blocked := &fakeCollector{update: func(context.Context, chan<- prometheus.Metric) error {
+		<-release // ignores its context entirely
+		return nil
+	}}
+	healthy := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
+		ch <- value(1, "healthy")
+		return nil
+	}}
+	s := New(zap.NewNop())
+	s.Apply([]Job{job("blocked", blocked, 10*time.Millisecond, 5*time.Millisecond), job("healthy", healthy, 10*time.Millisecond, 5*time.Millisecond)})
+	defer func() { close(release); s.Stop() }()
+
+	waitFor(t, "the blocked collector's run to be failed by its timeout", func() bool {
+		st := status(s, "blocked")
+		return st.Failures >= 1 && !st.Success
+	})
+	// A scrape is served while Update is still stuck inside the collector.
+	out := gather(t, s)
+	for _, want := range []string{
+		"mailwatch_collector_success{collector=blocked} 0",
+		"mailwatch_test_value{source=healthy} 1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(status(s, "blocked").LastError, "timeout") {
+		t.Errorf("last error should name the timeout, got %q", status(s, "blocked").LastError)
+	}
+	// The stuck run is never overlapped by a new one, however many intervals pass.
+	waitFor(t, "the healthy collector to run a few more times", func() bool { return healthy.calls.Load() >= 5 })
+	if n := blocked.calls.Load(); n != 1 {
+		t.Errorf("blocked collector was called %d times while stuck, want 1", n)
+	}
+}
+
+func TestCancelledAtTimeout(t *testing.T) {
+	t.Parallel()
+	sawCancel := make(chan error, 1)
+	c := &fakeCollector{update: func(ctx context.Context, _ chan<- prometheus.Metric) error {
+		<-ctx.Done()
+		select {
+		case sawCancel <- ctx.Err():
+		default:
+		}
+		return ctx.Err()
+	}}
+	s := New(zap.NewNop())
+	s.Apply([]Job{job("slow", c, time.Hour, 5*time.Millisecond)})
+	defer s.Stop()
+	select {
+	case err := <-sawCancel:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("collector saw %v, want deadline exceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("collector's context was never cancelled")
+	}
+	waitFor(t, "the failure to be recorded", func() bool { return status(s, "slow").Failures == 1 })
+}
+
+func TestPanicRecoveredAndCounted(t *testing.T) {
+	t.Parallel()
+	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
+		ch <- value(1, "partial")
+		panic("boom")
+	}}
+	s := New(zap.NewNop())
+	s.Apply([]Job{job("panicky", c, 5*time.Millisecond, 4*time.Millisecond)})
+	defer s.Stop()
+	waitFor(t, "two panicking runs", func() bool { return status(s, "panicky").Failures >= 2 })
+	out := gather(t, s)
+	if strings.Contains(out, "source=partial") {
+		t.Errorf("metrics sent before a panic must not be served:\n%s", out)
+	}
+	if !strings.Contains(status(s, "panicky").LastError, "boom") {
+		t.Errorf("last error = %q, want the panic value", status(s, "panicky").LastError)
+	}
+}
+
+func TestSnapshotReplacedKeptThenDropped(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Unix(1_000_000, 0)
+	results := make(chan error)
+	var n atomic.Int64
+	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
+		i := n.Add(1)
+		ch <- value(float64(i), "run")
+		return <-results
+	}}
+	s := New(zap.NewNop())
+	s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	j := job("c", c, time.Millisecond, time.Hour)
+	j.StaleAfter = time.Minute
+	s.Apply([]Job{j})
+	defer func() { close(results); s.Stop() }()
+
+	results <- nil // run 1 succeeds with value 1
+	waitFor(t, "run 1", func() bool { return status(s, "c").Runs == 1 })
+	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=run} 1\n") {
+		t.Fatalf("want value 1 after run 1:\n%s", out)
+	}
+	results <- nil // run 2 replaces it with 2
+	waitFor(t, "run 2", func() bool { return status(s, "c").Runs == 2 })
+	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=run} 2\n") {
+		t.Fatalf("want value 2 after run 2:\n%s", out)
+	}
+	results <- errors.New("down") // run 3 fails: value 2 is kept (not 3, not half)
+	waitFor(t, "run 3", func() bool { return status(s, "c").Runs == 3 })
+	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=run} 2\n") || !strings.Contains(out, "mailwatch_collector_success{collector=c} 0") {
+		t.Fatalf("want the last good value 2 and success 0 after a failed run:\n%s", out)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // past the stale window
+	mu.Unlock()
+	if out := gather(t, s); strings.Contains(out, "mailwatch_test_value") {
+		t.Fatalf("stale snapshot should be dropped:\n%s", out)
+	}
+}
+
+func TestApplyKeepsCountersAndSnapshot(t *testing.T) {
+	t.Parallel()
+	ok := func(_ context.Context, ch chan<- prometheus.Metric) error { ch <- value(7, "x"); return nil }
+	s := New(zap.NewNop())
+	s.Apply([]Job{job("a", &fakeCollector{update: ok}, time.Millisecond, time.Hour/2)})
+	waitFor(t, "three runs", func() bool { return status(s, "a").Runs >= 3 })
+	before := status(s, "a").Runs
+
+	block := make(chan struct{})
+	defer close(block)
+	s.Apply([]Job{job("a", &fakeCollector{update: func(context.Context, chan<- prometheus.Metric) error { <-block; return nil }}, time.Hour, time.Hour/2)})
+	defer s.Stop()
+	if got := status(s, "a").Runs; got < before {
+		t.Errorf("runs went from %d to %d across Apply", before, got)
+	}
+	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=x} 7") {
+		t.Errorf("snapshot lost across Apply:\n%s", out)
+	}
+	s.Apply(nil)
+	if out := gather(t, s); strings.Contains(out, "collector=a") {
+		t.Errorf("removed collector still exported:\n%s", out)
+	}
+}
+
+func TestNotApplicableIsFailureWithoutSnapshot(t *testing.T) {
+	t.Parallel()
+	c := &fakeCollector{update: func(context.Context, chan<- prometheus.Metric) error {
+		return fmt.Errorf("no spool: %w", collectors.ErrNotApplicable)
+	}}
+	s := New(zap.NewNop())
+	s.Apply([]Job{job("absent", c, time.Hour, time.Second)})
+	defer s.Stop()
+	waitFor(t, "one run", func() bool { return status(s, "absent").Runs == 1 })
+	want := `
+# HELP mailwatch_collector_success 1 if the collector's last run succeeded, 0 if it failed, timed out or panicked.
+# TYPE mailwatch_collector_success gauge
+mailwatch_collector_success{collector="absent"} 0
+# HELP mailwatch_collector_failures_total Failed runs (errors, timeouts and panics) of the collector since mailwatchd started.
+# TYPE mailwatch_collector_failures_total counter
+mailwatch_collector_failures_total{collector="absent"} 1
+`
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want), "mailwatch_collector_success", "mailwatch_collector_failures_total"); err != nil {
+		t.Error(err)
+	}
+	if probs, err := testutil.CollectAndLint(s); err != nil || len(probs) > 0 {
+		t.Errorf("lint: %v %v", err, probs)
+	}
+}
+
+func TestJitterWithinTenPercent(t *testing.T) {
+	t.Parallel()
+	for range 1000 {
+		d := jitter(time.Minute)
+		if d < 54*time.Second || d > 66*time.Second {
+			t.Fatalf("jitter(1m) = %s, outside ±10%%", d)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package collectors defines the contract every mailwatchd collector meets:
+// it gathers one area of a mail host (queue, services, storage, ...) on its
+// own schedule and hands the scheduler a complete set of const metrics. The
+// list of collectors lives in the registry subpackage.
+package collectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailwatchd/mailwatchd/internal/confval"
+)
+
+// Namespace is the prefix of every metric mailwatchd exports.
+const Namespace = "mailwatch"
+
+// Collector gathers one area of the host.
+//
+// Describe sends every descriptor the collector can ever emit; it does no I/O
+// and is called once when the collector is registered.
+//
+// Update performs one measurement. It must return promptly once ctx is done,
+// must not use ch after it returns, and sends only const metrics. The
+// scheduler calls Update from one goroutine at a time, never concurrently
+// with itself. Update returns an error only when the run produced nothing
+// trustworthy; per-target failures are reported as data (a _success gauge at
+// 0). ErrNotApplicable (possibly wrapped) means the thing it watches is not
+// on this host.
+type Collector interface {
+	Describe(ch chan<- *prometheus.Desc)
+	Update(ctx context.Context, ch chan<- prometheus.Metric) error
+}
+
+// ErrNotApplicable marks a run whose target does not exist on this host (no
+// Postfix spool, no ClamAV). The scheduler counts it as a failed run but logs
+// it once rather than every interval.
+var ErrNotApplicable = errors.New("not present on this host")
+
+// Settings are the scheduling keys every collector section has. They are
+// inlined into each collector's config struct.
+type Settings struct {
+	// Enabled switches the collector on or off; nil means its default.
+	Enabled *bool `yaml:"enabled"`
+	// Interval is the delay between the end of one run and the start of the next.
+	Interval confval.Duration `yaml:"interval"`
+	// Timeout bounds one run; it must be shorter than Interval.
+	Timeout confval.Duration `yaml:"timeout"`
+}
+
+// IsEnabled reports whether the collector should run.
+func (s *Settings) IsEnabled() bool { return s.Enabled != nil && *s.Enabled }
+
+// Defaults are a collector's scheduling defaults and limits.
+type Defaults struct {
+	Enabled     bool
+	Interval    time.Duration
+	Timeout     time.Duration
+	MinInterval time.Duration
+}
+
+// Section is implemented by every collector's config struct. The config
+// loader finds the sections by reflection over config.Collectors, applies
+// the defaults, and validates them; paths in the errors returned by Validate
+// are relative to the section (for example "paths[2]").
+type Section interface {
+	Common() *Settings
+	Defaults() Defaults
+	// ApplyDefaults fills collector-specific keys left at their zero value.
+	ApplyDefaults()
+	// Validate returns every problem of the section; it does no I/O.
+	Validate() []error
+}
+
+// FieldError is a validation problem at a YAML path. Path is relative to the
+// section that produced it; the config loader prefixes it and adds the line.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Errorf builds a FieldError.
+func Errorf(path, format string, args ...any) error {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Help builds the HELP text of a metric refreshed by a scheduled collector:
+// the fixed phrase tells readers the value is cached, not measured at scrape.
+func Help(collector, text string) string {
+	return text + " Refreshed every collectors." + collector + ".interval."
+}
+
+// NewDesc builds a descriptor named mailwatch_<subsystem>_<name> whose help
+// carries the refresh phrase of the collector.
+func NewDesc(collector, subsystem, name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, subsystem, name), Help(collector, help), labels, nil)
+}

@@ -1,0 +1,60 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package filesystem
+
+import (
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+// Name is the collector's config key and collector label.
+const Name = "filesystem"
+
+// Config is the collectors.filesystem section.
+type Config struct {
+	collectors.Settings `yaml:",inline"`
+	// Paths are the directories whose filesystems are measured.
+	Paths []string `yaml:"paths"`
+}
+
+// DefaultPaths are where a Debian mail host keeps its queue, mail and logs.
+var DefaultPaths = []string{"/var/spool/postfix", "/var/mail", "/var/log"}
+
+// Common returns the scheduling settings.
+func (c *Config) Common() *collectors.Settings { return &c.Settings }
+
+// Defaults: statfs is cheap, but a stale NFS mount can hang it, so the
+// timeout is short and a stuck path is not retried until its call returns.
+func (c *Config) Defaults() collectors.Defaults {
+	return collectors.Defaults{Enabled: true, Interval: 30 * time.Second, Timeout: 10 * time.Second, MinInterval: 5 * time.Second}
+}
+
+// ApplyDefaults fills Paths.
+func (c *Config) ApplyDefaults() {
+	if c.Paths == nil {
+		c.Paths = append([]string(nil), DefaultPaths...)
+	}
+}
+
+// Validate checks that paths are absolute, clean and unique.
+func (c *Config) Validate() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, p := range c.Paths {
+		at := "paths[" + strconv.Itoa(i) + "]"
+		switch {
+		case !filepath.IsAbs(p):
+			errs = append(errs, collectors.Errorf(at, "must be an absolute path, got %q", p))
+		case filepath.Clean(p) != p:
+			errs = append(errs, collectors.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p)))
+		case seen[p]:
+			errs = append(errs, collectors.Errorf(at, "%q is listed twice", p))
+		}
+		seen[p] = true
+	}
+	return errs
+}

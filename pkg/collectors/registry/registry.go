@@ -1,0 +1,31 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package registry is the one list of mailwatchd's collectors. Adding a
+// collector is its package, its section in config.Collectors and one entry
+// here; a test checks that the two lists agree.
+package registry
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/internal/config"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
+)
+
+// Factory builds one collector from the whole config.
+type Factory struct {
+	// Name is the config key under collectors: and the collector label.
+	Name string
+	New  func(cfg *config.Config, logger *zap.Logger) (collectors.Collector, error)
+}
+
+// Factories lists every collector, in the order the landing page shows them.
+func Factories() []Factory {
+	return []Factory{
+		{Name: filesystem.Name, New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return filesystem.New(c.Collectors.Filesystem, l)
+		}},
+	}
+}
