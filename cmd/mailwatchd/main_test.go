@@ -141,27 +141,28 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func scrape(t *testing.T, addr string) string {
-	t.Helper()
+func scrape(addr string) (string, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		t.Fatalf("scrape: %v", err)
+		return "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }
 
+// waitMetric scrapes until the exposition contains line (the daemon may
+// still be starting) or 15 s pass.
 func waitMetric(t *testing.T, addr, line string) string {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		out := scrape(t, addr)
-		if strings.Contains(out, line) {
+		out, err := scrape(addr)
+		if err == nil && strings.Contains(out, line) {
 			return out
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("metrics never showed %q:\n%s", line, out)
+			t.Fatalf("metrics never showed %q (last error %v):\n%s", line, err, out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
