@@ -267,3 +267,38 @@ func TestMetricsPassPromtool(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, res)
 	}
 }
+
+func TestCheckCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run := func(cfg string, args ...string) (string, int) {
+		t.Helper()
+		p := filepath.Join(t.TempDir(), "c.yaml")
+		writeFile(t, p, cfg)
+		out, err := exec.Command(binary, append([]string{"check", "--config.file", p}, args...)...).CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := run(fmt.Sprintf("collectors:\n  filesystem:\n    paths: [%s]\n", dir))
+	if code != 0 || !strings.Contains(out, "storage") || !strings.Contains(out, dir) || !strings.Contains(out, "OK: 0 critical") {
+		t.Errorf("healthy path: exit %d\n%s", code, out)
+	}
+	out, code = run(fmt.Sprintf("collectors:\n  filesystem:\n    paths: [%s, /nonexistent/mailwatchd]\n", dir), "--format", "summary")
+	if code != 3 || !strings.HasPrefix(out, "UNKNOWN: 0 critical, 0 warning, 1 unknown, 1 ok - /nonexistent/mailwatchd") {
+		t.Errorf("absent path: exit %d, want 3\n%s", code, out)
+	}
+	out, code = run("bogus: 1\n")
+	if code != 3 || !strings.Contains(out, `unknown key "bogus"`) {
+		t.Errorf("bad config: exit %d, want 3\n%s", code, out)
+	}
+	out, code = run("{}\n", "--format", "yaml")
+	if code != 3 || !strings.Contains(out, "--format") {
+		t.Errorf("bad format: exit %d, want 3\n%s", code, out)
+	}
+}

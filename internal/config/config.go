@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
 )
@@ -30,6 +31,8 @@ const DefaultPath = "/etc/mailwatchd/config.yaml"
 type Config struct {
 	Global     Global     `yaml:"global"`
 	Collectors Collectors `yaml:"collectors"`
+	// Thresholds judge `mailwatchd check`; defaults equal the alert rules'.
+	Thresholds check.Thresholds `yaml:"thresholds"`
 }
 
 // Global holds settings shared by all collectors.
@@ -155,6 +158,7 @@ func (c *Config) ApplyDefaults() {
 	if c.Global.StaleAfterIntervals == 0 {
 		c.Global.StaleAfterIntervals = 3
 	}
+	c.Thresholds.ApplyDefaults()
 	for _, s := range c.Collectors.Sections() {
 		d := s.Defaults()
 		st := s.Common()
@@ -184,6 +188,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.Global.StaleAfterIntervals < 1 {
 		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at least 1, got %d", c.Global.StaleAfterIntervals))
+	}
+	for _, err := range c.Thresholds.Validate() {
+		errs = append(errs, prefixError("thresholds", err))
 	}
 	for _, s := range c.Collectors.Sections() {
 		prefix := "collectors." + s.Name

@@ -1,0 +1,180 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+var now = time.Unix(1_800_000_000, 0)
+
+func families(t *testing.T, text string) Families {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Families{}
+	for name, mf := range mfs {
+		out[name] = mf
+	}
+	return out
+}
+
+func thresholds() Thresholds {
+	var th Thresholds
+	th.ApplyDefaults()
+	return th
+}
+
+func TestEvaluate(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_service_present{unit="postfix@-.service"} 1
+mailwatch_service_present{unit="dovecot.service"} 1
+mailwatch_service_present{unit="rspamd.service"} 0
+mailwatch_service_state{unit="postfix@-.service",state="active"} 1
+mailwatch_service_state{unit="postfix@-.service",state="failed"} 0
+mailwatch_service_state{unit="dovecot.service",state="active"} 0
+mailwatch_service_state{unit="dovecot.service",state="failed"} 1
+mailwatch_postfix_queue_messages{postfix_instance="postfix",queue="active"} 2
+mailwatch_postfix_queue_messages{postfix_instance="postfix",queue="deferred"} 410
+mailwatch_postfix_queue_messages{postfix_instance="postfix",queue="corrupt"} 1000
+mailwatch_postfix_queue_oldest_message_timestamp_seconds{postfix_instance="postfix",queue="deferred"} 1799989200
+mailwatch_filesystem_stat_success{path="/var/mail"} 1
+mailwatch_filesystem_size_bytes{path="/var/mail",mountpoint="/"} 1000
+mailwatch_filesystem_avail_bytes{path="/var/mail",mountpoint="/"} 150
+mailwatch_filesystem_files{path="/var/mail",mountpoint="/"} 100
+mailwatch_filesystem_files_free{path="/var/mail",mountpoint="/"} 90
+mailwatch_filesystem_readonly{path="/var/mail",mountpoint="/"} 0
+mailwatch_filesystem_stat_success{path="/nfs"} 0
+mailwatch_cert_check_success{target="smtp://127.0.0.1:25"} 1
+mailwatch_cert_not_after_timestamp_seconds{target="smtp://127.0.0.1:25"} 1800864000
+mailwatch_cert_verify_success{target="smtp://127.0.0.1:25"} 1
+mailwatch_cert_endpoint_matches_file{target="smtp://127.0.0.1:25"} 0
+mailwatch_cert_check_success{target="/etc/ssl/old.pem"} 1
+mailwatch_cert_not_after_timestamp_seconds{target="/etc/ssl/old.pem"} 1799913600
+mailwatch_dnsbl_query_success{target="192.0.2.1",zone="zen.example"} 1
+mailwatch_dnsbl_listed{target="192.0.2.1",zone="zen.example"} 1
+mailwatch_dnsbl_query_success{target="192.0.2.1",zone="bl.example"} 1
+mailwatch_dnsbl_listed{target="192.0.2.1",zone="bl.example"} 0
+mailwatch_dns_check_success{domain="example.test",check="mx"} 1
+mailwatch_dns_check_success{domain="example.test",check="spf"} 0
+mailwatch_backup_files{backup="nightly"} 3
+mailwatch_backup_newest_timestamp_seconds{backup="nightly"} 1799900000
+mailwatch_backup_newest_size_bytes{backup="nightly"} 1048576
+mailwatch_backup_verify_success{backup="nightly"} 1
+mailwatch_clamav_database_build_timestamp_seconds{database="daily"} 1799500000
+mailwatch_log_last_line_timestamp_seconds{source="mail"} 1799999990
+mailwatch_log_events_total{event="sasl_auth_failure"} 7
+`
+	rows := Evaluate(families(t, in), []CollectorStatus{
+		{Name: "filesystem", Success: true},
+		{Name: "clamav", Success: false, Error: "no databases: not present on this host"},
+		{Name: "service", Success: false, Error: "dial dbus: refused\nstack"},
+	}, thresholds(), now)
+	want := []Row{
+		{"collectors", "clamav", "not present on this host", OK},
+		{"collectors", "service", "dial dbus: refused", Warn},
+		{"services", "dovecot.service", "failed", Crit},
+		{"services", "postfix@-.service", "active", OK},
+		{"services", "rspamd.service", "not installed", OK},
+		{"queue", "postfix queue", "412 queued, 410 deferred, oldest 3 h", Warn},
+		{"storage", "/nfs", "cannot measure (absent or hung)", Unknown},
+		{"storage", "/var/mail", "15 % free (150 B), inodes 90 % free", Warn},
+		{"certificates", "/etc/ssl/old.pem", "EXPIRED 24 h ago", Crit},
+		{"certificates", "smtp://127.0.0.1:25", "expires in 10 days, serves a different certificate than its file (reload needed?)", Warn},
+		{"blacklists", "192.0.2.1", "LISTED on zen.example", Crit},
+		{"dns", "example.test", "failing: spf", Warn},
+		{"logs", "errors seen", "7 auth failures, 0 TLS problems, 0 DKIM key errors", OK},
+		{"logs", "mail", "last line 10 s ago", OK},
+		{"backups", "nightly", "newest 27 h old, 1.0 MiB", Crit},
+		{"anti-spam", "clamav daily", "signatures 5 days old", Warn},
+	}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if got := Exit(rows); got != 2 {
+		t.Errorf("exit = %d, want 2", got)
+	}
+}
+
+func TestExit(t *testing.T) {
+	t.Parallel()
+	r := func(l ...Level) []Row {
+		var out []Row
+		for _, x := range l {
+			out = append(out, Row{Level: x})
+		}
+		return out
+	}
+	tests := []struct {
+		rows []Row
+		want int
+	}{
+		{nil, 0}, {r(OK, OK), 0}, {r(OK, Warn), 1}, {r(Warn, Unknown), 3}, {r(Unknown, Crit, Warn), 2},
+	}
+	for _, tc := range tests {
+		if got := Exit(tc.rows); got != tc.want {
+			t.Errorf("Exit(%v) = %d, want %d", tc.rows, got, tc.want)
+		}
+	}
+}
+
+func TestHumanUnits(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		23 * 24 * time.Hour: "23 days", 3*time.Hour + 5*time.Minute: "3 h", 12 * time.Minute: "12 min", 40 * time.Second: "40 s", -50 * time.Hour: "2 days ago",
+	} {
+		if got := HumanDuration(d); got != want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for b, want := range map[float64]string{512: "512 B", 1536: "1.5 KiB", 3 << 30: "3.0 GiB"} {
+		if got := HumanBytes(b); got != want {
+			t.Errorf("HumanBytes(%v) = %q, want %q", b, got, want)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	t.Parallel()
+	rows := []Row{{"services", "dovecot.service", "failed", Crit}, {"storage", "/var/mail", "81 % free", OK}}
+	var b bytes.Buffer
+	if err := Table(&b, rows, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "AREA      ITEM             STATUS  VALUE\n" +
+		"services  dovecot.service  CRIT    failed\n" +
+		"storage   /var/mail        OK      81 % free\n" +
+		"CRIT: 1 critical, 0 warning, 0 unknown, 1 ok - dovecot.service failed\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+	b.Reset()
+	if err := Table(&b, rows, true); err != nil || !strings.Contains(b.String(), "\x1b[31;1mCRIT") {
+		t.Errorf("colour table lacks red CRIT: %q", b.String())
+	}
+	b.Reset()
+	if err := JSON(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Status string
+		Rows   []map[string]string
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil || doc.Status != "CRIT" || len(doc.Rows) != 2 || doc.Rows[0]["status"] != "CRIT" {
+		t.Errorf("json: %v %+v", err, doc)
+	}
+}
+

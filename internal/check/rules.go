@@ -1,0 +1,350 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package check
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// CollectorStatus is what Evaluate needs to know about each collector run.
+type CollectorStatus struct {
+	Name    string
+	Success bool
+	Error   string
+}
+
+// Evaluate judges one round of results. now is the time of the round.
+func Evaluate(f Families, cols []CollectorStatus, th Thresholds, now time.Time) []Row {
+	var rows []Row
+	rows = append(rows, collectorRows(cols)...)
+	rows = append(rows, serviceRows(f)...)
+	rows = append(rows, queueRows(f, th, now)...)
+	rows = append(rows, storageRows(f, th)...)
+	rows = append(rows, certRows(f, th, now)...)
+	rows = append(rows, blacklistRows(f)...)
+	rows = append(rows, dnsRows(f)...)
+	rows = append(rows, logRows(f, th, now)...)
+	rows = append(rows, backupRows(f, th, now)...)
+	rows = append(rows, antispamRows(f, th, now)...)
+	Sort(rows)
+	return rows
+}
+
+func collectorRows(cols []CollectorStatus) []Row {
+	var rows []Row
+	for _, c := range cols {
+		if c.Success {
+			continue // a healthy collector speaks through its own rows
+		}
+		msg := c.Error
+		if i := strings.IndexByte(msg, '\n'); i >= 0 {
+			msg = msg[:i]
+		}
+		lvl := Warn
+		if strings.Contains(msg, "not present on this host") {
+			lvl = OK // absent here: nothing to watch, nothing wrong
+			msg = "not present on this host"
+		}
+		rows = append(rows, Row{Area: "collectors", Item: c.Name, Value: msg, Level: lvl})
+	}
+	return rows
+}
+
+var serviceStates = []string{"active", "reloading", "activating", "deactivating", "inactive", "failed"}
+
+func serviceRows(f Families) []Row {
+	var rows []Row
+	for _, s := range f.samples("mailwatch_service_present") {
+		unit := s.labels["unit"]
+		if s.value == 0 {
+			rows = append(rows, Row{Area: "services", Item: unit, Value: "not installed", Level: OK})
+			continue
+		}
+		state := "unknown"
+		for _, st := range serviceStates {
+			if v, ok := f.value("mailwatch_service_state", map[string]string{"unit": unit, "state": st}); ok && v == 1 {
+				state = st
+			}
+		}
+		lvl := OK
+		switch state {
+		case "active":
+		case "reloading", "activating":
+			lvl = Warn
+		default:
+			lvl = Crit
+		}
+		rows = append(rows, Row{Area: "services", Item: unit, Value: state, Level: lvl})
+	}
+	return rows
+}
+
+func queueRows(f Families, th Thresholds, now time.Time) []Row {
+	byInst := map[string]float64{}
+	deferred := map[string]float64{}
+	for _, s := range f.samples("mailwatch_postfix_queue_messages") {
+		inst := s.labels["postfix_instance"]
+		if s.labels["queue"] == "deferred" {
+			deferred[inst] += s.value
+		}
+		if s.labels["queue"] != "corrupt" {
+			byInst[inst] += s.value
+		}
+	}
+	var rows []Row
+	for _, inst := range sortedKeys(byInst) {
+		total := byInst[inst]
+		lvl := OK
+		switch {
+		case total > float64(th.QueueMessagesCritical):
+			lvl = Crit
+		case total > float64(th.QueueMessagesWarning):
+			lvl = Warn
+		}
+		val := fmt.Sprintf("%.0f queued, %.0f deferred", total, deferred[inst])
+		if ts, ok := f.value("mailwatch_postfix_queue_oldest_message_timestamp_seconds", map[string]string{"postfix_instance": inst, "queue": "deferred"}); ok {
+			age := since(now, ts)
+			val += ", oldest " + HumanDuration(age)
+			if age > th.DeferredAgeWarning.D() && lvl == OK {
+				lvl = Warn
+			}
+		}
+		item := "postfix queue"
+		if inst != "" && inst != "-" && inst != "postfix" {
+			item += " (" + inst + ")"
+		}
+		rows = append(rows, Row{Area: "queue", Item: item, Value: val, Level: lvl})
+	}
+	return rows
+}
+
+func storageRows(f Families, th Thresholds) []Row {
+	var rows []Row
+	for _, s := range f.samples("mailwatch_filesystem_stat_success") {
+		path := s.labels["path"]
+		if s.value == 0 {
+			rows = append(rows, Row{Area: "storage", Item: path, Value: "cannot measure (absent or hung)", Level: Unknown})
+			continue
+		}
+		size, _ := f.value("mailwatch_filesystem_size_bytes", map[string]string{"path": path})
+		avail, _ := f.value("mailwatch_filesystem_avail_bytes", map[string]string{"path": path})
+		files, _ := f.value("mailwatch_filesystem_files", map[string]string{"path": path})
+		ffree, _ := f.value("mailwatch_filesystem_files_free", map[string]string{"path": path})
+		ro, _ := f.value("mailwatch_filesystem_readonly", map[string]string{"path": path})
+		ratio, iratio := 1.0, 1.0
+		if size > 0 {
+			ratio = avail / size
+		}
+		if files > 0 {
+			iratio = ffree / files
+		}
+		low := min(ratio, iratio)
+		lvl := OK
+		switch {
+		case ro == 1 || low < th.DiskFreeCriticalRatio:
+			lvl = Crit
+		case low < th.DiskFreeWarningRatio:
+			lvl = Warn
+		}
+		val := fmt.Sprintf("%s free (%s), inodes %s free", percent(ratio), HumanBytes(avail), percent(iratio))
+		if files == 0 {
+			val = fmt.Sprintf("%s free (%s)", percent(ratio), HumanBytes(avail))
+		}
+		if ro == 1 {
+			val += ", READ-ONLY"
+		}
+		rows = append(rows, Row{Area: "storage", Item: path, Value: val, Level: lvl})
+	}
+	return rows
+}
+
+func certRows(f Families, th Thresholds, now time.Time) []Row {
+	var rows []Row
+	for _, s := range f.samples("mailwatch_cert_check_success") {
+		target := s.labels["target"]
+		if s.value == 0 {
+			rows = append(rows, Row{Area: "certificates", Item: target, Value: "check failed (unreachable or unreadable)", Level: Crit})
+			continue
+		}
+		na, ok := f.value("mailwatch_cert_not_after_timestamp_seconds", map[string]string{"target": target})
+		if !ok {
+			continue
+		}
+		left := -since(now, na)
+		lvl := OK
+		val := "expires in " + HumanDuration(left)
+		switch {
+		case left <= 0:
+			lvl, val = Crit, "EXPIRED "+HumanDuration(-left)+" ago"
+		case left < th.CertExpiryCritical.D():
+			lvl = Crit
+		case left < th.CertExpiryWarning.D():
+			lvl = Warn
+		}
+		var notes []string
+		if v, ok := f.value("mailwatch_cert_verify_success", map[string]string{"target": target}); ok && v == 0 {
+			notes = append(notes, "does not verify")
+			lvl = max(lvl, Warn)
+		}
+		if v, ok := f.value("mailwatch_cert_endpoint_matches_file", map[string]string{"target": target}); ok && v == 0 {
+			notes = append(notes, "serves a different certificate than its file (reload needed?)")
+			lvl = max(lvl, Warn)
+		}
+		rows = append(rows, Row{Area: "certificates", Item: target, Value: joinNonEmpty(append([]string{val}, notes...)...), Level: lvl})
+	}
+	return rows
+}
+
+func blacklistRows(f Families) []Row {
+	type agg struct {
+		zones, listed, errors int
+		on                    []string
+	}
+	byTarget := map[string]*agg{}
+	for _, s := range f.samples("mailwatch_dnsbl_query_success") {
+		t := s.labels["target"]
+		a := byTarget[t]
+		if a == nil {
+			a = &agg{}
+			byTarget[t] = a
+		}
+		a.zones++
+		if s.value == 0 {
+			a.errors++
+			continue
+		}
+		if v, ok := f.value("mailwatch_dnsbl_listed", map[string]string{"target": t, "zone": s.labels["zone"]}); ok && v == 1 {
+			a.listed++
+			a.on = append(a.on, s.labels["zone"])
+		}
+	}
+	var rows []Row
+	for _, t := range sortedKeys(byTarget) {
+		a := byTarget[t]
+		sort.Strings(a.on)
+		switch {
+		case a.listed > 0:
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: "LISTED on " + strings.Join(a.on, ", "), Level: Crit})
+		case a.errors == a.zones:
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("no answer from any of %d zones", a.zones), Level: Unknown})
+		case a.errors > 0:
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("not listed on %d zones, %d could not be queried", a.zones-a.errors, a.errors), Level: Warn})
+		default:
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("not listed on %d zones", a.zones), Level: OK})
+		}
+	}
+	return rows
+}
+
+func dnsRows(f Families) []Row {
+	failed := map[string][]string{}
+	passed := map[string]int{}
+	for _, s := range f.samples("mailwatch_dns_check_success") {
+		d := s.labels["domain"]
+		if s.value == 1 {
+			passed[d]++
+		} else {
+			failed[d] = append(failed[d], s.labels["check"])
+		}
+		if _, ok := failed[d]; !ok {
+			failed[d] = nil
+		}
+	}
+	var rows []Row
+	for _, d := range sortedKeys(failed) {
+		if bad := failed[d]; len(bad) > 0 {
+			sort.Strings(bad)
+			rows = append(rows, Row{Area: "dns", Item: d, Value: "failing: " + strings.Join(bad, ", "), Level: Warn})
+			continue
+		}
+		rows = append(rows, Row{Area: "dns", Item: d, Value: fmt.Sprintf("%d checks pass", passed[d]), Level: OK})
+	}
+	return rows
+}
+
+func logRows(f Families, th Thresholds, now time.Time) []Row {
+	var rows []Row
+	for _, s := range f.samples("mailwatch_log_last_line_timestamp_seconds") {
+		src := s.labels["source"]
+		age := since(now, s.value)
+		lvl := OK
+		if age > th.LogSilenceWarning.D() {
+			lvl = Warn
+		}
+		rows = append(rows, Row{Area: "logs", Item: src, Value: "last line " + HumanDuration(age) + " ago", Level: lvl})
+	}
+	events := map[string]float64{}
+	for _, s := range f.samples("mailwatch_log_events_total") {
+		events[s.labels["event"]] = s.value
+	}
+	if len(events) > 0 {
+		auth := events["sasl_auth_failure"] + events["dovecot_auth_failure"]
+		tls := events["tls_library_problem"] + events["tls_handshake_failure"]
+		dkim := events["dkim_unknown_key"] + events["dkim_key_retrieval_failed"]
+		rows = append(rows, Row{Area: "logs", Item: "errors seen", Value: fmt.Sprintf("%.0f auth failures, %.0f TLS problems, %.0f DKIM key errors", auth, tls, dkim), Level: OK})
+		if dkim > 0 {
+			rows[len(rows)-1].Level = Warn
+		}
+	}
+	return rows
+}
+
+func backupRows(f Families, th Thresholds, now time.Time) []Row {
+	var rows []Row
+	seen := map[string]bool{}
+	for _, s := range f.samples("mailwatch_backup_files") {
+		seen[s.labels["backup"]] = true
+	}
+	for _, b := range sortedKeys(seen) {
+		ts, ok := f.value("mailwatch_backup_newest_timestamp_seconds", map[string]string{"backup": b})
+		if !ok {
+			rows = append(rows, Row{Area: "backups", Item: b, Value: "no backup file found", Level: Crit})
+			continue
+		}
+		age := since(now, ts)
+		lvl := OK
+		val := "newest " + HumanDuration(age) + " old"
+		if sz, ok := f.value("mailwatch_backup_newest_size_bytes", map[string]string{"backup": b}); ok {
+			val += ", " + HumanBytes(sz)
+		}
+		if age > th.BackupAgeCritical.D() {
+			lvl = Crit
+		}
+		if v, ok := f.value("mailwatch_backup_verify_success", map[string]string{"backup": b}); ok && v == 0 {
+			val += ", NOT READABLE"
+			lvl = Crit
+		}
+		rows = append(rows, Row{Area: "backups", Item: b, Value: val, Level: lvl})
+	}
+	return rows
+}
+
+func antispamRows(f Families, th Thresholds, now time.Time) []Row {
+	var rows []Row
+	for _, s := range f.samples("mailwatch_clamav_database_build_timestamp_seconds") {
+		db := s.labels["database"]
+		age := since(now, s.value)
+		lvl := OK
+		if age > th.ClamAVAgeWarning.D() {
+			lvl = Warn
+		}
+		rows = append(rows, Row{Area: "anti-spam", Item: "clamav " + db, Value: "signatures " + HumanDuration(age) + " old", Level: lvl})
+	}
+	for _, s := range f.samples("mailwatch_fail2ban_banned") {
+		rows = append(rows, Row{Area: "anti-spam", Item: "fail2ban " + s.labels["jail"], Value: fmt.Sprintf("%.0f banned", s.value), Level: OK})
+	}
+	return rows
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
