@@ -18,6 +18,8 @@ var (
 		"Wall time of the collector's last run, in seconds.", []string{"collector"}, nil)
 	lastSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(collectors.Namespace, "collector", "last_success_timestamp_seconds"),
 		"Unix time at which the collector's last successful run ended; absent before the first success.", []string{"collector"}, nil)
+	absentDesc = prometheus.NewDesc(prometheus.BuildFQName(collectors.Namespace, "collector", "target_absent"),
+		"1 if the collector's last run found nothing to watch on this host (e.g. no ClamAV installed); alerts on collector failures exclude these.", []string{"collector"}, nil)
 	runsDesc = prometheus.NewDesc(prometheus.BuildFQName(collectors.Namespace, "collector", "runs_total"),
 		"Runs of the collector since mailwatchd started.", []string{"collector"}, nil)
 	failuresDesc = prometheus.NewDesc(prometheus.BuildFQName(collectors.Namespace, "collector", "failures_total"),
@@ -46,6 +48,7 @@ func (s *Scheduler) Collect(ch chan<- prometheus.Metric) {
 		}
 		snap := st.snapshot
 		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(st.success), name)
+		ch <- prometheus.MustNewConstMetric(absentDesc, prometheus.GaugeValue, b2f(st.notApplic && !st.success), name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.duration.Seconds(), name)
 		if !st.lastSuccess.IsZero() {
 			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, name)

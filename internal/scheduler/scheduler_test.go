@@ -258,11 +258,14 @@ func TestNotApplicableIsFailureWithoutSnapshot(t *testing.T) {
 # HELP mailwatch_collector_success 1 if the collector's last run succeeded, 0 if it failed, timed out or panicked.
 # TYPE mailwatch_collector_success gauge
 mailwatch_collector_success{collector="absent"} 0
+# HELP mailwatch_collector_target_absent 1 if the collector's last run found nothing to watch on this host (e.g. no ClamAV installed); alerts on collector failures exclude these.
+# TYPE mailwatch_collector_target_absent gauge
+mailwatch_collector_target_absent{collector="absent"} 1
 # HELP mailwatch_collector_failures_total Failed runs (errors, timeouts and panics) of the collector since mailwatchd started.
 # TYPE mailwatch_collector_failures_total counter
 mailwatch_collector_failures_total{collector="absent"} 1
 `
-	if err := testutil.CollectAndCompare(s, strings.NewReader(want), "mailwatch_collector_success", "mailwatch_collector_failures_total"); err != nil {
+	if err := testutil.CollectAndCompare(s, strings.NewReader(want), "mailwatch_collector_success", "mailwatch_collector_failures_total", "mailwatch_collector_target_absent"); err != nil {
 		t.Error(err)
 	}
 	if probs, err := testutil.CollectAndLint(s); err != nil || len(probs) > 0 {
