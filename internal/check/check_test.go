@@ -177,4 +177,3 @@ func TestRender(t *testing.T) {
 		t.Errorf("json: %v %+v", err, doc)
 	}
 }
-

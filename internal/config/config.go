@@ -21,7 +21,9 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
 )
 
 // DefaultPath is where the Debian package and the systemd unit expect the file.
@@ -49,6 +51,8 @@ type Global struct {
 // checks this and that each has a factory in the registry).
 type Collectors struct {
 	Filesystem filesystem.Config `yaml:"filesystem"`
+	DNSBL      dnsbl.Config      `yaml:"dnsbl"`
+	MailDNS    maildns.Config    `yaml:"mail_dns"`
 }
 
 // Section is one named collector section.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"gopkg.in/yaml.v3"
 )
 
@@ -26,7 +27,7 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(def, cfg); diff != "" {
+	if diff := cmp.Diff(def, cfg, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("config.example.yaml differs from the built-in defaults (-defaults +example):\n%s", diff)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime/debug"
 	"sort"
@@ -107,9 +108,22 @@ func (s *Scheduler) Apply(jobs []Job) {
 			st = &state{}
 		}
 		st.mu.Lock()
+		if old := st.job.Collector; old != nil && old != j.Collector {
+			// Counters a collector keeps itself (e.g. DNSBL query errors)
+			// carry over to its replacement, then the old one is released.
+			if in, ok := j.Collector.(inheritor); ok {
+				in.Inherit(old)
+			}
+			closeCollector(old)
+		}
 		st.job = j
 		st.mu.Unlock()
 		next[j.Name] = st
+	}
+	for name, st := range s.states {
+		if _, kept := next[name]; !kept {
+			closeCollector(st.job.Collector)
+		}
 	}
 	s.states = next
 	ctx, cancel := context.WithCancel(context.Background())
@@ -126,6 +140,19 @@ func (s *Scheduler) Apply(jobs []Job) {
 		defer s.wg.Done()
 		s.supervise(ctx)
 	}()
+}
+
+// inheritor is implemented by collectors that keep state across runs which
+// must survive a reload (counters exported as CounterValue).
+type inheritor interface {
+	Inherit(prev collectors.Collector)
+}
+
+// closeCollector releases a collector's resources (a D-Bus connection...).
+func closeCollector(c collectors.Collector) {
+	if cl, ok := c.(io.Closer); ok {
+		_ = cl.Close()
+	}
 }
 
 // Stop cancels every job and waits for the job loops to end. A collector

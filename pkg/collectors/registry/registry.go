@@ -11,7 +11,9 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
 )
 
 // Factory builds one collector from the whole config.
@@ -26,6 +28,12 @@ func Factories() []Factory {
 	return []Factory{
 		{Name: filesystem.Name, New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return filesystem.New(c.Collectors.Filesystem, l)
+		}},
+		{Name: "dnsbl", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return dnsbl.New(c.Collectors.DNSBL, l)
+		}},
+		{Name: "mail_dns", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return maildns.New(c.Collectors.MailDNS, l)
 		}},
 	}
 }

@@ -1,0 +1,319 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package maildns checks the DNS records a mail domain needs for its mail to
+// be accepted, the checklist of every "why does my mail go to spam" guide:
+// MX present and resolvable, exactly one SPF record that parses and stays
+// within 10 DNS lookups, a DMARC policy, each DKIM selector's key record
+// (matching the local OpenDKIM key when it can be read), and PTR records of
+// the sending addresses that resolve back to them (forward-confirmed reverse
+// DNS). Queries go to the configured recursive resolver or those of
+// /etc/resolv.conf; answers are cached for their TTL.
+//
+// Labels are the configured domains and a fixed check enumeration; why a
+// check fails (which record, what is wrong) goes to the log when it starts
+// failing. The collector is off and has no domains by default.
+//
+// It needs outgoing DNS only; comparing DKIM keys needs read access to the
+// key files (OpenDKIM keeps them mode 0600 opendkim:opendkim: add the daemon
+// to the opendkim group and make them 0640, or point key_file at a copy of
+// the public .txt record).
+package maildns
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+)
+
+var (
+	successDesc = collectors.NewDesc(Name, "dns", "check_success",
+		"1 if the mail DNS check of the domain passes (check: mx, spf, dmarc, dkim, ptr, fcrdns), 0 if it fails or could not be made.", "domain", "check")
+	querySuccessDesc = collectors.NewDesc(Name, "dns", "check_query_success",
+		"1 if every DNS query of the check was answered; 0 means the resolver failed and check_success says nothing about the records.", "domain", "check")
+	spfLookupsDesc = collectors.NewDesc(Name, "dns", "spf_lookups",
+		"DNS-querying terms (include, a, mx, ptr, exists, redirect) the domain's SPF evaluation needs, includes and redirects followed; counting stops above 10, where receivers fail SPF.", "domain")
+	dmarcPolicyDesc = collectors.NewDesc(Name, "dns", "dmarc_policy",
+		"1 for the DMARC policy (none, quarantine, reject) that applies to the domain, 0 for the others; all 0 when no valid record applies.", "domain", "policy")
+)
+
+// Resolver answers DNS queries. Query must return promptly once ctx is done
+// and may be called concurrently; *dnsclient.Client implements it.
+type Resolver interface {
+	Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error)
+}
+
+type domainSpec struct {
+	name string
+	sels []selectorSpec // configured selectors
+	ips  []netip.Addr
+}
+
+// Collector is the mail_dns collector.
+type Collector struct {
+	domains  []domainSpec
+	keyTable string
+	check    checker
+	logger   *zap.Logger
+
+	mu   sync.Mutex
+	last map[[2]string]string // (domain, check) -> last logged failure
+}
+
+// New builds the collector with a miekg/dns resolver from cfg.Resolver.
+func New(cfg Config, logger *zap.Logger) (*Collector, error) {
+	cfg.Resolver.ApplyDefaults()
+	res, err := dnsclient.New(cfg.Resolver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("mail_dns resolver: %w", err)
+	}
+	return NewWithResolver(cfg, res, logger), nil
+}
+
+// NewWithResolver builds the collector with the given resolver; cfg must be
+// valid.
+func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
+	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, last: map[[2]string]string{}}
+	for _, d := range cfg.Domains {
+		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain)}
+		for _, s := range d.DKIM {
+			ds.sels = append(ds.sels, selectorSpec{name: strings.ToLower(s.Selector), key: s.KeyFile})
+		}
+		for _, s := range d.SendingIPs {
+			if a, err := netip.ParseAddr(s); err == nil {
+				ds.ips = append(ds.ips, a.Unmap())
+			}
+		}
+		c.domains = append(c.domains, ds)
+	}
+	return c
+}
+
+// Describe implements collectors.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- successDesc
+	ch <- querySuccessDesc
+	ch <- spfLookupsDesc
+	ch <- dmarcPolicyDesc
+}
+
+// domainResult is everything measured for one domain.
+type domainResult struct {
+	checks     map[string]outcome
+	order      []string
+	spfLookups int    // -1: unknown
+	policy     string // "": none applies
+}
+
+// Update implements collectors.Collector.
+func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	if len(c.domains) == 0 {
+		return fmt.Errorf("no domain configured: %w", collectors.ErrNotApplicable)
+	}
+	table, tableErr := c.readKeyTable()
+	done := make(chan int, len(c.domains))
+	results := make([]domainResult, len(c.domains))
+	for i, d := range c.domains {
+		sels, selErr := c.selectors(d, table, tableErr)
+		go func() {
+			results[i] = c.run(ctx, d, sels, selErr)
+			done <- i
+		}()
+	}
+	finished := make([]bool, len(c.domains))
+	for n := 0; n < len(c.domains); n++ {
+		select {
+		case i := <-done:
+			finished[i] = true
+		case <-ctx.Done():
+			n = len(c.domains)
+			drain(done, finished) // finished just before the deadline: keep
+		}
+	}
+	out := make([]domainResult, len(c.domains))
+	for i, d := range c.domains {
+		if finished[i] {
+			out[i] = results[i]
+		} else {
+			out[i] = c.timedOut(d, ctx.Err())
+		}
+	}
+	return c.emit(out, ch)
+}
+
+// run makes the checks of one domain, concurrently (the resolver bounds
+// how many queries are in flight).
+func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error) domainResult {
+	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	set := func(name string, o outcome) {
+		mu.Lock()
+		r.checks[name] = o
+		mu.Unlock()
+	}
+	wg.Go(func() { set(checkMX, c.check.mx(ctx, d.name)) })
+	wg.Go(func() {
+		o, n := c.check.spf(ctx, d.name)
+		set(checkSPF, o)
+		mu.Lock()
+		r.spfLookups = n
+		mu.Unlock()
+	})
+	wg.Go(func() {
+		o, p := c.check.dmarc(ctx, d.name)
+		set(checkDMARC, o)
+		mu.Lock()
+		r.policy = p
+		mu.Unlock()
+	})
+	if c.hasDKIM(d) {
+		wg.Go(func() { set(checkDKIM, c.check.dkim(ctx, d.name, sels, selErr)) })
+	}
+	if len(d.ips) > 0 {
+		wg.Go(func() {
+			ptr, fc := c.check.reverse(ctx, d.ips)
+			set(checkPTR, ptr)
+			set(checkFCrDNS, fc)
+		})
+	}
+	wg.Wait()
+	return r
+}
+
+// checksOf lists the checks made for d, in export order.
+func (c *Collector) checksOf(d domainSpec) []string {
+	out := []string{checkMX, checkSPF, checkDMARC}
+	if c.hasDKIM(d) {
+		out = append(out, checkDKIM)
+	}
+	if len(d.ips) > 0 {
+		out = append(out, checkPTR, checkFCrDNS)
+	}
+	return out
+}
+
+func (c *Collector) hasDKIM(d domainSpec) bool { return len(d.sels) > 0 || c.keyTable != "" }
+
+func (c *Collector) timedOut(d domainSpec, err error) domainResult {
+	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
+	for _, name := range r.order {
+		r.checks[name] = outcome{queryFailed: true, why: fmt.Sprintf("run ended before the check did: %v", err)}
+	}
+	return r
+}
+
+// readKeyTable reads the OpenDKIM key table when one is configured.
+func (c *Collector) readKeyTable() ([]keyTableEntry, error) {
+	if c.keyTable == "" {
+		return nil, nil
+	}
+	return readKeyTable(c.keyTable)
+}
+
+// selectors: the configured ones, with key files from the key table where
+// none is set; or, with none configured, every selector of the key table
+// for the domain.
+func (c *Collector) selectors(d domainSpec, table []keyTableEntry, tableErr error) ([]selectorSpec, error) {
+	if c.keyTable == "" {
+		return d.sels, nil
+	}
+	if tableErr != nil && len(d.sels) == 0 {
+		return nil, tableErr
+	}
+	if len(d.sels) == 0 {
+		var out []selectorSpec
+		for _, e := range table {
+			if e.domain == d.name && len(out) < maxSelectors {
+				out = append(out, selectorSpec{name: strings.ToLower(e.selector), key: e.key})
+			}
+		}
+		return out, nil
+	}
+	out := append([]selectorSpec(nil), d.sels...)
+	for i := range out {
+		for _, e := range table {
+			if out[i].key == "" && e.domain == d.name && strings.EqualFold(e.selector, out[i].name) {
+				out[i].key = e.key
+			}
+		}
+	}
+	return out, nil
+}
+
+func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) error {
+	total, unanswered := 0, 0
+	for i, r := range results {
+		domain := c.domains[i].name
+		for _, name := range r.order {
+			o := r.checks[name]
+			c.note(domain, name, o)
+			total++
+			if o.queryFailed {
+				unanswered++
+			}
+			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(o.ok), domain, name)
+			ch <- prometheus.MustNewConstMetric(querySuccessDesc, prometheus.GaugeValue, b2f(!o.queryFailed), domain, name)
+		}
+		if r.spfLookups >= 0 {
+			ch <- prometheus.MustNewConstMetric(spfLookupsDesc, prometheus.GaugeValue, float64(r.spfLookups), domain)
+		}
+		for _, p := range dmarcPolicies {
+			ch <- prometheus.MustNewConstMetric(dmarcPolicyDesc, prometheus.GaugeValue, b2f(r.policy == p), domain, p)
+		}
+	}
+	if total > 0 && unanswered == total {
+		return fmt.Errorf("no DNS answer for any of %d checks (first: %s)", total, results[0].checks[results[0].order[0]].why)
+	}
+	return nil
+}
+
+// note logs a check when it starts failing, fails differently, or
+// recovers; never the same failure every run.
+func (c *Collector) note(domain, check string, o outcome) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := [2]string{domain, check}
+	prev := c.last[k]
+	if o.why == prev {
+		return
+	}
+	c.last[k] = o.why
+	switch {
+	case o.ok:
+		c.logger.Info("mail dns check passes again", zap.String("domain", domain), zap.String("check", check))
+	case o.queryFailed:
+		c.logger.Warn("mail dns check could not query", zap.String("domain", domain), zap.String("check", check), zap.String("why", o.why))
+	default:
+		c.logger.Warn("mail dns check fails", zap.String("domain", domain), zap.String("check", check), zap.String("why", o.why))
+	}
+}
+
+// drain marks the results already delivered on done as finished.
+func drain(done <-chan int, finished []bool) {
+	for {
+		select {
+		case i := <-done:
+			finished[i] = true
+		default:
+			return
+		}
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var _ collectors.Collector = (*Collector)(nil)

@@ -1,0 +1,146 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package maildns
+
+import (
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+)
+
+// Name is the collector's config key and collector label.
+const Name = "mail_dns"
+
+// Limits that keep the series (at most 6 checks × 2 + 4 per domain) and
+// the queries per run bounded.
+const (
+	maxDomains    = 50
+	maxSelectors  = 8
+	maxSendingIPs = 8
+)
+
+// Config is the collectors.mail_dns section.
+type Config struct {
+	collectors.Settings `yaml:",inline"`
+	// Resolver is where the queries go.
+	Resolver dnsclient.Config `yaml:"resolver"`
+	// OpenDKIMKeyTable is OpenDKIM's KeyTable file. When set, a domain
+	// without dkim entries is checked with every selector the table has for
+	// it, and a selector without key_file is compared with the table's key.
+	OpenDKIMKeyTable string `yaml:"opendkim_key_table"`
+	// Domains are the mail domains to check.
+	Domains []Domain `yaml:"domains"`
+}
+
+// Domain is one mail domain and what to check for it.
+type Domain struct {
+	// Domain is the mail domain (the part after @).
+	Domain string `yaml:"domain"`
+	// DKIM are the selectors whose key records must be published.
+	DKIM []Selector `yaml:"dkim"`
+	// SendingIPs are the addresses mail for the domain leaves from; each
+	// must have a PTR whose name resolves back to it.
+	SendingIPs []string `yaml:"sending_ips"`
+}
+
+// Selector is one DKIM selector.
+type Selector struct {
+	Selector string `yaml:"selector"`
+	// KeyFile is the local key the record must match: OpenDKIM's .private
+	// (PEM) or its .txt record file. Empty: from opendkim_key_table when
+	// set, else the record only has to parse.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Common returns the scheduling settings.
+func (c *Config) Common() *collectors.Settings { return &c.Settings }
+
+// Defaults: off. Records change rarely and answers are cached by TTL.
+func (c *Config) Defaults() collectors.Defaults {
+	return collectors.Defaults{Enabled: false, Interval: 15 * time.Minute, Timeout: time.Minute, MinInterval: time.Minute}
+}
+
+// ApplyDefaults fills the resolver settings.
+func (c *Config) ApplyDefaults() { c.Resolver.ApplyDefaults() }
+
+// Validate checks domains, selectors, addresses, paths and the resolver.
+func (c *Config) Validate() []error {
+	errs := c.Resolver.Validate("resolver")
+	if c.OpenDKIMKeyTable != "" && !filepath.IsAbs(c.OpenDKIMKeyTable) {
+		errs = append(errs, collectors.Errorf("opendkim_key_table", "must be an absolute path, got %q", c.OpenDKIMKeyTable))
+	}
+	if len(c.Domains) > maxDomains {
+		errs = append(errs, collectors.Errorf("domains", "%d domains, more than %d", len(c.Domains), maxDomains))
+	}
+	seen := map[string]bool{}
+	for i, d := range c.Domains {
+		at := "domains[" + strconv.Itoa(i) + "]"
+		name := dnsclient.NormalizeName(d.Domain)
+		switch {
+		case !dnsclient.IsHostname(name):
+			errs = append(errs, collectors.Errorf(at+".domain", "%q is not a fully qualified domain name", d.Domain))
+		case seen[name]:
+			errs = append(errs, collectors.Errorf(at+".domain", "%q is listed twice", d.Domain))
+		}
+		seen[name] = true
+		errs = append(errs, validateDomain(at, d)...)
+	}
+	if c.IsEnabled() && len(c.Domains) == 0 {
+		errs = append(errs, collectors.Errorf("domains", "enabled but no domain to check"))
+	}
+	return errs
+}
+
+func validateDomain(at string, d Domain) []error {
+	var errs []error
+	if len(d.DKIM) > maxSelectors {
+		errs = append(errs, collectors.Errorf(at+".dkim", "%d selectors, more than %d", len(d.DKIM), maxSelectors))
+	}
+	sels := map[string]bool{}
+	for j, s := range d.DKIM {
+		sat := at + ".dkim[" + strconv.Itoa(j) + "]"
+		sel := strings.ToLower(s.Selector)
+		switch {
+		case !isSelector(sel):
+			errs = append(errs, collectors.Errorf(sat+".selector", "%q is not a DKIM selector", s.Selector))
+		case sels[sel]:
+			errs = append(errs, collectors.Errorf(sat+".selector", "%q is listed twice", s.Selector))
+		}
+		sels[sel] = true
+		if s.KeyFile != "" && !filepath.IsAbs(s.KeyFile) {
+			errs = append(errs, collectors.Errorf(sat+".key_file", "must be an absolute path, got %q", s.KeyFile))
+		}
+	}
+	if len(d.SendingIPs) > maxSendingIPs {
+		errs = append(errs, collectors.Errorf(at+".sending_ips", "%d addresses, more than %d", len(d.SendingIPs), maxSendingIPs))
+	}
+	ips := map[netip.Addr]bool{}
+	for j, s := range d.SendingIPs {
+		iat := at + ".sending_ips[" + strconv.Itoa(j) + "]"
+		a, err := netip.ParseAddr(s)
+		switch {
+		case err != nil || a.Zone() != "":
+			errs = append(errs, collectors.Errorf(iat, "%q is not an IP address", s))
+		case ips[a.Unmap()]:
+			errs = append(errs, collectors.Errorf(iat, "%q is listed twice", s))
+		}
+		ips[a.Unmap()] = true
+	}
+	return errs
+}
+
+// isSelector: one or more DNS labels (RFC 6376 section 3.1 allows dots).
+func isSelector(s string) bool {
+	if strings.Contains(s, ".") {
+		return dnsclient.IsHostname(s)
+	}
+	return dnsclient.IsHostname(s + ".x")
+}
+
+var _ collectors.Section = (*Config)(nil)
