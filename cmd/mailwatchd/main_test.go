@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/registry"
 )
 
 var binary string
@@ -268,6 +270,21 @@ func TestMetricsPassPromtool(t *testing.T) {
 	}
 }
 
+// onlyFilesystem is a config that enables the filesystem collector on paths
+// and disables every other collector, so a test does not depend on what
+// this host runs.
+func onlyFilesystem(paths ...string) string {
+	var b strings.Builder
+	b.WriteString("collectors:\n")
+	for _, f := range registry.Factories() {
+		if f.Name != "filesystem" {
+			fmt.Fprintf(&b, "  %s:\n    enabled: false\n", f.Name)
+		}
+	}
+	fmt.Fprintf(&b, "  filesystem:\n    paths: [%s]\n", strings.Join(paths, ", "))
+	return b.String()
+}
+
 func TestCheckCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -285,11 +302,11 @@ func TestCheckCommand(t *testing.T) {
 		}
 		return string(out), 0
 	}
-	out, code := run(fmt.Sprintf("collectors:\n  filesystem:\n    paths: [%s]\n", dir))
+	out, code := run(onlyFilesystem(dir))
 	if code != 0 || !strings.Contains(out, "storage") || !strings.Contains(out, dir) || !strings.Contains(out, "OK: 0 critical") {
 		t.Errorf("healthy path: exit %d\n%s", code, out)
 	}
-	out, code = run(fmt.Sprintf("collectors:\n  filesystem:\n    paths: [%s, /nonexistent/mailwatchd]\n", dir), "--format", "summary")
+	out, code = run(onlyFilesystem(dir, "/nonexistent/mailwatchd"), "--format", "summary")
 	if code != 3 || !strings.HasPrefix(out, "UNKNOWN: 0 critical, 0 warning, 1 unknown, 1 ok - /nonexistent/mailwatchd") {
 		t.Errorf("absent path: exit %d, want 3\n%s", code, out)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
@@ -51,6 +52,7 @@ type Global struct {
 // checks this and that each has a factory in the registry).
 type Collectors struct {
 	Filesystem filesystem.Config `yaml:"filesystem"`
+	Certs      certs.Config      `yaml:"certs"`
 	DNSBL      dnsbl.Config      `yaml:"dnsbl"`
 	MailDNS    maildns.Config    `yaml:"mail_dns"`
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
@@ -28,6 +29,9 @@ func Factories() []Factory {
 	return []Factory{
 		{Name: filesystem.Name, New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return filesystem.New(c.Collectors.Filesystem, l)
+		}},
+		{Name: "certs", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return certs.New(c.Collectors.Certs, l)
 		}},
 		{Name: "dnsbl", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return dnsbl.New(c.Collectors.DNSBL, l)

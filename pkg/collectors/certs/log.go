@@ -1,0 +1,80 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package certs
+
+import (
+	"crypto/x509"
+	"errors"
+	"strconv"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// logKinds are the things a run can fail at, with the level of a failure
+// and the messages of failure and recovery.
+var logKinds = map[string]struct {
+	level     zapcore.Level
+	fail, ok  string
+	targetKey string
+}{
+	"file":      {zap.WarnLevel, "cannot read certificate file", "certificate file readable again", "target"},
+	"glob":      {zap.WarnLevel, "cannot expand certificate file pattern", "certificate file pattern readable again", "pattern"},
+	"endpoint":  {zap.WarnLevel, "certificate endpoint check failed", "certificate endpoint check succeeds again", "target"},
+	"expect":    {zap.WarnLevel, "cannot read the expect_file of an endpoint", "expect_file of an endpoint readable again", "target"},
+	"verify":    {zap.InfoLevel, "certificate does not verify", "certificate verifies again", "target"},
+	"discovery": {zap.WarnLevel, "cannot discover the certificate files of a mail server", "certificate discovery works again", "source"},
+	"roots":     {zap.WarnLevel, "cannot load trust roots, verify_success not exported", "trust roots loaded again", "ca_file"},
+}
+
+// note logs a failure when it starts or changes, and its recovery; never
+// the same failure every interval.
+func (c *Collector) note(kind, target string, err error) {
+	key := kind + ":" + target
+	prev, failed := c.lastErr[key]
+	k := logKinds[kind]
+	if err == nil {
+		if failed {
+			delete(c.lastErr, key)
+			c.logger.Info(k.ok, zap.String(k.targetKey, target))
+		}
+		return
+	}
+	msg := logKey(err)
+	if failed && msg == prev {
+		return
+	}
+	c.lastErr[key] = msg
+	if ce := c.logger.Check(k.level, k.fail); ce != nil {
+		ce.Write(zap.String(k.targetKey, target), zap.Error(err))
+	}
+}
+
+// logKey is what must change for a failure to be logged again: the error
+// without the parts that differ every run (the local port of a connection,
+// the current time in x509's "expired" message).
+func logKey(err error) string {
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) {
+		return "x509 invalid, reason " + strconv.Itoa(int(inv.Reason))
+	}
+	var se *stageError
+	if errors.As(err, &se) {
+		return se.key()
+	}
+	return err.Error()
+}
+
+// noteDropped warns when the file targets exceed max_files, once per
+// change of the count.
+func (c *Collector) noteDropped(set fileSet) {
+	if set.dropped == c.lastDropped {
+		return
+	}
+	c.lastDropped = set.dropped
+	if set.dropped > 0 {
+		c.logger.Warn("more certificate files than max_files, the rest are not checked",
+			zap.Int("max_files", c.maxFiles), zap.Int("skipped", set.dropped))
+	}
+}
