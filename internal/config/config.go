@@ -25,6 +25,8 @@ import (
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/postfixqueue"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
 )
 
 // DefaultPath is where the Debian package and the systemd unit expect the file.
@@ -51,10 +53,12 @@ type Global struct {
 // collector's name. Every field must implement collectors.Section (a test
 // checks this and that each has a factory in the registry).
 type Collectors struct {
-	Filesystem filesystem.Config `yaml:"filesystem"`
-	Certs      certs.Config      `yaml:"certs"`
-	DNSBL      dnsbl.Config      `yaml:"dnsbl"`
-	MailDNS    maildns.Config    `yaml:"mail_dns"`
+	Filesystem   filesystem.Config   `yaml:"filesystem"`
+	Certs        certs.Config        `yaml:"certs"`
+	DNSBL        dnsbl.Config        `yaml:"dnsbl"`
+	MailDNS      maildns.Config      `yaml:"mail_dns"`
+	PostfixQueue postfixqueue.Config `yaml:"postfix_queue"`
+	Service      service.Config      `yaml:"service"`
 }
 
 // Section is one named collector section.

@@ -15,6 +15,8 @@ import (
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/postfixqueue"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
 )
 
 // Factory builds one collector from the whole config.
@@ -27,8 +29,14 @@ type Factory struct {
 // Factories lists every collector, in the order the landing page shows them.
 func Factories() []Factory {
 	return []Factory{
+		{Name: service.Name, New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return service.New(c.Collectors.Service, l)
+		}},
 		{Name: filesystem.Name, New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return filesystem.New(c.Collectors.Filesystem, l)
+		}},
+		{Name: "postfix_queue", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return postfixqueue.New(c.Collectors.PostfixQueue, l)
 		}},
 		{Name: "certs", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return certs.New(c.Collectors.Certs, l)
