@@ -77,6 +77,10 @@ mailwatch_backup_verify_success{backup="nightly"} 1
 mailwatch_clamav_database_build_timestamp_seconds{database="daily"} 1799500000
 mailwatch_log_last_line_timestamp_seconds{source="mail"} 1799999990
 mailwatch_log_events_total{event="sasl_auth_failure"} 7
+mailwatch_updates_check_success 1
+mailwatch_updates_pending{kind="all"} 12
+mailwatch_updates_pending{kind="security"} 3
+mailwatch_reboot_required 0
 `
 	rows := Evaluate(families(t, in), []CollectorStatus{
 		{Name: "filesystem", Success: true},
@@ -100,6 +104,8 @@ mailwatch_log_events_total{event="sasl_auth_failure"} 7
 		{"logs", "mail", "last line 10 s ago", OK},
 		{"backups", "nightly", "newest 27 h old, 1.0 MiB", Crit},
 		{"anti-spam", "clamav daily", "signatures 5 days old", Warn},
+		{"system", "package updates", "12 pending, 3 security", Warn},
+		{"system", "reboot", "not required", OK},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)

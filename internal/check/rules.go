@@ -30,6 +30,7 @@ func Evaluate(f Families, cols []CollectorStatus, th Thresholds, now time.Time) 
 	rows = append(rows, logRows(f, th, now)...)
 	rows = append(rows, backupRows(f, th, now)...)
 	rows = append(rows, antispamRows(f, th, now)...)
+	rows = append(rows, systemRows(f)...)
 	Sort(rows)
 	return rows
 }
@@ -347,4 +348,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func systemRows(f Families) []Row {
+	var rows []Row
+	if ok, found := f.value("mailwatch_updates_check_success", nil); found {
+		all, _ := f.value("mailwatch_updates_pending", map[string]string{"kind": "all"})
+		sec, _ := f.value("mailwatch_updates_pending", map[string]string{"kind": "security"})
+		r := Row{Area: "system", Item: "package updates", Value: fmt.Sprintf("%.0f pending, %.0f security", all, sec), Level: OK}
+		switch {
+		case ok == 0:
+			r.Value, r.Level = "apt-get simulation failed", Unknown
+		case sec > 0:
+			r.Level = Warn
+		}
+		rows = append(rows, r)
+	}
+	if v, found := f.value("mailwatch_reboot_required", nil); found {
+		r := Row{Area: "system", Item: "reboot", Value: "not required", Level: OK}
+		if v == 1 {
+			r.Value, r.Level = "required (/var/run/reboot-required)", Warn
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }

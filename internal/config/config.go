@@ -21,12 +21,17 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/clamav"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/fail2ban"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/mailbox"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/postfixqueue"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/updates"
 )
 
 // DefaultPath is where the Debian package and the systemd unit expect the file.
@@ -53,12 +58,17 @@ type Global struct {
 // collector's name. Every field must implement collectors.Section (a test
 // checks this and that each has a factory in the registry).
 type Collectors struct {
+	Service      service.Config      `yaml:"service"`
+	PostfixQueue postfixqueue.Config `yaml:"postfix_queue"`
 	Filesystem   filesystem.Config   `yaml:"filesystem"`
+	Mailbox      mailbox.Config      `yaml:"mailbox"`
+	Backup       backup.Config       `yaml:"backup"`
 	Certs        certs.Config        `yaml:"certs"`
 	DNSBL        dnsbl.Config        `yaml:"dnsbl"`
 	MailDNS      maildns.Config      `yaml:"mail_dns"`
-	PostfixQueue postfixqueue.Config `yaml:"postfix_queue"`
-	Service      service.Config      `yaml:"service"`
+	ClamAV       clamav.Config       `yaml:"clamav"`
+	Fail2ban     fail2ban.Config     `yaml:"fail2ban"`
+	Updates      updates.Config      `yaml:"updates"`
 }
 
 // Section is one named collector section.

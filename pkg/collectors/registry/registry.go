@@ -11,12 +11,17 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/clamav"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/fail2ban"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/mailbox"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/postfixqueue"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/updates"
 )
 
 // Factory builds one collector from the whole config.
@@ -38,6 +43,12 @@ func Factories() []Factory {
 		{Name: "postfix_queue", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return postfixqueue.New(c.Collectors.PostfixQueue, l)
 		}},
+		{Name: "mailbox", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return mailbox.New(c.Collectors.Mailbox, l)
+		}},
+		{Name: "backup", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return backup.New(c.Collectors.Backup, l)
+		}},
 		{Name: "certs", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return certs.New(c.Collectors.Certs, l)
 		}},
@@ -46,6 +57,15 @@ func Factories() []Factory {
 		}},
 		{Name: "mail_dns", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
 			return maildns.New(c.Collectors.MailDNS, l)
+		}},
+		{Name: "clamav", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return clamav.New(c.Collectors.ClamAV, l)
+		}},
+		{Name: "fail2ban", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return fail2ban.New(c.Collectors.Fail2ban, l)
+		}},
+		{Name: "updates", New: func(c *config.Config, l *zap.Logger) (collectors.Collector, error) {
+			return updates.New(c.Collectors.Updates, l)
 		}},
 	}
 }

@@ -1,0 +1,173 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package clamav reports the age, version and size of ClamAV's signature
+// databases (main, daily, bytecode by default) from the 512-byte header of
+// each .cvd, .cld (or unsigned .cud) file in freshclam's database
+// directory. It needs neither clamd nor freshclam to be running, and no
+// exec: an old build time is the alert, since freshclam failing quietly
+// (network, mirror blocks, a full disk) is the usual way a mail host ends up
+// scanning with stale signatures.
+//
+// Permissions: read access to the database directory and files. Debian
+// installs them world-readable (clamav:clamav 0644 in a 0755 directory), so
+// no group is needed. A host without the directory reports "not present".
+package clamav
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+var (
+	buildDesc = collectors.NewDesc(Name, "clamav", "database_build_timestamp_seconds",
+		"Build time of the ClamAV signature database, from its header, in Unix seconds.", "database")
+	versionDesc = collectors.NewDesc(Name, "clamav", "database_version",
+		"Version number of the ClamAV signature database, from its header.", "database")
+	sigsDesc = collectors.NewDesc(Name, "clamav", "database_signatures",
+		"Number of signatures in the ClamAV signature database, from its header.", "database")
+	successDesc = collectors.NewDesc(Name, "clamav", "database_read_success",
+		"1 if the header of the ClamAV signature database was read, 0 if the file is missing, unreadable or corrupt.", "database")
+)
+
+// Collector is the clamav collector.
+type Collector struct {
+	dir    string
+	names  []string
+	src    Source
+	logger *zap.Logger
+
+	mu      sync.Mutex
+	busy    bool              // a read started by an earlier run has not returned
+	lastErr map[string]string // last error logged per database
+}
+
+// New builds the collector reading the files on disk.
+func New(cfg Config, logger *zap.Logger) (*Collector, error) {
+	return NewWithSource(cfg, FileSource{}, logger), nil
+}
+
+// NewWithSource builds the collector with the given Source (tests).
+func NewWithSource(cfg Config, src Source, logger *zap.Logger) *Collector {
+	return &Collector{
+		dir:     cfg.DatabaseDir,
+		names:   append([]string(nil), cfg.Databases...),
+		src:     src,
+		logger:  logger,
+		lastErr: map[string]string{},
+	}
+}
+
+// Describe implements collectors.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{buildDesc, versionDesc, sigsDesc, successDesc} {
+		ch <- d
+	}
+}
+
+type result struct {
+	name string
+	db   Database
+	err  error
+}
+
+type reading struct {
+	dirErr  error
+	results []result
+}
+
+func (c *Collector) read() reading {
+	if err := c.src.CheckDir(c.dir); err != nil {
+		return reading{dirErr: err}
+	}
+	out := make([]result, 0, len(c.names))
+	for _, n := range c.names {
+		db, err := c.src.Read(c.dir, n)
+		out = append(out, result{name: n, db: db, err: err})
+	}
+	return reading{results: out}
+}
+
+var errBusy = errors.New("a read of the database directory started by an earlier run has not returned (hung filesystem?)")
+
+// Update implements collectors.Collector.
+func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	c.mu.Lock()
+	if c.busy {
+		c.mu.Unlock()
+		return errBusy
+	}
+	c.busy = true
+	c.mu.Unlock()
+
+	done := make(chan reading, 1)
+	go func() {
+		r := c.read()
+		// Not busy before the result is out: the next run may start as soon
+		// as this one returns.
+		c.mu.Lock()
+		c.busy = false
+		c.mu.Unlock()
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		if r.dirErr != nil {
+			if errors.Is(r.dirErr, fs.ErrNotExist) {
+				return fmt.Errorf("no ClamAV database directory %s: %w", c.dir, collectors.ErrNotApplicable)
+			}
+			return r.dirErr
+		}
+		return c.emit(r.results, ch)
+	case <-ctx.Done():
+		return fmt.Errorf("read databases in %s: %w", c.dir, ctx.Err())
+	}
+}
+
+func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
+	var failed []string
+	for _, r := range results {
+		c.noteError(r.name, r.err)
+		if r.err != nil {
+			failed = append(failed, r.name+": "+r.err.Error())
+			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, 0, r.name)
+			continue
+		}
+		h := r.db.Header
+		ch <- prometheus.MustNewConstMetric(buildDesc, prometheus.GaugeValue, float64(h.BuildTime.Unix()), r.name)
+		ch <- prometheus.MustNewConstMetric(versionDesc, prometheus.GaugeValue, float64(h.Version), r.name)
+		ch <- prometheus.MustNewConstMetric(sigsDesc, prometheus.GaugeValue, float64(h.Signatures), r.name)
+		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, 1, r.name)
+	}
+	if len(results) > 0 && len(failed) == len(results) {
+		return fmt.Errorf("no database readable in %s: %s", c.dir, strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// noteError logs a database's failure when it starts or changes, and its
+// recovery, never the same failure every interval.
+func (c *Collector) noteError(name string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := c.lastErr[name]
+	switch {
+	case err == nil && prev != "":
+		c.logger.Info("clamav database readable again", zap.String("database", name))
+		delete(c.lastErr, name)
+	case err != nil && err.Error() != prev:
+		c.logger.Warn("cannot read clamav database header", zap.String("database", name), zap.Error(err))
+		c.lastErr[name] = err.Error()
+	}
+}
+
+var _ collectors.Collector = (*Collector)(nil)

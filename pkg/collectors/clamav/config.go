@@ -1,0 +1,89 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package clamav
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+// Name is the collector's config key and collector label.
+const Name = "clamav"
+
+// DefaultDir is freshclam's DatabaseDirectory on Debian and Ubuntu.
+const DefaultDir = "/var/lib/clamav"
+
+// DefaultDatabases are the three official databases freshclam keeps.
+var DefaultDatabases = []string{"main", "daily", "bytecode"}
+
+// maxDatabases bounds the database label (four series each).
+const maxDatabases = 16
+
+// databaseName is what a database may be called: the file name without its
+// .cvd/.cld extension, never a path.
+var databaseName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Config is the collectors.clamav section.
+type Config struct {
+	collectors.Settings `yaml:",inline"`
+	// DatabaseDir is where freshclam writes the databases
+	// (DatabaseDirectory in freshclam.conf).
+	DatabaseDir string `yaml:"database_dir"`
+	// Databases are the databases read, by name without extension; each is
+	// looked up as <name>.cvd, <name>.cld and <name>.cud.
+	Databases []string `yaml:"databases"`
+}
+
+// Common returns the scheduling settings.
+func (c *Config) Common() *collectors.Settings { return &c.Settings }
+
+// Defaults: three 512-byte reads cost nothing, and freshclam updates a few
+// times a day, so a few minutes of lag is plenty. A host without ClamAV gets
+// a quiet "not present".
+func (c *Config) Defaults() collectors.Defaults {
+	return collectors.Defaults{Enabled: true, Interval: 5 * time.Minute, Timeout: 10 * time.Second, MinInterval: 10 * time.Second}
+}
+
+// ApplyDefaults fills DatabaseDir and Databases.
+func (c *Config) ApplyDefaults() {
+	if c.DatabaseDir == "" {
+		c.DatabaseDir = DefaultDir
+	}
+	if c.Databases == nil {
+		c.Databases = append([]string(nil), DefaultDatabases...)
+	}
+}
+
+// Validate checks the directory and the database names.
+func (c *Config) Validate() []error {
+	var errs []error
+	switch d := c.DatabaseDir; {
+	case !filepath.IsAbs(d):
+		errs = append(errs, collectors.Errorf("database_dir", "must be an absolute path, got %q", d))
+	case filepath.Clean(d) != d:
+		errs = append(errs, collectors.Errorf("database_dir", "%q is not clean; write %q", d, filepath.Clean(d)))
+	}
+	if len(c.Databases) > maxDatabases {
+		errs = append(errs, collectors.Errorf("databases", "%d databases, more than %d", len(c.Databases), maxDatabases))
+	}
+	seen := map[string]bool{}
+	for i, db := range c.Databases {
+		at := "databases[" + strconv.Itoa(i) + "]"
+		switch {
+		case strings.HasSuffix(db, ".cvd") || strings.HasSuffix(db, ".cld") || strings.HasSuffix(db, ".cud"):
+			errs = append(errs, collectors.Errorf(at, "%q: write the name without extension (%q)", db, db[:len(db)-4]))
+		case !databaseName.MatchString(db):
+			errs = append(errs, collectors.Errorf(at, "%q is not a database name (letters, digits, '_', '-', '.')", db))
+		case seen[db]:
+			errs = append(errs, collectors.Errorf(at, "%q is listed twice", db))
+		}
+		seen[db] = true
+	}
+	return errs
+}

@@ -1,0 +1,87 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package updates
+
+import (
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+// Name is the collector's config key and collector label.
+const Name = "updates"
+
+// Defaults of the keys, for Debian and Ubuntu.
+const (
+	DefaultAptGet             = "/usr/bin/apt-get"
+	DefaultAptListsDir        = "/var/lib/apt/lists"
+	DefaultRebootRequiredFile = "/var/run/reboot-required"
+)
+
+// commandName is a program name looked up in PATH.
+var commandName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+
+// Config is the collectors.updates section.
+type Config struct {
+	collectors.Settings `yaml:",inline"`
+	// AptGet is the apt-get run (without a shell) to simulate the upgrade:
+	// an absolute path, or a bare name looked up in the daemon's PATH.
+	AptGet string `yaml:"apt_get"`
+	// AptListsDir holds the package lists apt update downloads; the newest
+	// Release file's time shows whether apt update still runs.
+	AptListsDir string `yaml:"apt_lists_dir"`
+	// RebootRequiredFile is created by packages (kernel, libc, ...) whose
+	// upgrade needs a reboot to take effect.
+	RebootRequiredFile string `yaml:"reboot_required_file"`
+}
+
+// Common returns the scheduling settings.
+func (c *Config) Common() *collectors.Settings { return &c.Settings }
+
+// Defaults: apt-get's dependency solver takes seconds of CPU and about
+// 70 MiB (5 s on a Debian 12 host with 136 pending upgrades), and the lists
+// it reads change only when apt update runs (daily on a default install),
+// so hourly is plenty and every 10 minutes the most that makes sense.
+func (c *Config) Defaults() collectors.Defaults {
+	return collectors.Defaults{Enabled: true, Interval: time.Hour, Timeout: 2 * time.Minute, MinInterval: 10 * time.Minute}
+}
+
+// ApplyDefaults fills the keys left empty.
+func (c *Config) ApplyDefaults() {
+	if c.AptGet == "" {
+		c.AptGet = DefaultAptGet
+	}
+	if c.AptListsDir == "" {
+		c.AptListsDir = DefaultAptListsDir
+	}
+	if c.RebootRequiredFile == "" {
+		c.RebootRequiredFile = DefaultRebootRequiredFile
+	}
+}
+
+// Validate checks the paths.
+func (c *Config) Validate() []error {
+	var errs []error
+	if strings.Contains(c.AptGet, "/") {
+		errs = append(errs, checkPath("apt_get", c.AptGet)...)
+	} else if !commandName.MatchString(c.AptGet) {
+		errs = append(errs, collectors.Errorf("apt_get", "%q is neither an absolute path nor a command name (it is run without a shell: no arguments)", c.AptGet))
+	}
+	errs = append(errs, checkPath("apt_lists_dir", c.AptListsDir)...)
+	errs = append(errs, checkPath("reboot_required_file", c.RebootRequiredFile)...)
+	return errs
+}
+
+func checkPath(key, p string) []error {
+	switch {
+	case !filepath.IsAbs(p):
+		return []error{collectors.Errorf(key, "must be an absolute path, got %q", p)}
+	case filepath.Clean(p) != p:
+		return []error{collectors.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
+	}
+	return nil
+}
