@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Sanity checks after traffic.sh: did the real stack log, queue and serve what the traffic plan
+# says it should? Prints one line per check and exits 1 if any failed, so a broken stack is
+# reported as such before any mailwatchd test runs against it.
+#
+#   sudo test/harness/check.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=env.sh
+. "$HERE/env.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+mwh_require_root
+[ -s "$MWH_PLAN_FILE" ] || mwh_die "no traffic plan at $MWH_PLAN_FILE: run test/harness/traffic.sh first"
+# shellcheck disable=SC1090 # generated file
+. "$MWH_PLAN_FILE"
+[ -n "${MWH_PLAN_FINISHED:-}" ] || mwh_die "traffic.sh did not finish (see $MWH_PLAN_FILE)"
+
+failed=0
+verdict() { if "$@"; then echo ok; else echo FAIL; fi; } # COMMAND... -> ok|FAIL
+report() { # ok|FAIL NAME DETAIL
+  printf '  %-4s %-26s %s\n' "$1" "$2" "$3" >&2
+  [ "$1" = ok ] || failed=1
+}
+
+# ------------------------------------------------------------------ log lines since the traffic started
+# A log's new part is everything after the size it had when traffic.sh began.
+new_lines() { # SOURCE: pf (Postfix), dv (Dovecot), dkim (OpenDKIM), f2b, trad (traditional-format copy)
+  local file off
+  case $1 in
+    pf) if [ "$MWH_LOG_MODE" = file ]; then file=$MWH_POSTFIX_LOG off=$MWH_PLAN_POSTFIX_LOG_OFFSET; else file=$MWH_MAILLOG off=$MWH_PLAN_MAILLOG_OFFSET; fi ;;
+    dv) if [ "$MWH_LOG_MODE" = file ]; then file=$MWH_DOVECOT_LOG off=$MWH_PLAN_DOVECOT_LOG_OFFSET; else file=$MWH_MAILLOG off=$MWH_PLAN_MAILLOG_OFFSET; fi ;;
+    dkim) file=$MWH_MAILLOG off=$MWH_PLAN_MAILLOG_OFFSET ;;
+    trad) file=$MWH_MAILLOG_TRAD off=$MWH_PLAN_MAILLOG_TRAD_OFFSET ;;
+    f2b) file=$MWH_FAIL2BAN_LOG off=$MWH_PLAN_FAIL2BAN_LOG_OFFSET ;;
+  esac
+  tail -c "+$((off + 1))" "$file"
+}
+
+# name | source | minimum count | extended regex. One per kind of line the traffic plan causes.
+sasl_min=$((MWH_PLAN_SASL_ATTACK < 5 ? MWH_PLAN_SASL_ATTACK : 5))
+LOG_CHECKS=(
+  "delivered-local|pf|$MWH_PLAN_LOCAL|postfix/lmtp\[[0-9]+\]: [0-9A-F]+: to=<[^>]+>, .*status=sent \(250 2\.0\.0 "
+  "delivered-relay|pf|$MWH_PLAN_RELAY|relay=127\.0\.0\.1\[127\.0\.0\.1\]:$MWH_SINK_OK_PORT, .*status=sent"
+  "deferred-refused|pf|$MWH_PLAN_DEFER|status=deferred .*Connection refused"
+  "deferred-greylisted|pf|$MWH_PLAN_GREY|status=deferred .*451 4\.7\.1 Greylisted"
+  "bounced-5xx|pf|$MWH_PLAN_BOUNCE|relay=127\.0\.0\.1\[127\.0\.0\.1\]:$MWH_SINK_BOUNCE_PORT, .*status=bounced .*550 5\.1\.1"
+  "bounced-unknown-user|pf|$MWH_PLAN_UNKNOWN_LOCAL|status=bounced .*User doesn't exist"
+  "rejected-relay-denied|pf|$MWH_PLAN_RELAY_DENIED|NOQUEUE: reject: RCPT from .*Relay access denied"
+  "rejected-unknown-rcpt|pf|$MWH_PLAN_UNKNOWN_RCPT|NOQUEUE: reject: RCPT from .*User unknown in local recipient table"
+  "held|pf|$MWH_PLAN_HOLD|: hold: RCPT from .*held for review"
+  "expired|pf|$MWH_PLAN_EXPIRE|status=(force-)?expired, returned to sender"
+  "sasl-failed|pf|$((sasl_min + MWH_PLAN_SASL_SCATTER))|warning: [^ ]+\[127\.[0-9.]+\]: SASL (LOGIN|PLAIN) authentication failed"
+  "sasl-success|pf|$MWH_PLAN_SUBMIT|sasl_method=PLAIN, sasl_username="
+  "tls-library-problem|pf|1|warning: TLS library problem"
+  "tls-accept-error|pf|1|SSL_accept error from"
+  "imap-login|dv|$MWH_PLAN_IMAP_OK|imap-login: (Info: )?Login: user=<"
+  "imap-auth-failed|dv|$MWH_PLAN_IMAP_FAIL|imap-login: .*auth failed"
+  "imap-tls-failed|dv|1|imap-login: .*TLS handshaking"
+  "dkim-signed|dkim|$MWH_PLAN_LOCAL|opendkim\[[0-9]+\]: [0-9A-F]+: DKIM-Signature field added"
+  "dkim-unknown-key|dkim|$MWH_PLAN_DKIM_BROKEN|signing table references unknown key"
+  "fail2ban-ban|f2b|1|\[postfix-sasl\] Ban ${MWH_PLAN_SASL_ATTACKER//./\\.}"
+)
+if [ "$MWH_LOG_MODE" = syslog ]; then
+  LOG_CHECKS+=("traditional-format|trad|$MWH_PLAN_LOCAL|^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [^ ]+ postfix/lmtp\[")
+fi
+
+# Syslog delivery and fail2ban's polling lag a little behind the traffic: poll with a deadline.
+mwh_log "checking logs"
+declare -A got
+deadline=$((SECONDS + 30))
+while :; do
+  pending=0
+  for c in "${LOG_CHECKS[@]}"; do
+    IFS='|' read -r name src min re <<< "$c"
+    got[$name]=$(new_lines "$src" | grep -cE -- "$re" || true)
+    [ "${got[$name]}" -ge "$min" ] || pending=1
+  done
+  if [ "$pending" = 0 ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+  sleep 1
+done
+for c in "${LOG_CHECKS[@]}"; do
+  IFS='|' read -r name src min re <<< "$c"
+  if [ "${got[$name]}" -ge "$min" ]; then st=ok; else st=FAIL; fi
+  report "$st" "log:$name" "${got[$name]} lines (want >= $min): /$re/"
+done
+
+# The journal got the same lines (our journald owns /dev/log).
+if [ "$MWH_LOG_MODE" = syslog ]; then ids=(postfix/smtpd postfix/qmgr dovecot opendkim); else ids=(opendkim); fi
+for id in "${ids[@]}"; do
+  n=$(journalctl -q --no-pager -o cat --since "@$MWH_PLAN_STARTED" -t "$id" 2>/dev/null | grep -c . || true)
+  if [ "$n" -gt 0 ]; then st=ok; else st=FAIL; fi
+  report "$st" "journal:$id" "$n entries since the traffic started"
+done
+
+# ------------------------------------------------------------------ queue
+mwh_log "checking the queue"
+read -r deferred hold refused grey < <(postqueue -j | python3 -c '
+import json, sys
+n = {"deferred": 0, "hold": 0, "refused": 0, "grey": 0}
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["queue_name"] in n:
+        n[m["queue_name"]] += 1
+    reasons = " ".join(r.get("delay_reason", "") for r in m["recipients"])
+    n["refused"] += "Connection refused" in reasons
+    n["grey"] += "Greylisted" in reasons
+print(n["deferred"], n["hold"], n["refused"], n["grey"])')
+want_refused=$((MWH_PLAN_DEFER - MWH_PLAN_EXPIRE))
+st=$(verdict [ "$deferred" -eq "$MWH_PLAN_DEFERRED_EXPECTED" ])
+report "$st" "queue:deferred" "$deferred messages (want $MWH_PLAN_DEFERRED_EXPECTED)"
+st=$(verdict [ "$refused" -eq "$want_refused" ])
+report "$st" "queue:deferred-refused" "$refused with 'Connection refused' (want $want_refused)"
+st=$(verdict [ "$grey" -eq "$MWH_PLAN_GREY" ])
+report "$st" "queue:deferred-greylisted" "$grey with 'Greylisted' (want $MWH_PLAN_GREY)"
+st=$(verdict [ "$hold" -eq "$MWH_PLAN_HOLD_EXPECTED" ])
+report "$st" "queue:hold" "$hold messages (want $MWH_PLAN_HOLD_EXPECTED)"
+
+# ------------------------------------------------------------------ fail2ban
+banned=$(fail2ban-client -c "$MWH_ETC/fail2ban" get postfix-sasl banip 2>/dev/null || true)
+st=$(verdict grep -qwF -- "$MWH_PLAN_SASL_ATTACKER" <<< "$banned")
+report "$st" "fail2ban:postfix-sasl" "banned: ${banned:-none} (want $MWH_PLAN_SASL_ATTACKER)"
+
+# ------------------------------------------------------------------ TLS endpoints serve the harness certificate
+mwh_log "checking TLS endpoints and DNS"
+want_fp=$(openssl x509 -in "$MWH_CERT" -noout -fingerprint -sha256)
+for ep in "smtp $MWH_SMTP_PORT -starttls smtp" "submission $MWH_SUBMISSION_PORT -starttls smtp" \
+  "submissions $MWH_SUBMISSIONS_PORT" "imap $MWH_IMAP_PORT -starttls imap" "imaps $MWH_IMAPS_PORT"; do
+  read -r name port starttls <<< "$ep"
+  # shellcheck disable=SC2086 # $starttls is "-starttls PROTO" or empty
+  fp=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" $starttls -servername "$MWH_HOSTNAME" </dev/null 2>/dev/null |
+    openssl x509 -noout -fingerprint -sha256 2>/dev/null || true)
+  st=$(verdict [ "$fp" = "$want_fp" ])
+  report "$st" "tls:$name" "127.0.0.1:$port ${fp:+serves the harness certificate}${fp:-no certificate}"
+done
+
+# ------------------------------------------------------------------ loopback DNS
+dns() { python3 "$HERE/mailclient.py" dns --server "$MWH_DNS_SERVER" "$1" "$2" 2>&1 | tr '\n' ' '; }
+revip() { local a b c d; IFS=. read -r a b c d <<< "$1"; echo "$d.$c.$b.$a"; }
+DNS_CHECKS=(
+  "$MWH_DOMAIN MX|MX 10 $MWH_HOSTNAME"
+  "$MWH_HOSTNAME A|A 127.0.0.1"
+  "1.0.0.127.in-addr.arpa PTR|PTR $MWH_HOSTNAME"
+  "$MWH_DOMAIN TXT|TXT v=spf1 "
+  "_dmarc.$MWH_DOMAIN TXT|TXT v=DMARC1; "
+  "$MWH_DKIM_SELECTOR._domainkey.$MWH_DOMAIN TXT|TXT $(cut -c1-40 "$MWH_DKIM_DIR/$MWH_DKIM_SELECTOR.dns.txt")"
+  "$(revip "$MWH_DNSBL_LISTED_IP").$MWH_DNSBL_ZONE A|A 127.0.0.2"
+  "$(revip "$MWH_DNSBL_ERROR_IP").$MWH_DNSBL_ZONE A|A 127.255.255.254"
+  "$(revip "$MWH_DNSBL_CLEAN_IP").$MWH_DNSBL_ZONE A|RCODE NXDOMAIN"
+  "example.com A|RCODE REFUSED"
+)
+for c in "${DNS_CHECKS[@]}"; do
+  IFS='|' read -r q want <<< "$c"
+  # shellcheck disable=SC2086 # "NAME TYPE"
+  ans=$(dns $q)
+  st=$(verdict grep -qF -- "$want" <<< "$ans")
+  report "$st" "dns:${q// /:}" "${ans% }"
+done
+
+# ------------------------------------------------------------------ Prometheus stack
+mwh_log "checking Prometheus and the alerting pipeline"
+deadline=$((SECONDS + 60))
+targets_ok=0 alert_ok=0
+while :; do
+  if [ "$targets_ok" = 0 ]; then
+    t=$(curl -fsS --max-time 5 "$MWH_PROM_URL/api/v1/targets?state=active" | python3 -c '
+import json, sys
+want = {"prometheus", "alertmanager", "webhook"}
+up = {t["labels"]["job"] for t in json.load(sys.stdin)["data"]["activeTargets"] if t["health"] == "up"}
+print(" ".join(sorted(want & up)) if want <= up else "")' 2>/dev/null || true)
+    [ -n "$t" ] && targets_ok=1
+  fi
+  if [ "$alert_ok" = 0 ] && curl -fsS --max-time 5 "$MWH_HOOK_URL/alerts" 2>/dev/null | grep -q '"alertname": "HarnessWatchdog"'; then
+    alert_ok=1
+  fi
+  if [ "$targets_ok$alert_ok" = 11 ] || [ "$SECONDS" -ge "$deadline" ]; then break; fi
+  sleep 1
+done
+st=$(verdict [ "$targets_ok" = 1 ])
+report "$st" "prometheus:targets" "jobs prometheus, alertmanager, webhook up"
+st=$(verdict [ "$alert_ok" = 1 ])
+report "$st" "alerting:webhook" "HarnessWatchdog went Prometheus -> Alertmanager -> webhook"
+
+# ------------------------------------------------------------------ monitor user and egress guard
+m=$MWH_MONITOR_USER
+# shellcheck disable=SC2317 # called through verdict
+as_m() { runuser -u "$m" -- "$@" >/dev/null 2>&1; }
+for g in ${MWH_MONITOR_GROUPS//,/ }; do
+  st=$(verdict grep -qx -- "$g" < <(id -nG "$m" | tr ' ' '\n'))
+  report "$st" "monitor:group-$g" "$m is in group $g"
+done
+st=$(verdict as_m test -r "$MWH_MAILLOG")
+report "$st" "monitor:read-maillog" "$m can read $MWH_MAILLOG"
+st=$(verdict as_m postqueue -j)
+report "$st" "monitor:postqueue" "$m can run postqueue -j"
+st=$(verdict as_m journalctl -q -n 1 -t opendkim)
+report "$st" "monitor:journal" "$m can read the journal"
+
+if [ "$MWH_EGRESS_GUARD" = 1 ]; then
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    n=$("$ipt" -w -nvxL MWH_EGRESS 2>/dev/null | awk '$3 == "REJECT" { print $1 }')
+    st=$(verdict [ "${n:-x}" = 0 ])
+    report "$st" "egress:$ipt" "${n:-no guard chain}: packets from stack users that tried to leave loopback"
+  done
+fi
+
+if [ "$failed" = 0 ]; then mwh_log "all sanity checks passed"; else mwh_log "sanity checks FAILED"; fi
+exit "$failed"

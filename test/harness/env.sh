@@ -1,0 +1,114 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # every variable here is used by other scripts or the Go tests
+# Settings of the mailwatchd real-stack harness: every port, path and name the stack uses.
+#
+# Sourced by every harness script and by test/run-e2e.sh, which exports all MWH_* variables to
+# the Go e2e tests (test/e2e reads them from the environment). Every value can be overridden from
+# the environment. To run the Go tests by hand against a running stack:
+#
+#   eval "$(test/harness/harness.sh env)"; go test -tags e2e -count=1 ./test/e2e/...
+#
+# Only variables live here (no side effects), so sourcing it is always safe.
+
+# ------------------------------------------------------------------ identity of the test mail host
+MWH_HOSTNAME=${MWH_HOSTNAME:-mail.example.test}     # Postfix myhostname, TLS certificate CN/SAN
+MWH_DOMAIN=${MWH_DOMAIN:-example.test}              # mydomain: local users are user@example.test
+MWH_USERS=${MWH_USERS:-"alice bob carol"}           # system accounts with Maildirs; password: see lib.sh mwh_password
+MWH_MONITOR_USER=${MWH_MONITOR_USER:-mailmon}       # unprivileged account for running mailwatchd as non-root
+MWH_MONITOR_GROUPS=${MWH_MONITOR_GROUPS:-adm,postdrop,systemd-journal}  # log files, showq socket, journal
+
+# ------------------------------------------------------------------ harness-owned directories
+MWH_ETC=${MWH_ETC:-/etc/mailwatchd-harness}         # generated configs, TLS cert, DKIM key, DNS zone
+MWH_RUN=${MWH_RUN:-/run/mailwatchd-harness}         # pid files of every process the harness started
+MWH_VAR=${MWH_VAR:-/var/lib/mailwatchd-harness}     # Prometheus/Alertmanager data, daemon output, traffic plan
+MWH_MARKER_NAME=.mailwatchd-harness                 # marker file: "this config was written by the harness"
+
+# ------------------------------------------------------------------ logging
+# syslog: Postfix, Dovecot and OpenDKIM log through /dev/log to the standalone systemd-journald;
+#         rsyslogd reads the journal and writes MWH_MAILLOG with RFC 3339 timestamps (Debian 12's
+#         default format) and MWH_MAILLOG_TRAD in the traditional "Mmm dd hh:mm:ss" format.
+# file:   Postfix writes MWH_POSTFIX_LOG itself (maillog_file, via postlogd) and Dovecot writes
+#         MWH_DOVECOT_LOG (log_path); OpenDKIM can only use syslog(3), so its lines stay in
+#         MWH_MAILLOG and the journal.
+MWH_LOG_MODE=${MWH_LOG_MODE:-syslog}
+MWH_MAILLOG=${MWH_MAILLOG:-/var/log/mail.log}
+MWH_MAILLOG_TRAD=${MWH_MAILLOG_TRAD:-/var/log/mail-traditional.log}
+MWH_POSTFIX_LOG=${MWH_POSTFIX_LOG:-/var/log/postfix.log}   # must be under /var (Postfix maillog_file_prefixes)
+MWH_DOVECOT_LOG=${MWH_DOVECOT_LOG:-/var/log/dovecot.log}
+MWH_FAIL2BAN_LOG=${MWH_FAIL2BAN_LOG:-/var/log/fail2ban.log}
+MWH_JOURNAL_SOCKET=${MWH_JOURNAL_SOCKET:-/run/systemd/journal/socket}  # journald native socket
+MWH_JOURNAL_DEVLOG=${MWH_JOURNAL_DEVLOG:-/run/systemd/journal/dev-log} # /dev/log points here
+
+# ------------------------------------------------------------------ Postfix and Dovecot
+# Mail ports are the standard ones (clients and mailwatchd's cert targets expect them), all bound to
+# 127.0.0.1 and ::1 only: SMTP 25 (STARTTLS), submissions 465 (implicit TLS), submission 587
+# (STARTTLS required, SASL via Dovecot), IMAP 143 (STARTTLS), IMAPS 993. LMTP and SASL are unix
+# sockets below the Postfix spool.
+MWH_SMTP_PORT=25
+MWH_SUBMISSIONS_PORT=465
+MWH_SUBMISSION_PORT=587
+MWH_IMAP_PORT=143
+MWH_IMAPS_PORT=993
+MWH_POSTFIX_SPOOL=${MWH_POSTFIX_SPOOL:-/var/spool/postfix}
+MWH_SHOWQ_SOCKET=$MWH_POSTFIX_SPOOL/public/showq             # group postdrop may connect
+MWH_LMTP_SOCKET=$MWH_POSTFIX_SPOOL/private/dovecot-lmtp
+MWH_SASL_SOCKET=$MWH_POSTFIX_SPOOL/private/auth
+MWH_POSTFIX_PIDFILE=$MWH_POSTFIX_SPOOL/pid/master.pid      # written by Postfix itself
+MWH_DOVECOT_PIDFILE=${MWH_DOVECOT_PIDFILE:-/run/dovecot/master.pid}
+MWH_FAIL2BAN_SOCKET=${MWH_FAIL2BAN_SOCKET:-/run/fail2ban/fail2ban.sock}
+MWH_FAIL2BAN_PIDFILE=${MWH_FAIL2BAN_PIDFILE:-/run/fail2ban/fail2ban.pid}
+
+# Loopback "remote MTAs" (smtp-sink) used as next hops through Postfix transport_maps:
+MWH_SINK_OK_PORT=${MWH_SINK_OK_PORT:-2525}           # relay.example.test: accepts everything   -> status=sent
+MWH_SINK_BOUNCE_PORT=${MWH_SINK_BOUNCE_PORT:-2526}   # bounce.example.test: 550 5.1.1 at RCPT     -> status=bounced
+MWH_DEAD_PORT=${MWH_DEAD_PORT:-2527}                 # nothing listens: relayhost for other domains -> deferred, Connection refused
+MWH_SINK_GREY_PORT=${MWH_SINK_GREY_PORT:-2528}       # greylist.example.test: 451 4.7.1 at RCPT -> deferred
+
+# ------------------------------------------------------------------ TLS and DKIM
+MWH_TLS_DIR=$MWH_ETC/tls
+MWH_CERT=$MWH_TLS_DIR/mail.crt                      # self-signed, CN=$MWH_HOSTNAME, SAN 127.0.0.1 ::1 localhost
+MWH_KEY=$MWH_TLS_DIR/mail.key
+MWH_CERT_DAYS=${MWH_CERT_DAYS:-30}                  # notAfter = configure time + N days (re-issued by every configure)
+MWH_DKIM_SELECTOR=${MWH_DKIM_SELECTOR:-mwh}         # mwh._domainkey.example.test
+MWH_DKIM_DIR=$MWH_ETC/dkim
+MWH_DKIM_KEY=$MWH_DKIM_DIR/$MWH_DKIM_SELECTOR.private
+MWH_DKIM_PORT=${MWH_DKIM_PORT:-8891}                # OpenDKIM milter inet:8891@127.0.0.1
+MWH_DKIM_BROKEN_DOMAIN=broken.$MWH_DOMAIN           # in the signing table but not the key table
+
+# ------------------------------------------------------------------ loopback DNS (dnsmasq)
+# Authoritative for the test names only, never forwards: anything else is REFUSED. Records:
+#   example.test MX 10 mail.example.test; mail.example.test A 127.0.0.1 (PTR 127.0.0.1 -> it)
+#   example.test TXT "v=spf1 ..."; _dmarc.example.test TXT "v=DMARC1 ..."; mwh._domainkey TXT (real key)
+#   DNSBL zone MWH_DNSBL_ZONE: MWH_DNSBL_LISTED_IP -> 127.0.0.2 (+TXT), MWH_DNSBL_ERROR_IP ->
+#   127.255.255.254 (Spamhaus-style "error" answer), any other IP -> NXDOMAIN.
+MWH_DNS_ADDR=${MWH_DNS_ADDR:-127.0.0.1}
+MWH_DNS_PORT=${MWH_DNS_PORT:-5353}
+MWH_DNS_SERVER=$MWH_DNS_ADDR:$MWH_DNS_PORT
+MWH_DNSBL_ZONE=${MWH_DNSBL_ZONE:-dnsbl.test}
+MWH_DNSBL_LISTED_IP=${MWH_DNSBL_LISTED_IP:-127.0.0.2}
+MWH_DNSBL_ERROR_IP=${MWH_DNSBL_ERROR_IP:-127.0.0.3}
+MWH_DNSBL_CLEAN_IP=${MWH_DNSBL_CLEAN_IP:-127.0.0.1}
+
+# ------------------------------------------------------------------ Prometheus, Alertmanager, webhook
+# All on 127.0.0.1, scrape and rule evaluation every 1 s. Job "mailwatchd" is discovered from
+# MWH_PROM_SD_DIR/mailwatchd*.json (file_sd, written by e2e tests); job "extra" scrapes
+# MWH_PROM_EXTRA_TARGETS (comma list host:port) and MWH_PROM_SD_DIR/extra*.json. Rule files:
+# MWH_PROM_RULES_DIR/*.yml (tests may add files there and POST /-/reload) plus
+# MWH_PROM_EXTRA_RULES (comma list of absolute paths).
+MWH_PROM_PORT=${MWH_PROM_PORT:-19090}
+MWH_AM_PORT=${MWH_AM_PORT:-19093}
+MWH_HOOK_PORT=${MWH_HOOK_PORT:-19099}
+MWH_PROM_URL=http://127.0.0.1:$MWH_PROM_PORT
+MWH_AM_URL=http://127.0.0.1:$MWH_AM_PORT
+MWH_HOOK_URL=http://127.0.0.1:$MWH_HOOK_PORT        # GET /alerts: every notification received, as JSON
+MWH_PROM_SD_DIR=${MWH_PROM_SD_DIR:-$MWH_VAR/prometheus-sd}
+MWH_PROM_RULES_DIR=${MWH_PROM_RULES_DIR:-$MWH_VAR/prometheus-rules}
+MWH_PROM_EXTRA_TARGETS=${MWH_PROM_EXTRA_TARGETS:-}
+MWH_PROM_EXTRA_RULES=${MWH_PROM_EXTRA_RULES:-}
+MWH_HOOK_LOG=$MWH_VAR/webhook.jsonl                 # one JSON line per notification
+MWH_PROMTOOL=${MWH_PROMTOOL:-/usr/bin/promtool}
+
+# ------------------------------------------------------------------ traffic and e2e
+MWH_PLAN_FILE=$MWH_RUN/traffic-plan.env             # what traffic.sh sent (counts, log offsets)
+MWH_MAILWATCHD_BIN=${MWH_MAILWATCHD_BIN:-}          # default: ./mailwatchd at the repo root
+MWH_EGRESS_GUARD=${MWH_EGRESS_GUARD:-1}             # iptables: reject+count non-loopback packets of stack users

@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+# Copyright 2026 The mailwatchd Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Loopback clients the traffic driver and the sanity checks need beyond swaks/smtp-source.
+
+Every connection goes to 127.0.0.1 (or the given loopback DNS server) from a chosen 127.0.0.0/8
+source address, so fail2ban and the logs see distinct "internet" clients.
+
+  mailclient.py imap --src 127.0.0.40 --user alice --password P --tls implicit|starttls|none
+  mailclient.py tls-fail --src 127.0.0.200 --port 465 --how plaintext|tls11|starttls-tls11|starttls-garbage
+  mailclient.py dns --server 127.0.0.1:5353 NAME TYPE        (A, AAAA, MX, TXT, PTR)
+
+Exit status: 0 when the server behaved as a real client would expect (login accepted, handshake
+refused, answer received), 1 otherwise, 2 when the connection itself failed (e.g. banned).
+"""
+import argparse
+import imaplib
+import random
+import socket
+import ssl
+import struct
+import sys
+import warnings
+
+SERVER = "127.0.0.1"
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def insecure_context():
+    """The harness certificate is self-signed; these clients test the server, not the chain."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def connect(src, port, timeout=20):
+    return socket.create_connection((SERVER, port), timeout, source_address=(src, 0))
+
+
+# ------------------------------------------------------------------ IMAP logins
+def cmd_imap(a):
+    class Plain(imaplib.IMAP4):
+        def _create_socket(self, timeout):
+            return connect(a.src, self.port, timeout)
+
+    class Implicit(imaplib.IMAP4_SSL):
+        def _create_socket(self, timeout):
+            return self.ssl_context.wrap_socket(connect(a.src, self.port, timeout),
+                                                server_hostname=self.host)
+
+    try:
+        if a.tls == "implicit":
+            conn = Implicit(SERVER, 993, ssl_context=insecure_context(), timeout=30)
+        else:
+            conn = Plain(SERVER, 143, timeout=30)
+            if a.tls == "starttls":
+                conn.starttls(ssl_context=insecure_context())
+    except OSError as e:
+        print("imap: connect: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        conn.login(a.user, a.password)
+    except imaplib.IMAP4.error as e:
+        print("imap: login refused: %s" % e, file=sys.stderr)
+        try:
+            conn.logout()
+        except (OSError, imaplib.IMAP4.error):
+            pass
+        return 1
+    typ, data = conn.select("INBOX", readonly=True)
+    if typ == "OK" and int(data[0]) > 0:
+        conn.fetch("1", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    conn.logout()
+    return 0
+
+
+# ------------------------------------------------------------------ failed TLS handshakes
+def read_smtp_reply(f):
+    """Read one (possibly multi-line) SMTP reply; return its last line."""
+    while True:
+        line = f.readline()
+        if not line or line[3:4] != b"-":
+            return line
+
+
+def cmd_tls_fail(a):
+    """Make the server log a failed TLS handshake ("TLS library problem", "SSL_accept error").
+
+    plaintext:        speak cleartext to an implicit-TLS port (465, 993)
+    tls11:            offer only TLS 1.1 on an implicit-TLS port (servers require >= 1.2)
+    starttls-tls11:   SMTP STARTTLS, then offer only TLS 1.1
+    starttls-garbage: SMTP STARTTLS, then send bytes that are not a TLS record
+    """
+    try:
+        s = connect(a.src, a.port, 10)
+    except OSError as e:
+        print("tls-fail: connect: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        if a.how == "plaintext":
+            s.sendall(b"a1 CAPABILITY\r\n" if a.port == 993 else b"EHLO plain.client.test\r\n")
+            try:
+                s.recv(512)
+            except OSError:
+                pass
+            return 0
+        if a.how.startswith("starttls-"):
+            f = s.makefile("rb")
+            read_smtp_reply(f)
+            s.sendall(b"EHLO legacy.client.test\r\n")
+            read_smtp_reply(f)
+            s.sendall(b"STARTTLS\r\n")
+            if not read_smtp_reply(f).startswith(b"220"):
+                return 1
+            if a.how == "starttls-garbage":
+                s.sendall(b"\x16\x03\x01\x00\x07garbage-instead-of-a-client-hello\r\n")
+                try:
+                    s.recv(512)
+                except OSError:
+                    pass
+                return 0
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 refuses TLS 1.1 at the default level
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            ctx.wrap_socket(s).close()
+        except (ssl.SSLError, OSError):
+            return 0  # refused, as intended
+        print("tls-fail: the server accepted TLS 1.1", file=sys.stderr)
+        return 1
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------ minimal DNS client
+TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28, "PTR": 12}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+def read_name(msg, off):
+    """Decode a possibly compressed domain name at off; return (name, offset after it)."""
+    labels, end = [], None
+    while True:
+        n = msg[off]
+        if n & 0xC0 == 0xC0:  # compression pointer
+            if end is None:
+                end = off + 2
+            off = ((n & 0x3F) << 8) | msg[off + 1]
+            continue
+        off += 1
+        if n == 0:
+            break
+        labels.append(msg[off:off + n].decode("ascii", "replace"))
+        off += n
+    return ".".join(labels), (end if end is not None else off)
+
+
+def cmd_dns(a):
+    host, _, port = a.server.rpartition(":")
+    qid = random.randrange(65536)
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in a.name.rstrip(".").split(".")) + b"\0"
+    query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", TYPES[a.type], 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(3)
+        s.sendto(query, (host, int(port)))
+        try:
+            msg = s.recv(4096)
+        except OSError as e:
+            print("dns: %s" % e, file=sys.stderr)
+            return 2
+    rid, flags, qd, an = struct.unpack(">HHHH", msg[:8])
+    if rid != qid:
+        return 2
+    print("RCODE %s" % RCODES.get(flags & 0xF, flags & 0xF))
+    off = 12
+    for _ in range(qd):
+        _, off = read_name(msg, off)
+        off += 4
+    for _ in range(an):
+        _, off = read_name(msg, off)
+        rtype, _, _, rdlen = struct.unpack(">HHIH", msg[off:off + 10])
+        off += 10
+        rdata = msg[off:off + rdlen]
+        if rtype == 1:
+            print("A %s" % socket.inet_ntop(socket.AF_INET, rdata))
+        elif rtype == 28:
+            print("AAAA %s" % socket.inet_ntop(socket.AF_INET6, rdata))
+        elif rtype == 15:
+            print("MX %d %s" % (struct.unpack(">H", rdata[:2])[0], read_name(msg, off + 2)[0]))
+        elif rtype == 12:
+            print("PTR %s" % read_name(msg, off)[0])
+        elif rtype == 16:
+            parts, i = [], 0
+            while i < len(rdata):
+                parts.append(rdata[i + 1:i + 1 + rdata[i]].decode("utf-8", "replace"))
+                i += 1 + rdata[i]
+            print("TXT %s" % "".join(parts))
+        off += rdlen
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("imap")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--user", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--tls", choices=["implicit", "starttls", "none"], default="implicit")
+    p = sub.add_parser("tls-fail")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--how", choices=["plaintext", "tls11", "starttls-tls11", "starttls-garbage"], required=True)
+    p = sub.add_parser("dns")
+    p.add_argument("--server", required=True, help="HOST:PORT")
+    p.add_argument("name")
+    p.add_argument("type", choices=sorted(TYPES))
+    a = ap.parse_args()
+    return {"imap": cmd_imap, "tls-fail": cmd_tls_fail, "dns": cmd_dns}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
