@@ -8,7 +8,14 @@ LDFLAGS   := -s -w -X github.com/mailwatchd/mailwatchd/internal/buildinfo.Versio
 LISTEN    ?= 127.0.0.1:10099
 FUZZTIME  ?= 30s
 
-.PHONY: all build run test test-short e2e lint fmt tidy-check bench fuzz clean
+PREFIX    ?= /usr
+BINDIR    ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /lib/systemd/system
+DATADIR   ?= $(PREFIX)/share/mailwatchd
+DESTDIR   ?=
+
+.PHONY: all build run test test-short e2e lint fmt tidy-check bench fuzz clean install uninstall
 
 all: lint test build
 
@@ -17,8 +24,12 @@ build:
 
 # Runs mailwatchd in the foreground with the example configuration, on
 # loopback only; open http://$(LISTEN)/ or curl http://$(LISTEN)/metrics.
+# Saved log positions go to ./.run instead of /var/lib/mailwatchd, so it
+# works as any user.
 run: build
-	./mailwatchd --config.file=config.example.yaml --web.listen-address=$(LISTEN) --log.format=console
+	@mkdir -p .run
+	sed 's#^  state_dir: /var/lib/mailwatchd$$#  state_dir: $(CURDIR)/.run#' config.example.yaml > .run/config.yaml
+	./mailwatchd --config.file=.run/config.yaml --web.listen-address=$(LISTEN) --log.format=console
 
 # Unit and integration tests, always with the race detector.
 test:
@@ -50,3 +61,26 @@ fuzz:
 
 clean:
 	rm -f mailwatchd
+
+# Installs the binary, the systemd unit (with BINDIR substituted), the
+# sysusers/tmpfiles entries, the example configuration (never overwriting an
+# existing config.yaml), the alert rules and the dashboards. DESTDIR-aware.
+install: build
+	install -D -m 0755 mailwatchd $(DESTDIR)$(BINDIR)/mailwatchd
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's#/usr/bin/mailwatchd#$(BINDIR)/mailwatchd#g' deploy/systemd/mailwatchd.service > $(DESTDIR)$(UNITDIR)/mailwatchd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mailwatchd.service
+	install -D -m 0644 deploy/systemd/mailwatchd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/mailwatchd.conf
+	install -D -m 0644 deploy/systemd/mailwatchd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/mailwatchd.conf
+	install -D -m 0644 config.example.yaml $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
+	[ -e $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.yaml ] || install -m 0644 config.example.yaml $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.yaml
+	install -d $(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(DATADIR)/grafana
+	install -m 0644 deploy/prometheus/*.yml $(DESTDIR)$(DATADIR)/prometheus/
+	if ls deploy/grafana/*.json >/dev/null 2>&1; then install -m 0644 deploy/grafana/*.json deploy/grafana/*.yaml $(DESTDIR)$(DATADIR)/grafana/; fi
+	install -D -m 0644 docs/runbooks.md $(DESTDIR)$(PREFIX)/share/doc/mailwatchd/runbooks.md
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mailwatchd $(DESTDIR)$(UNITDIR)/mailwatchd.service \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/mailwatchd.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/mailwatchd.conf \
+	  $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(PREFIX)/share/doc/mailwatchd

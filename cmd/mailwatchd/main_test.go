@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -256,7 +258,14 @@ func TestMetricsPassPromtool(t *testing.T) {
 		t.Skip("promtool not found; apt-get install prometheus to run this test")
 	}
 	addr := freePort(t)
-	cmd := exec.Command(binary, "--config.file", "../../config.example.yaml", "--web.listen-address", addr)
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example as it is, but keeping its state out of /var/lib.
+	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, cfgPath, strings.Replace(string(example), "  state_dir: /var/lib/mailwatchd\n", "  state_dir: "+t.TempDir()+"\n", 1))
+	cmd := exec.Command(binary, "--config.file", cfgPath, "--web.listen-address", addr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -317,5 +326,57 @@ func TestCheckCommand(t *testing.T) {
 	out, code = run("{}\n", "--format", "yaml")
 	if code != 3 || !strings.Contains(out, "--format") {
 		t.Errorf("bad format: exit %d, want 3\n%s", code, out)
+	}
+}
+
+// TestDoctorWithoutAdm runs doctor as a user outside group adm against a
+// log file of group adm: it must say it cannot read the log and that group
+// adm fixes it. Needs root (to switch user) and setpriv.
+func TestDoctorWithoutAdm(t *testing.T) {
+	t.Parallel()
+	setpriv, err := exec.LookPath("setpriv")
+	if os.Getuid() != 0 || err != nil {
+		t.Skip("needs root and setpriv to run doctor as another user")
+	}
+	adm, err := user.LookupGroup("adm")
+	if err != nil {
+		t.Skip("no group adm")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} { // t.TempDir makes both 0700
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logPath := filepath.Join(dir, "mail.log")
+	writeFile(t, logPath, "Nov 23 08:00:00 host postfix/smtpd[1]: connect from x\n")
+	gid, _ := strconv.Atoi(adm.Gid)
+	if err := os.Chown(logPath, 0, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(logPath, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	writeFile(t, cfgPath, onlyFilesystem(dir)+fmt.Sprintf("global:\n  state_dir: %s\nlogs:\n  sources:\n    - name: mail\n      paths: [%s]\n", dir, logPath))
+	if err := os.Chmod(cfgPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "mailwatchd")
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", bin, "doctor", "--config.file", cfgPath).CombinedOutput()
+	for _, want := range []string{
+		"fail  logs          source mail: cannot read " + logPath + " (permission denied)",
+		"fix: add nobody to group adm (usermod -aG adm nobody, or SupplementaryGroups=adm in the unit)",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/registry"
+	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
 // daemon is the running service: config, scheduler, reload bookkeeping.
@@ -35,6 +36,7 @@ type daemon struct {
 	opts   options
 	logger *zap.Logger
 	sched  *scheduler.Scheduler
+	logs   *logparse.Pipeline
 
 	mu       sync.Mutex // serialises reloads (SIGHUP and HTTP)
 	cfg      *config.Config
@@ -101,7 +103,12 @@ func serve(o options, logger *zap.Logger) int {
 		return 1
 	}
 
-	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), cfg: cfg, checksum: sha256.Sum256(data)}
+	pipe, err := logparse.New(cfg.Logs, cfg.Global.StateDir, logger.With(zap.String("component", "logs")))
+	if err != nil {
+		logger.Error("cannot start the log pipeline", zap.Error(err))
+		return 1
+	}
+	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), logs: pipe, cfg: cfg, checksum: sha256.Sum256(data)}
 	reg := d.registry()
 
 	listeners, err := mwweb.Listen(mwweb.ServerConfig{ListenAddresses: o.listen, SystemdSocket: o.systemdSocket, WebConfigFile: o.webConfig})
@@ -110,6 +117,14 @@ func serve(o options, logger *zap.Logger) int {
 		return 1
 	}
 	d.sched.Apply(js)
+	logCtx, stopLogs := context.WithCancel(context.Background())
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		if err := pipe.Run(logCtx); err != nil {
+			logger.Error("log pipeline stopped", zap.Error(err))
+		}
+	}()
 	d.reloadOK.Set(1)
 	d.reloadTime.SetToCurrentTime()
 
@@ -135,6 +150,12 @@ func serve(o options, logger *zap.Logger) int {
 		logger.Warn("http shutdown", zap.Error(err))
 	}
 	d.sched.Stop()
+	stopLogs() // saves the log positions
+	select {
+	case <-logsDone:
+	case <-shutCtx.Done():
+		logger.Warn("log pipeline did not stop in time; positions may be a few seconds old")
+	}
 	logger.Info("mailwatchd stopped")
 	return code
 }
@@ -152,7 +173,7 @@ func (d *daemon) registry() *prometheus.Registry {
 	reg.MustRegister(
 		promcollectors.NewGoCollector(),
 		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
-		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.sched,
+		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.sched, d.logs,
 	)
 	return reg
 }
@@ -217,6 +238,11 @@ func (d *daemon) reloadLocked() error {
 	js, err := jobs(cfg, d.logger)
 	if err != nil {
 		return err
+	}
+	// The log pipeline keeps its counters and unchanged tailers; it is
+	// applied first because it is the only step that can still refuse.
+	if err := d.logs.Apply(cfg.Logs); err != nil {
+		return fmt.Errorf("logs: %w", err)
 	}
 	d.sched.Apply(js)
 	d.cfg, d.checksum = cfg, sum

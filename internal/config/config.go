@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/clamav"
@@ -41,6 +42,8 @@ const DefaultPath = "/etc/mailwatchd/config.yaml"
 type Config struct {
 	Global     Global     `yaml:"global"`
 	Collectors Collectors `yaml:"collectors"`
+	// Logs is the log pipeline: sources, and user rules.
+	Logs logparse.Config `yaml:"logs"`
 	// Thresholds judge `mailwatchd check`; defaults equal the alert rules'.
 	Thresholds check.Thresholds `yaml:"thresholds"`
 }
@@ -179,6 +182,7 @@ func (c *Config) ApplyDefaults() {
 		c.Global.StaleAfterIntervals = 3
 	}
 	c.Thresholds.ApplyDefaults()
+	c.Logs.ApplyDefaults()
 	for _, s := range c.Collectors.Sections() {
 		d := s.Defaults()
 		st := s.Common()
@@ -208,6 +212,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.Global.StaleAfterIntervals < 1 {
 		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at least 1, got %d", c.Global.StaleAfterIntervals))
+	}
+	for _, err := range c.Logs.Validate() {
+		errs = append(errs, prefixError("logs", err))
 	}
 	for _, err := range c.Thresholds.Validate() {
 		errs = append(errs, prefixError("thresholds", err))

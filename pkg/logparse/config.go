@@ -1,0 +1,262 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+// Config is the logs: section of the configuration.
+type Config struct {
+	// Sources are the logs to follow. Absent: one file source "mail" on
+	// /var/log/mail.log. An explicit empty list follows nothing.
+	Sources []SourceConfig `yaml:"sources"`
+	// StartAt is where a file or journal seen for the first time (no saved
+	// position) is read from: "end" (default) or "beginning".
+	StartAt string `yaml:"start_at"`
+	// PollInterval is how often files are checked for new lines, rotation
+	// and truncation (default 250ms).
+	PollInterval confval.Duration `yaml:"poll_interval"`
+	// StateSaveInterval is how often positions and counters are written to
+	// the state directory (default 10s); they are also written on shutdown.
+	StateSaveInterval confval.Duration `yaml:"state_save_interval"`
+	// RotateWait is how long a renamed or deleted file is still read after
+	// rotation, for the lines its writer adds before reopening (default 5s).
+	RotateWait confval.Duration `yaml:"rotate_wait"`
+	// MaxCatchUp bounds what is read at start-up from saved positions,
+	// rotated siblings and start_at: beginning, per file source; older bytes
+	// are skipped and counted (default 1GiB).
+	MaxCatchUp ByteSize `yaml:"max_catchup_bytes"`
+	// Rules are user classification rules, counted as events by name.
+	Rules []RuleConfig `yaml:"rules"`
+}
+
+// SourceConfig is one log source.
+type SourceConfig struct {
+	// Name is the source label value; snake_case and unique.
+	Name string `yaml:"name"`
+	// Type is "file" (default) or "journal".
+	Type string `yaml:"type"`
+	// Paths are absolute file paths or glob patterns (type file). Compressed
+	// files (.gz, .bz2, .xz, .zst) matched by a glob are ignored.
+	Paths []string `yaml:"paths"`
+	// Units and Identifiers select journal entries (type journal) by
+	// _SYSTEMD_UNIT or SYSLOG_IDENTIFIER; an entry matching either is read.
+	Units       []string `yaml:"units"`
+	Identifiers []string `yaml:"identifiers"`
+}
+
+// RuleConfig is one user rule: lines of Program whose message matches Match
+// count under the event label Name.
+type RuleConfig struct {
+	// Name is the event label value; snake_case, unique, not a built-in event.
+	Name string `yaml:"name"`
+	// Program selects lines: empty for all; a family (postfix, dovecot,
+	// opendkim, fail2ban, clamav, freshclam, amavis, rspamd, other); an
+	// exact syslog tag ("postfix/submission/smtpd"); or "postfix/<daemon>"
+	// for that Postfix daemon under every service and instance name.
+	Program string `yaml:"program"`
+	// Match is an RE2 expression, unanchored, run on the message: the text
+	// after "tag[pid]: ".
+	Match confval.Regexp `yaml:"match"`
+}
+
+// Source types and start positions.
+const (
+	SourceFile    = "file"
+	SourceJournal = "journal"
+	StartEnd      = "end"
+	StartBegin    = "beginning"
+)
+
+// Defaults.
+const (
+	DefaultMailLog           = "/var/log/mail.log"
+	DefaultPollInterval      = 250 * time.Millisecond
+	DefaultStateSaveInterval = 10 * time.Second
+	DefaultRotateWait        = 5 * time.Second
+	DefaultMaxCatchUp        = 1 << 30
+)
+
+// ApplyDefaults fills keys left at their zero value with Debian 12 defaults.
+func (c *Config) ApplyDefaults() {
+	if c.Sources == nil {
+		c.Sources = []SourceConfig{{Name: "mail", Type: SourceFile, Paths: []string{DefaultMailLog}}}
+	}
+	for i := range c.Sources {
+		if c.Sources[i].Type == "" {
+			c.Sources[i].Type = SourceFile
+		}
+	}
+	if c.StartAt == "" {
+		c.StartAt = StartEnd
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = confval.Duration(DefaultPollInterval)
+	}
+	if c.StateSaveInterval == 0 {
+		c.StateSaveInterval = confval.Duration(DefaultStateSaveInterval)
+	}
+	if c.RotateWait == 0 {
+		c.RotateWait = confval.Duration(DefaultRotateWait)
+	}
+	if c.MaxCatchUp == 0 {
+		c.MaxCatchUp = DefaultMaxCatchUp
+	}
+}
+
+var (
+	snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	unitName  = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+\.(service|socket|scope|timer|slice|mount|target|path)$`)
+)
+
+// Validate returns every problem of the section as *collectors.FieldError,
+// with paths relative to logs. It does no I/O. Call ApplyDefaults first.
+func (c *Config) Validate() []error {
+	var errs []error
+	add := func(path, format string, args ...any) { errs = append(errs, collectors.Errorf(path, format, args...)) }
+	if c.StartAt != StartEnd && c.StartAt != StartBegin {
+		add("start_at", "must be %q or %q, not %q", StartEnd, StartBegin, c.StartAt)
+	}
+	if d := c.PollInterval.D(); d < 10*time.Millisecond || d > time.Minute {
+		add("poll_interval", "must be between 10ms and 1m, not %s", c.PollInterval)
+	}
+	if c.StateSaveInterval.D() < time.Second {
+		add("state_save_interval", "must be at least 1s, not %s", c.StateSaveInterval)
+	}
+	if c.MaxCatchUp < 0 {
+		add("max_catchup_bytes", "must not be negative")
+	}
+	names := map[string]bool{}
+	for i := range c.Sources {
+		errs = append(errs, c.Sources[i].validate(fmt.Sprintf("sources[%d]", i), names)...)
+	}
+	rules := map[string]bool{}
+	for i, r := range c.Rules {
+		p := fmt.Sprintf("rules[%d]", i)
+		switch {
+		case !snakeCase.MatchString(r.Name):
+			add(p+".name", "%q is not a snake_case name", r.Name)
+		case isBuiltinEvent(r.Name):
+			add(p+".name", "%q is a built-in event name", r.Name)
+		case rules[r.Name]:
+			add(p+".name", "duplicate rule name %q", r.Name)
+		}
+		rules[r.Name] = true
+		if r.Match.Regexp == nil {
+			add(p+".match", "a regular expression is required")
+		}
+		if strings.ContainsAny(r.Program, " \t") {
+			add(p+".program", "%q is not a program name", r.Program)
+		}
+	}
+	return errs
+}
+
+func (s *SourceConfig) validate(p string, names map[string]bool) []error {
+	var errs []error
+	add := func(path, format string, args ...any) { errs = append(errs, collectors.Errorf(path, format, args...)) }
+	switch {
+	case !snakeCase.MatchString(s.Name):
+		add(p+".name", "%q is not a snake_case name", s.Name)
+	case names[s.Name]:
+		add(p+".name", "duplicate source name %q", s.Name)
+	}
+	names[s.Name] = true
+	switch s.Type {
+	case SourceFile:
+		if len(s.Paths) == 0 {
+			add(p+".paths", "a file source needs at least one path")
+		}
+		for j, path := range s.Paths {
+			if !filepath.IsAbs(path) {
+				add(fmt.Sprintf("%s.paths[%d]", p, j), "%q is not an absolute path", path)
+			} else if _, err := filepath.Match(path, ""); err != nil {
+				add(fmt.Sprintf("%s.paths[%d]", p, j), "bad glob pattern %q", path)
+			}
+		}
+		if len(s.Units)+len(s.Identifiers) > 0 {
+			add(p, "units and identifiers are for journal sources")
+		}
+	case SourceJournal:
+		if len(s.Units)+len(s.Identifiers) == 0 {
+			add(p, "a journal source needs units or identifiers")
+		}
+		for j, u := range s.Units {
+			if !unitName.MatchString(u) {
+				add(fmt.Sprintf("%s.units[%d]", p, j), "%q is not a systemd unit name", u)
+			}
+		}
+		for j, id := range s.Identifiers {
+			if id == "" || strings.ContainsAny(id, " \t=") {
+				add(fmt.Sprintf("%s.identifiers[%d]", p, j), "%q is not a syslog identifier", id)
+			}
+		}
+		if len(s.Paths) > 0 {
+			add(p+".paths", "paths are for file sources")
+		}
+	default:
+		add(p+".type", "must be %q or %q, not %q", SourceFile, SourceJournal, s.Type)
+	}
+	return errs
+}
+
+// ByteSize is a size in bytes that also reads "512KiB", "64MiB", "1GiB",
+// "1GB".
+type ByteSize int64
+
+// ParseByteSize parses a plain number of bytes or a number with a unit (B,
+// KB, MB, GB, KiB, MiB, GiB).
+func ParseByteSize(s string) (ByteSize, error) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && (isDigit(s[i]) || s[i] == '.') {
+		i++
+	}
+	num, unit := s[:i], strings.TrimSpace(s[i:])
+	mult := map[string]float64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || f < 0 {
+		return 0, fmt.Errorf("invalid size %q (use bytes or a unit: KiB, MiB, GiB, KB, MB, GB)", s)
+	}
+	return ByteSize(f * mult), nil
+}
+
+// UnmarshalYAML reads the scalar (never a struct: see go-yaml#460).
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a size such as 512MiB", n.Line)}}
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*b = v
+	return nil
+}
+
+// MarshalYAML writes the size in its parseable form.
+func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
+
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		n string
+		v int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b != 0 && int64(b)%u.v == 0 {
+			return strconv.FormatInt(int64(b)/u.v, 10) + u.n
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}

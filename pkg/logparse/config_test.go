@@ -1,0 +1,180 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+func decode(t *testing.T, src string) (Config, error) {
+	t.Helper()
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	err := dec.Decode(&c)
+	return c, err
+}
+
+// exampleSection is the logs: section given to the lead for
+// config.example.yaml, minus the comments.
+const exampleSection = `
+start_at: end
+poll_interval: 250ms
+state_save_interval: 10s
+rotate_wait: 5s
+max_catchup_bytes: 1GiB
+sources:
+  - name: mail
+    type: file
+    paths: [/var/log/mail.log]
+  - name: fail2ban
+    paths: [/var/log/fail2ban.log]
+  - name: journal
+    type: journal
+    units: [postfix@-.service, dovecot.service, opendkim.service]
+    identifiers: [opendkim]
+rules:
+  - name: greylisted
+    program: postfix/smtp
+    match: 'said: 45[0-9] .*[Gg]reylist'
+`
+
+func TestConfigDecode(t *testing.T) {
+	c, err := decode(t, exampleSection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if errs := c.Validate(); len(errs) > 0 {
+		t.Fatalf("Validate: %v", errs)
+	}
+	if c.MaxCatchUp != 1<<30 || c.PollInterval.D() != 250*time.Millisecond || c.Sources[1].Type != SourceFile {
+		t.Errorf("decoded %+v", c)
+	}
+	if c.Rules[0].Match.Regexp == nil || !c.Rules[0].Match.MatchString("said: 451 4.7.1 Greylisted") {
+		t.Errorf("rule regexp not compiled")
+	}
+}
+
+func TestConfigUnknownKeys(t *testing.T) {
+	for _, src := range []string{
+		"sources:\n  - name: mail\n    path: /var/log/mail.log\n", // paths, not path
+		"rules:\n  - name: x\n    regex: y\n",
+		"start: end\n",
+	} {
+		if _, err := decode(t, src); err == nil {
+			t.Errorf("unknown key accepted in %q", src)
+		}
+	}
+	if _, err := decode(t, "max_catchup_bytes: lots\n"); err == nil {
+		t.Error("bad size accepted")
+	}
+	if _, err := decode(t, "rules:\n  - name: x\n    match: '('\n"); err == nil {
+		t.Error("bad regexp accepted")
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	var c Config
+	c.ApplyDefaults()
+	want := Config{
+		Sources:           []SourceConfig{{Name: "mail", Type: SourceFile, Paths: []string{"/var/log/mail.log"}}},
+		StartAt:           StartEnd,
+		PollInterval:      250e6,
+		StateSaveInterval: 10e9,
+		RotateWait:        5e9,
+		MaxCatchUp:        1 << 30,
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if errs := c.Validate(); len(errs) > 0 {
+		t.Errorf("defaults do not validate: %v", errs)
+	}
+	empty, _ := decode(t, "sources: []\n")
+	empty.ApplyDefaults()
+	if len(empty.Sources) != 0 {
+		t.Errorf("an explicit empty source list got defaults: %+v", empty.Sources)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	c, err := decode(t, `
+start_at: middle
+poll_interval: 1ms
+state_save_interval: 100ms
+sources:
+  - name: Mail
+    paths: [var/log/mail.log, "/var/log/[.log"]
+  - name: j
+    type: journal
+    units: [postfix, "dovecot.service"]
+    identifiers: ["a b"]
+    paths: [/x]
+  - name: j
+    type: journal
+  - name: f
+    units: [x.service]
+  - name: w
+    type: socket
+rules:
+  - name: sasl_auth_failure
+    match: x
+  - name: ok_rule
+    program: "post fix"
+    match: x
+  - name: ok_rule
+    match: y
+  - name: NoMatch
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	var got []string
+	for _, e := range c.Validate() {
+		var fe *collectors.FieldError
+		if !errors.As(e, &fe) {
+			t.Fatalf("%v is not a *collectors.FieldError", e)
+		}
+		got = append(got, fe.Path)
+	}
+	want := []string{
+		"start_at", "poll_interval", "state_save_interval",
+		"sources[0].name", "sources[0].paths[0]", "sources[0].paths[1]",
+		"sources[1].units[0]", "sources[1].identifiers[0]", "sources[1].paths",
+		"sources[2].name", "sources[2]",
+		"sources[3].paths", "sources[3]",
+		"sources[4].type",
+		"rules[0].name", "rules[1].program", "rules[2].name", "rules[3].name", "rules[3].match",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("error paths (-want +got):\n%s", diff)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"1024": 1024, "64KiB": 64 << 10, "1GiB": 1 << 30, "1.5MiB": 3 << 19, "2GB": 2e9, "10 MB": 10e6} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "1TiB", "-1", "1 kb"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted", in)
+		}
+	}
+	if s := ByteSize(1 << 30).String(); s != "1GiB" {
+		t.Errorf("String = %q", s)
+	}
+}

@@ -1,0 +1,363 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+)
+
+// sourceCounters are the self-health counters of one configured source.
+type sourceCounters struct {
+	lines        atomic.Uint64
+	malformed    atomic.Uint64
+	readErrors   atomic.Uint64
+	rotations    atomic.Uint64
+	truncations  atomic.Uint64
+	skippedBytes atomic.Uint64
+	lastLineTS   atomic.Uint64 // math.Float64bits of Unix seconds; 0 = no line yet
+	unreadBytes  atomic.Int64  // gauge: bytes behind the end of the followed files
+}
+
+// counters are the pipeline's counters. They are created once and survive
+// reloads; the set of rule and source series changes with the config.
+type counters struct {
+	events    [numEvents]atomic.Uint64
+	actions   [numActions]atomic.Uint64
+	reasons   [numReasons]atomic.Uint64
+	unmatched [numPrograms]atomic.Uint64
+
+	stateSaveFailures atomic.Uint64
+
+	mu      sync.Mutex
+	rules   map[string]*atomic.Uint64
+	sources map[string]*sourceCounters
+}
+
+func newCounters() *counters {
+	return &counters{rules: map[string]*atomic.Uint64{}, sources: map[string]*sourceCounters{}}
+}
+
+// ruleSet pairs a classifier with the counters of its user rules, in the
+// classifier's rule index order. It is swapped as a whole on reload.
+type ruleSet struct {
+	cls          *Classifier
+	ruleCounters []*atomic.Uint64
+}
+
+// newRuleSet compiles rules and binds them to counters, keeping the values
+// of rules that already exist and dropping the series of removed ones.
+func (c *counters) newRuleSet(rules []RuleConfig) (*ruleSet, error) {
+	cls, err := NewClassifier(rules)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := make(map[string]*atomic.Uint64, len(rules))
+	rs := &ruleSet{cls: cls, ruleCounters: make([]*atomic.Uint64, len(rules))}
+	for i, r := range rules {
+		ctr := c.rules[r.Name]
+		if ctr == nil {
+			ctr = new(atomic.Uint64)
+		}
+		keep[r.Name] = ctr
+		rs.ruleCounters[i] = ctr
+	}
+	c.rules = keep
+	return rs, nil
+}
+
+// source returns the counters of a source, creating them at 0.
+func (c *counters) source(name string) *sourceCounters {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.sources[name]
+	if s == nil {
+		s = &sourceCounters{}
+		c.sources[name] = s
+	}
+	return s
+}
+
+// retainSources deletes the series of sources not in names.
+func (c *counters) retainSources(names map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := range c.sources {
+		if !names[n] {
+			delete(c.sources, n)
+		}
+	}
+}
+
+// record adds one classified entry.
+func (c *counters) record(rs *ruleSet, r *Result) {
+	for _, e := range r.Events[:r.NEvents] {
+		c.events[e].Add(1)
+	}
+	if r.Action != ActNone {
+		c.actions[r.Action].Add(1)
+	}
+	if r.Reason != ReasonNone {
+		c.reasons[r.Reason].Add(1)
+	}
+	for _, i := range r.Rules {
+		rs.ruleCounters[i].Add(1)
+	}
+	if !r.Matched {
+		c.unmatched[r.Program].Add(1)
+	}
+}
+
+// descs are the metric descriptors, built per pipeline (no globals).
+type descs struct {
+	lines, malformed, readErrors, rotations, truncations, skipped, lastTS, unread *prometheus.Desc
+	unmatched, events, messages, rejects, stateFailures                           *prometheus.Desc
+}
+
+func newDescs() *descs {
+	d := func(sub, name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(collectors.Namespace, sub, name), help, labels, nil)
+	}
+	return &descs{
+		lines:       d("log", "lines_total", "Lines read from the log source.", "source"),
+		malformed:   d("log", "malformed_lines_total", "Lines of the log source that could not be split into timestamp, host, program and message, or were longer than the line limit.", "source"),
+		readErrors:  d("log", "read_errors_total", "Errors opening, reading or following the log source.", "source"),
+		rotations:   d("log", "rotations_total", "Times a file of the log source was replaced by a new one (rename, delete and create, symlink swap).", "source"),
+		truncations: d("log", "truncations_total", "Times a file of the log source was truncated (copytruncate rotation).", "source"),
+		skipped:     d("log", "skipped_bytes_total", "Bytes of the log source skipped at start-up because the catch-up exceeded max_catchup_bytes.", "source"),
+		lastTS:      d("log", "last_line_timestamp_seconds", "Timestamp written in the last line read from the log source, in Unix seconds.", "source"),
+		unread:      d("log", "unread_bytes", "Bytes of the log source's files not read yet, at the last poll.", "source"),
+		unmatched:   d("log", "unmatched_lines_total", "Log lines that no built-in or user rule recognised, by program family.", "program"),
+		events:      d("log", "events_total", "Classified log events: the built-in taxonomy and the user rules of the config.", "event"),
+		messages:    d("postfix", "messages_total", "Postfix messages by action, counted from the log as pflogsumm counts them (deliveries, deferrals and bounces per recipient line).", "action"),
+		rejects:     d("postfix", "rejects_total", "Postfix rejects by reason class, counted from the log.", "reason"),
+		stateFailures: d("log", "state_save_failures_total",
+			"Failed attempts to save log positions and counters to the state directory."),
+	}
+}
+
+func (d *descs) describe(ch chan<- *prometheus.Desc) {
+	for _, x := range []*prometheus.Desc{d.lines, d.malformed, d.readErrors, d.rotations, d.truncations,
+		d.skipped, d.lastTS, d.unread, d.unmatched, d.events, d.messages, d.rejects, d.stateFailures} {
+		ch <- x
+	}
+}
+
+// collect sends every series. Built-in enumerations are always complete.
+func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
+	cv := func(desc *prometheus.Desc, v uint64, label string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), label)
+	}
+	for p := Program(0); p < numPrograms; p++ {
+		cv(d.unmatched, c.unmatched[p].Load(), p.String())
+	}
+	for e := EvNone + 1; e < numEvents; e++ {
+		cv(d.events, c.events[e].Load(), e.String())
+	}
+	for a := ActNone + 1; a < numActions; a++ {
+		cv(d.messages, c.actions[a].Load(), a.String())
+	}
+	for r := ReasonNone + 1; r < numReasons; r++ {
+		cv(d.rejects, c.reasons[r].Load(), r.String())
+	}
+	ch <- prometheus.MustNewConstMetric(d.stateFailures, prometheus.CounterValue, float64(c.stateSaveFailures.Load()))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, v := range c.rules {
+		cv(d.events, v.Load(), name)
+	}
+	for name, s := range c.sources {
+		cv(d.lines, s.lines.Load(), name)
+		cv(d.malformed, s.malformed.Load(), name)
+		cv(d.readErrors, s.readErrors.Load(), name)
+		cv(d.rotations, s.rotations.Load(), name)
+		cv(d.truncations, s.truncations.Load(), name)
+		cv(d.skipped, s.skippedBytes.Load(), name)
+		ch <- prometheus.MustNewConstMetric(d.unread, prometheus.GaugeValue, float64(s.unreadBytes.Load()), name)
+		if ts := s.lastLineTS.Load(); ts != 0 {
+			ch <- prometheus.MustNewConstMetric(d.lastTS, prometheus.GaugeValue, math.Float64frombits(ts), name)
+		}
+	}
+}
+
+// counterState is the persisted form of the counters (see state.go).
+type counterState struct {
+	Events    map[string]uint64 `json:"events,omitempty"`
+	Actions   map[string]uint64 `json:"actions,omitempty"`
+	Reasons   map[string]uint64 `json:"reasons,omitempty"`
+	Unmatched map[string]uint64 `json:"unmatched,omitempty"`
+	Rules     map[string]uint64 `json:"rules,omitempty"`
+}
+
+type sourceCounterState struct {
+	Lines        uint64  `json:"lines"`
+	Malformed    uint64  `json:"malformed"`
+	ReadErrors   uint64  `json:"read_errors"`
+	Rotations    uint64  `json:"rotations"`
+	Truncations  uint64  `json:"truncations"`
+	SkippedBytes uint64  `json:"skipped_bytes"`
+	LastLineTS   float64 `json:"last_line_timestamp"`
+}
+
+func (c *counters) snapshot() counterState {
+	st := counterState{Events: map[string]uint64{}, Actions: map[string]uint64{}, Reasons: map[string]uint64{},
+		Unmatched: map[string]uint64{}, Rules: map[string]uint64{}}
+	for e := EvNone + 1; e < numEvents; e++ {
+		putNonZero(st.Events, e.String(), c.events[e].Load())
+	}
+	for a := ActNone + 1; a < numActions; a++ {
+		putNonZero(st.Actions, a.String(), c.actions[a].Load())
+	}
+	for r := ReasonNone + 1; r < numReasons; r++ {
+		putNonZero(st.Reasons, r.String(), c.reasons[r].Load())
+	}
+	for p := Program(0); p < numPrograms; p++ {
+		putNonZero(st.Unmatched, p.String(), c.unmatched[p].Load())
+	}
+	c.mu.Lock()
+	for name, v := range c.rules {
+		putNonZero(st.Rules, name, v.Load())
+	}
+	c.mu.Unlock()
+	return st
+}
+
+func putNonZero(m map[string]uint64, k string, v uint64) {
+	if v != 0 {
+		m[k] = v
+	}
+}
+
+// restore loads persisted values; names that are no longer known are dropped.
+func (c *counters) restore(st counterState) {
+	for e := EvNone + 1; e < numEvents; e++ {
+		c.events[e].Store(st.Events[e.String()])
+	}
+	for a := ActNone + 1; a < numActions; a++ {
+		c.actions[a].Store(st.Actions[a.String()])
+	}
+	for r := ReasonNone + 1; r < numReasons; r++ {
+		c.reasons[r].Store(st.Reasons[r.String()])
+	}
+	for p := Program(0); p < numPrograms; p++ {
+		c.unmatched[p].Store(st.Unmatched[p.String()])
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, v := range c.rules {
+		v.Store(st.Rules[name])
+	}
+}
+
+func (s *sourceCounters) snapshot() sourceCounterState {
+	return sourceCounterState{
+		Lines: s.lines.Load(), Malformed: s.malformed.Load(), ReadErrors: s.readErrors.Load(),
+		Rotations: s.rotations.Load(), Truncations: s.truncations.Load(), SkippedBytes: s.skippedBytes.Load(),
+		LastLineTS: math.Float64frombits(s.lastLineTS.Load()),
+	}
+}
+
+func (s *sourceCounters) restore(st sourceCounterState) {
+	s.lines.Store(st.Lines)
+	s.malformed.Store(st.Malformed)
+	s.readErrors.Store(st.ReadErrors)
+	s.rotations.Store(st.Rotations)
+	s.truncations.Store(st.Truncations)
+	s.skippedBytes.Store(st.SkippedBytes)
+	if st.LastLineTS > 0 {
+		s.lastLineTS.Store(math.Float64bits(st.LastLineTS))
+	}
+}
+
+// sink turns the lines of one source into counter increments. It batches
+// the per-source counters and reads the timestamp of the last line of a
+// batch only. A sink is used by one goroutine.
+type sink struct {
+	rules    *atomic.Pointer[ruleSet]
+	counters *counters
+	src      *sourceCounters
+	loc      *time.Location
+	now      func() time.Time
+
+	// onUnmatched, when set, sees every entry no rule recognised (replay).
+	onUnmatched func(e *Entry)
+
+	rs        *ruleSet
+	e         Entry // scratch: a field, so that onUnmatched does not move it to the heap
+	res       Result
+	lines     uint64
+	malformed uint64
+	lastTS    []byte
+	lastFmt   tsFormat
+	lastUsec  int64
+	sawEntry  bool
+}
+
+func newSink(rules *atomic.Pointer[ruleSet], c *counters, src *sourceCounters) *sink {
+	return &sink{rules: rules, counters: c, src: src, loc: time.Local, now: time.Now}
+}
+
+// line handles one raw line (without its newline).
+func (s *sink) line(b []byte) {
+	s.lines++
+	var ok bool
+	if s.e, ok = Parse(b); !ok {
+		s.malformed++
+		return
+	}
+	s.entry(&s.e)
+}
+
+// entry handles one parsed entry; lines must have been counted by the caller
+// for entries that did not come through line.
+func (s *sink) entry(e *Entry) {
+	if s.rs == nil {
+		s.rs = s.rules.Load()
+	}
+	s.rs.cls.Classify(e, &s.res)
+	s.counters.record(s.rs, &s.res)
+	if !s.res.Matched && s.onUnmatched != nil {
+		s.onUnmatched(e)
+	}
+	s.lastTS, s.lastFmt, s.lastUsec, s.sawEntry = e.Timestamp, e.tsFmt, e.usec, true
+}
+
+// flush publishes the batch. It must be called before the buffer the lines
+// came from is reused.
+func (s *sink) flush() {
+	if s.lines == 0 && !s.sawEntry {
+		return
+	}
+	s.src.lines.Add(s.lines)
+	s.src.malformed.Add(s.malformed)
+	now := s.now()
+	ts := now
+	if s.sawEntry {
+		e := Entry{Timestamp: s.lastTS, tsFmt: s.lastFmt, usec: s.lastUsec}
+		if t, ok := e.Time(now, s.loc); ok {
+			ts = t
+		}
+	}
+	s.src.lastLineTS.Store(math.Float64bits(float64(ts.UnixNano()) / 1e9))
+	s.lines, s.malformed, s.sawEntry, s.lastTS, s.rs = 0, 0, false, nil, nil
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,397 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/mailwatchd/mailwatchd/internal/confval"
+)
+
+// These tests follow real files in a temporary directory. The poll timer is
+// replaced by explicit steps (core.step), so every assertion happens after a
+// known number of polls; nothing depends on sleeping.
+
+const stepTimeout = 10 * time.Second
+
+type harness struct {
+	t      *testing.T
+	p      *Pipeline
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// testConfig follows paths as source "mail", starting at the beginning.
+func testConfig(paths ...string) Config {
+	c := Config{StartAt: StartBegin, Sources: []SourceConfig{{Name: "mail", Type: SourceFile, Paths: paths}}}
+	c.ApplyDefaults()
+	c.RotateWait = 0 // drained files close at the next poll; tests that need more set it
+	return c
+}
+
+// start runs a pipeline driven by steps and waits for its first poll.
+func start(t *testing.T, cfg Config, stateDir string) *harness {
+	t.Helper()
+	p, err := New(cfg, stateDir, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.step = make(chan struct{})
+	p.stepped = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, p: p, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- p.Run(ctx) }()
+	t.Cleanup(h.stop)
+	h.waitPolled(len(cfg.Sources))
+	return h
+}
+
+func (h *harness) waitPolled(n int) {
+	h.t.Helper()
+	for range n {
+		select {
+		case <-h.p.stepped:
+		case <-time.After(stepTimeout):
+			h.t.Fatal("no poll within the deadline")
+		}
+	}
+}
+
+// poll runs one poll of the (single) file source.
+func (h *harness) poll() {
+	h.t.Helper()
+	select {
+	case h.p.step <- struct{}{}:
+	case <-time.After(stepTimeout):
+		h.t.Fatal("source not polling")
+	}
+	h.waitPolled(1)
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	if err := <-h.done; err != nil {
+		h.t.Errorf("Run: %v", err)
+	}
+}
+
+type srcCounts struct{ lines, malformed, rotations, truncations, skipped uint64 }
+
+func (h *harness) counts() srcCounts {
+	s := h.p.counters.source("mail")
+	return srcCounts{s.lines.Load(), s.malformed.Load(), s.rotations.Load(), s.truncations.Load(), s.skippedBytes.Load()}
+}
+
+func (h *harness) wantLines(want uint64) {
+	h.t.Helper()
+	if got := h.counts().lines; got != want {
+		h.t.Fatalf("lines = %d, want %d", got, want)
+	}
+}
+
+var seq int
+
+// lines returns n valid syslog lines; each is a SASL failure, so the event
+// counter checks that every line was classified once.
+func lines(n int) string {
+	var b strings.Builder
+	for range n {
+		seq++
+		fmt.Fprintf(&b, "Nov 23 07:00:00 mx1 postfix/smtpd[%d]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: seq %d\n", seq%30000, seq)
+	}
+	return b.String()
+}
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.WriteString(f, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFollowStartAtEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendFile(t, path, lines(5))
+	cfg := testConfig(path)
+	cfg.StartAt = StartEnd
+	h := start(t, cfg, "")
+	h.wantLines(0)
+	appendFile(t, path, lines(3))
+	h.poll()
+	h.wantLines(3)
+	if got := h.p.counters.events[EvSASLAuthFailure].Load(); got != 3 {
+		t.Errorf("sasl_auth_failure = %d, want 3", got)
+	}
+}
+
+func TestFollowPartialLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	h := start(t, testConfig(path), "")
+	appendFile(t, path, lines(1))
+	l := lines(1)
+	appendFile(t, path, l[:20]) // a line cut mid-write
+	h.poll()
+	h.wantLines(1)
+	appendFile(t, path, l[20:])
+	h.poll()
+	h.wantLines(2)
+	if c := h.counts(); c.malformed != 0 {
+		t.Errorf("malformed = %d", c.malformed)
+	}
+}
+
+func TestFollowOversizedLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	h := start(t, testConfig(path), "")
+	appendFile(t, path, "Nov 23 07:00:00 mx1 postfix/smtpd[1]: "+strings.Repeat("x", 1<<20))
+	h.poll()
+	appendFile(t, path, "\n"+lines(2))
+	h.poll()
+	if c := h.counts(); c.lines != 3 || c.malformed != 1 {
+		t.Errorf("lines %d malformed %d, want 3 and 1", c.lines, c.malformed)
+	}
+}
+
+func TestFollowRenameAndCreate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(5))
+	cfg := testConfig(path)
+	cfg.RotateWait = confval.Duration(time.Hour) // drain until the test says so
+	h := start(t, cfg, "")
+	h.wantLines(5)
+
+	old, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(old, lines(2)) // the writer has not reopened yet
+	h.poll()                      // sees the path gone: the old file drains
+	appendFile(t, path, lines(4)) // logrotate's create, then the reopened writer
+	io.WriteString(old, lines(1))
+	h.poll()
+	h.wantLines(12)
+	if c := h.counts(); c.rotations != 1 {
+		t.Errorf("rotations = %d, want 1", c.rotations)
+	}
+}
+
+func TestFollowRenameSeenAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(5))
+	h := start(t, testConfig(path), "")
+	appendFile(t, path, lines(2)) // not read before the rotation
+	os.Rename(path, path+".1")
+	appendFile(t, path, lines(3))
+	h.poll()
+	h.wantLines(10)
+	h.poll() // rotate_wait 0: the old file is closed
+	if n := len(h.p.runners["mail"].src.(*fileSource).draining); n != 0 {
+		t.Errorf("%d files still draining", n)
+	}
+}
+
+func TestFollowCopyTruncate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(5))
+	h := start(t, testConfig(path), "")
+	h.wantLines(5)
+	appendFile(t, path, lines(3)) // written before the copy, not read yet
+	copyFile(t, path, path+".1")
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, lines(2))
+	h.poll()
+	h.wantLines(10) // 3 from the copy, 2 after the truncation
+	if c := h.counts(); c.truncations != 1 || c.rotations != 0 {
+		t.Errorf("truncations %d rotations %d, want 1 and 0", c.truncations, c.rotations)
+	}
+}
+
+func TestFollowTruncateAndOutgrow(t *testing.T) {
+	// Truncated and written past the old position between two polls: only
+	// the first bytes tell.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(2))
+	h := start(t, testConfig(path), "")
+	os.Truncate(path, 0)
+	appendFile(t, path, lines(6))
+	h.poll()
+	h.wantLines(8)
+	if c := h.counts(); c.truncations != 1 {
+		t.Errorf("truncations = %d, want 1", c.truncations)
+	}
+}
+
+func TestFollowLateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	cfg := testConfig(path)
+	cfg.StartAt = StartEnd
+	h := start(t, cfg, "")
+	h.poll()
+	appendFile(t, path, lines(3))
+	h.poll()
+	h.wantLines(3) // a file that appears later is read from its start
+}
+
+func TestFollowDeleteAndRecreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendFile(t, path, lines(2))
+	h := start(t, testConfig(path), "")
+	h.wantLines(2)
+	os.Remove(path)
+	h.poll()
+	appendFile(t, path, lines(3))
+	h.poll()
+	h.wantLines(5)
+	if c := h.counts(); c.rotations != 1 {
+		t.Errorf("rotations = %d, want 1", c.rotations)
+	}
+}
+
+func TestFollowSymlinkSwap(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, a, lines(2))
+	if err := os.Symlink(a, path); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, testConfig(path), "")
+	h.wantLines(2)
+	appendFile(t, a, lines(1))
+	appendFile(t, b, lines(3))
+	tmp := filepath.Join(dir, "tmp-link")
+	os.Symlink(b, tmp)
+	if err := os.Rename(tmp, path); err != nil { // ln -sfn, atomically
+		t.Fatal(err)
+	}
+	h.poll()
+	h.wantLines(6)
+	if c := h.counts(); c.rotations != 1 {
+		t.Errorf("rotations = %d, want 1", c.rotations)
+	}
+}
+
+func TestFollowGlob(t *testing.T) {
+	dir := t.TempDir()
+	appendFile(t, filepath.Join(dir, "a.log"), lines(1))
+	appendFile(t, filepath.Join(dir, "b.log"), lines(2))
+	appendFile(t, filepath.Join(dir, "old.log.gz"), "\x1f\x8b not text\n")
+	appendFile(t, filepath.Join(dir, "c.txt"), lines(4))
+	h := start(t, testConfig(filepath.Join(dir, "*.log*")), "")
+	h.wantLines(3)
+	appendFile(t, filepath.Join(dir, "d.log"), lines(5))
+	h.p.runners["mail"].src.(*fileSource).lastGlob = time.Time{} // next poll expands the glob
+	h.poll()
+	h.wantLines(8)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two rotations between two polls: the file in between was never seen by
+// name and must be found among the siblings.
+
+func TestFollowRenameThenCopyTruncate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(2))
+	h := start(t, testConfig(path), "")
+	appendFile(t, path, lines(1))
+	os.Rename(path, path+".1")
+	appendFile(t, path, lines(3)) // the new file...
+	os.Rename(path+".1", path+".2")
+	copyFile(t, path, path+".1") // ...copytruncated before we looked
+	os.Truncate(path, 0)
+	appendFile(t, path, lines(4))
+	h.poll()
+	h.wantLines(10)
+}
+
+func TestFollowCopyTruncateTwice(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(2))
+	h := start(t, testConfig(path), "")
+	for _, n := range []int{1, 3} {
+		appendFile(t, path, lines(n))
+		if _, err := os.Stat(path + ".1"); err == nil {
+			os.Rename(path+".1", path+".2")
+		}
+		copyFile(t, path, path+".1")
+		os.Truncate(path, 0)
+	}
+	appendFile(t, path, lines(4))
+	h.poll()
+	h.wantLines(10)
+}
+
+func TestFollowRenameTwice(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(2))
+	h := start(t, testConfig(path), "")
+	appendFile(t, path, lines(1))
+	os.Rename(path, path+".1")
+	appendFile(t, path, lines(3))
+	os.Rename(path+".1", path+".2")
+	os.Rename(path, path+".1")
+	appendFile(t, path, lines(4))
+	h.poll()
+	h.wantLines(10)
+}
+
+func TestFollowCopyInProgress(t *testing.T) {
+	// A copytruncate's copy exists but the file is not truncated yet: the
+	// lines are read once, from the file, and not again from the copy.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(2))
+	h := start(t, testConfig(path), "")
+	os.Rename(path, path+".1") // a rotation lists the siblings
+	appendFile(t, path, lines(3))
+	copyFile(t, path, path+".0")
+	h.poll()
+	h.wantLines(5)
+	os.Rename(path+".0", path+".1")
+	os.Truncate(path, 0)
+	appendFile(t, path, lines(1))
+	h.poll()
+	h.wantLines(6)
+}

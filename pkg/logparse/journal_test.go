@@ -1,0 +1,248 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap/zaptest"
+)
+
+// TestMain lets the test binary play journalctl: with
+// LOGPARSE_FAKE_JOURNALCTL=dir it appends its arguments to dir/args, prints
+// dir/entries, then either exits with dir/exit's content on stderr or waits
+// to be killed, as `journalctl --follow` does.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("LOGPARSE_FAKE_JOURNALCTL"); dir != "" {
+		fakeJournalctl(dir)
+		return
+	}
+	if os.Getenv(tortureChildEnv) != "" {
+		os.Exit(tortureChild())
+	}
+	os.Exit(m.Run())
+}
+
+func fakeJournalctl(dir string) {
+	f, _ := os.OpenFile(filepath.Join(dir, "args"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	fmt.Fprintln(f, strings.Join(os.Args[1:], " "))
+	f.Close()
+	entries, _ := os.ReadFile(filepath.Join(dir, "entries"))
+	os.Stdout.Write(entries)
+	if msg, err := os.ReadFile(filepath.Join(dir, "exit")); err == nil {
+		os.Stderr.Write(msg)
+		os.Exit(1)
+	}
+	select {} // follow until killed
+}
+
+// eventually waits for cond with a deadline; it is how tests synchronise
+// with sources that run on their own (the journal), never a timed assertion.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func journalConfig(start string, units, ids []string) Config {
+	c := Config{StartAt: start, Sources: []SourceConfig{{Name: "journal", Type: SourceJournal, Units: units, Identifiers: ids}}}
+	c.ApplyDefaults()
+	return c
+}
+
+func TestJournalArgs(t *testing.T) {
+	s := &journalSource{cfg: SourceConfig{Units: []string{"postfix@-.service", "dovecot.service"}, Identifiers: []string{"opendkim"}}}
+	base := []string{"--follow", "--output=json", "--output-fields=" + journalFields, "--all", "--no-pager", "--quiet", "--no-tail"}
+	matches := []string{"_SYSTEMD_UNIT=postfix@-.service", "_SYSTEMD_UNIT=dovecot.service", "+", "SYSLOG_IDENTIFIER=opendkim"}
+	if diff := cmp.Diff(append(append([]string{}, base...), matches...), s.args()); diff != "" {
+		t.Errorf("from the beginning (-want +got):\n%s", diff)
+	}
+	s.since = 1795420000000042
+	if got := s.args(); got[len(base)] != "--since=@1795420000.000042" {
+		t.Errorf("start at end: %v", got)
+	}
+	s.cursor = "s=abc;i=1"
+	if got := s.args(); got[len(base)] != "--after-cursor=s=abc;i=1" {
+		t.Errorf("resume: %v", got)
+	}
+	s.cfg.Units = nil
+	if got := s.args(); got[len(got)-1] != "SYSLOG_IDENTIFIER=opendkim" || got[len(got)-2] == "+" {
+		t.Errorf("identifiers only: %v", got)
+	}
+}
+
+func TestJournalFake(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	os.Mkdir(state, 0o700)
+	entries, err := os.ReadFile("testdata/corpus/journal.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "entries"), entries, 0o600)
+	t.Setenv("LOGPARSE_FAKE_JOURNALCTL", dir)
+	n := uint64(bytes.Count(entries, []byte{'\n'}))
+
+	run := func() (*Pipeline, func()) {
+		p, err := New(journalConfig(StartBegin, nil, []string{"postfix/smtpd"}), state, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.journalctl = os.Args[0]
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		return p, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	p, stop := run()
+	src := p.counters.source("journal")
+	eventually(t, "every journal entry", func() bool { return src.lines.Load() == n })
+	if got := p.counters.events[EvSASLAuthFailure].Load(); got != 3 {
+		t.Errorf("sasl_auth_failure = %d, want 3", got)
+	}
+	stop()
+
+	// The cursor of the last entry was saved; a restart continues after it
+	// (our fake prints the same entries again, which a real journalctl
+	// would not: the count tells that the cursor was passed on).
+	lastCursor := lastJournalCursor(t, entries)
+	b, _ := os.ReadFile(filepath.Join(state, stateFileName))
+	var st stateFile
+	json.Unmarshal(b, &st)
+	if got := st.Sources["journal"].Cursor; got != lastCursor {
+		t.Fatalf("saved cursor %q, want %q", got, lastCursor)
+	}
+	p, stop = run()
+	eventually(t, "the restarted source", func() bool { return p.counters.source("journal").lines.Load() == 2*n })
+	stop()
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	calls := strings.Split(strings.TrimSpace(string(args)), "\n")
+	if len(calls) != 2 || !strings.Contains(calls[1], "--after-cursor="+lastCursor) ||
+		!strings.HasSuffix(calls[0], "SYSLOG_IDENTIFIER=postfix/smtpd") {
+		t.Errorf("journalctl calls:\n%s", args)
+	}
+}
+
+func TestJournalctlExits(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "entries"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "exit"), []byte("Failed to open journal: Permission denied"), 0o600)
+	t.Setenv("LOGPARSE_FAKE_JOURNALCTL", dir)
+	p, err := New(journalConfig(StartEnd, []string{"postfix@-.service"}, nil), "", zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.journalctl = os.Args[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	src := p.counters.source("journal")
+	eventually(t, "a restart after the failure", func() bool { return src.readErrors.Load() >= 2 })
+	cancel()
+	<-done
+}
+
+func lastJournalCursor(t *testing.T, entries []byte) string {
+	t.Helper()
+	var last string
+	sc := bufio.NewScanner(bytes.NewReader(entries))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r journalRecord
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Cursor != "" {
+			last = r.Cursor
+		}
+	}
+	return last
+}
+
+func TestJournalValue(t *testing.T) {
+	for raw, want := range map[string]string{
+		`"text"`:                 `text`,
+		`[104,105,10]`:           "hi",
+		`["first","second"]`:     "first",
+		`[[104,105],"x"]`:        "hi",
+		`null`:                   "",
+		`[300]`:                  "",
+		`"unterminated`:          "",
+		`[104,"mixed"]`:          "",
+		`"\u00e9t\u00e9 \ud83d"`: "été \uFFFD",
+	} {
+		if got := string(journalValue(json.RawMessage(raw))); got != want {
+			t.Errorf("journalValue(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// TestJournalReal runs against the systemd-journald of the machine, when
+// there is one (standalone is enough: /lib/systemd/systemd-journald).
+func TestJournalReal(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/journal/socket"); err != nil {
+		t.Skip("no systemd-journald socket")
+	}
+	for _, tool := range []string{"journalctl", "systemd-cat"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	// A tag of our own keeps other entries out; it is still Postfix's
+	// multi-instance syntax, so the lines classify as Postfix's.
+	tag := fmt.Sprintf("postfix-t%d/submission/smtpd", time.Now().UnixNano())
+	send := func(n int) {
+		t.Helper()
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "warning: unknown[192.0.2.%d]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n", i%250+1)
+		}
+		cmd := exec.Command("systemd-cat", "-t", tag)
+		cmd.Stdin = strings.NewReader(b.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("systemd-cat: %v: %s", err, out)
+		}
+	}
+	state := t.TempDir()
+	run := func() (*Pipeline, func()) {
+		p, err := New(journalConfig(StartEnd, nil, []string{tag}), state, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		return p, func() { cancel(); <-done }
+	}
+	send(3) // before the first start: start_at end skips them
+	p, stop := run()
+	send(50)
+	eventually(t, "50 journal entries", func() bool { return p.counters.events[EvSASLAuthFailure].Load() == 50 })
+	stop()
+	send(20) // while we are down
+	p, stop = run()
+	defer stop()
+	eventually(t, "70 journal entries", func() bool { return p.counters.events[EvSASLAuthFailure].Load() == 70 })
+	if got := p.counters.source("journal").lines.Load(); got != 70 {
+		t.Errorf("lines = %d, want 70", got)
+	}
+}

@@ -1,0 +1,302 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// core is what the pipeline shares with its sources.
+type core struct {
+	logger   *zap.Logger
+	counters *counters
+	rules    atomic.Pointer[ruleSet]
+	// ckpt makes a checkpoint consistent: a source holds it shared while it
+	// counts lines and advances its positions together; the saver holds it
+	// exclusively while it copies positions and counters.
+	ckpt       sync.RWMutex
+	now        func() time.Time
+	journalctl string // path of journalctl; "" = look it up in PATH
+
+	// step and stepped replace the poll timer in tests: a file source polls
+	// once per value received on step and then sends on stepped.
+	step    chan struct{}
+	stepped chan struct{}
+}
+
+// wait blocks for one poll interval, or one test step; it reports false
+// when ctx is done.
+func (c *core) wait(ctx context.Context, d time.Duration) bool {
+	var tick <-chan time.Time
+	if c.step == nil {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tick = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tick:
+	case <-c.step:
+	}
+	return true
+}
+
+// polled tells a test that a poll finished.
+func (c *core) polled(ctx context.Context) {
+	if c.stepped != nil {
+		select {
+		case c.stepped <- struct{}{}:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// source is a running log source.
+type source interface {
+	run(ctx context.Context)
+	// checkpoint returns the positions to save. It is called with ckpt held
+	// exclusively, or after run returned.
+	checkpoint() *sourceState
+}
+
+type runner struct {
+	cfg    SourceConfig
+	src    source
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Pipeline follows the configured log sources, classifies every line and
+// keeps the counters; it is a prometheus.Collector. Counters are created
+// once and survive Apply; with a state directory they also survive restarts.
+type Pipeline struct {
+	core
+	descs    *descs
+	stateDir string
+
+	mu      sync.Mutex
+	cfg     Config
+	saved   map[string]*sourceState // positions of sources that are not running
+	runners map[string]*runner
+	runCtx  context.Context // nil while Run is not running
+	saveErr string          // last save error logged
+}
+
+// New builds a pipeline from a validated config. stateDir ("" for none)
+// holds the saved positions and counters; a state file that cannot be read
+// is logged and ignored (the sources then start as on a first start).
+func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	p := &Pipeline{
+		core:     core{logger: logger, counters: newCounters(), now: time.Now},
+		descs:    newDescs(),
+		stateDir: stateDir,
+		cfg:      cfg,
+		saved:    map[string]*sourceState{},
+		runners:  map[string]*runner{},
+	}
+	rs, err := p.counters.newRuleSet(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
+	p.rules.Store(rs)
+	st, err := loadState(stateDir)
+	if err != nil {
+		logger.Warn("ignoring unreadable log state, starting afresh", zap.Error(err))
+	}
+	if st != nil {
+		p.counters.restore(st.Counters)
+	}
+	for _, sc := range cfg.Sources {
+		ctr := p.counters.source(sc.Name)
+		if st == nil || st.Sources[sc.Name] == nil {
+			continue
+		}
+		ss := st.Sources[sc.Name]
+		ctr.restore(ss.Counters)
+		if ss.Kind == sc.Type {
+			p.saved[sc.Name] = ss
+		}
+	}
+	return p, nil
+}
+
+// Run follows the sources until ctx is done, saving positions and counters
+// every state_save_interval and once more on the way out. It returns the
+// error of that last save, if any.
+func (p *Pipeline) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.runCtx != nil {
+		p.mu.Unlock()
+		return errors.New("log pipeline already running")
+	}
+	p.runCtx = ctx
+	for i := range p.cfg.Sources {
+		p.startLocked(&p.cfg.Sources[i])
+	}
+	interval, n := p.cfg.StateSaveInterval.D(), len(p.cfg.Sources)
+	p.mu.Unlock()
+	p.logger.Info("log pipeline started", zap.Int("sources", n))
+
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			_ = p.save()
+		case <-ctx.Done():
+			p.mu.Lock()
+			for name := range p.runners {
+				p.stopLocked(name)
+			}
+			p.runCtx = nil
+			p.mu.Unlock()
+			return p.save()
+		}
+	}
+}
+
+// Apply switches to a new validated config (a reload): the rules are
+// replaced at once (removed rules' series disappear, new ones start at 0),
+// sources whose settings did not change keep running undisturbed, changed
+// ones restart from their current positions, removed ones stop.
+func (p *Pipeline) Apply(cfg Config) error {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	rs, err := p.counters.newRuleSet(cfg.Rules)
+	if err != nil {
+		return err
+	}
+	p.rules.Store(rs)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.cfg
+	p.cfg = cfg
+	keep := map[string]bool{}
+	for i := range cfg.Sources {
+		sc := &cfg.Sources[i]
+		keep[sc.Name] = true
+		r := p.runners[sc.Name]
+		if r != nil && reflect.DeepEqual(r.cfg, *sc) && sameFollowSettings(&old, &cfg) {
+			continue
+		}
+		if r != nil {
+			p.stopLocked(sc.Name)
+		}
+		if s := p.saved[sc.Name]; s != nil && s.Kind != sc.Type {
+			delete(p.saved, sc.Name)
+		}
+		p.counters.source(sc.Name)
+		if p.runCtx != nil {
+			p.startLocked(sc)
+		}
+	}
+	for name := range p.runners {
+		if !keep[name] {
+			p.stopLocked(name)
+		}
+	}
+	for name := range p.saved {
+		if !keep[name] {
+			delete(p.saved, name)
+		}
+	}
+	p.counters.retainSources(keep)
+	p.logger.Info("log pipeline reconfigured", zap.Int("sources", len(cfg.Sources)), zap.Int("rules", len(cfg.Rules)))
+	return nil
+}
+
+// sameFollowSettings reports whether running sources can keep going.
+func sameFollowSettings(a, b *Config) bool {
+	return a.PollInterval == b.PollInterval && a.RotateWait == b.RotateWait && a.StartAt == b.StartAt &&
+		a.MaxCatchUp == b.MaxCatchUp
+}
+
+func (p *Pipeline) startLocked(sc *SourceConfig) {
+	saved := p.saved[sc.Name]
+	delete(p.saved, sc.Name)
+	var src source
+	if sc.Type == SourceJournal {
+		src = newJournalSource(sc.Name, sc, &p.cfg, &p.core, saved)
+	} else {
+		src = newFileSource(sc.Name, sc, &p.cfg, &p.core, saved)
+	}
+	ctx, cancel := context.WithCancel(p.runCtx)
+	r := &runner{cfg: *sc, src: src, cancel: cancel, done: make(chan struct{})}
+	p.runners[sc.Name] = r
+	go func() {
+		defer close(r.done)
+		src.run(ctx)
+	}()
+}
+
+// stopLocked stops a runner and keeps its positions for a later start.
+func (p *Pipeline) stopLocked(name string) {
+	r := p.runners[name]
+	r.cancel()
+	<-r.done
+	delete(p.runners, name)
+	p.saved[name] = r.src.checkpoint()
+}
+
+// save writes the state file; positions and counters are copied together
+// while every source is between two chunks.
+func (p *Pipeline) save() error {
+	if p.stateDir == "" {
+		return nil
+	}
+	p.mu.Lock()
+	st := &stateFile{Version: stateVersion, Sources: map[string]*sourceState{}}
+	p.ckpt.Lock()
+	for _, sc := range p.cfg.Sources {
+		var ss *sourceState
+		if r := p.runners[sc.Name]; r != nil {
+			ss = r.src.checkpoint()
+		} else if s := p.saved[sc.Name]; s != nil {
+			c := *s
+			ss = &c
+		} else {
+			continue
+		}
+		ss.Counters = p.counters.source(sc.Name).snapshot()
+		st.Sources[sc.Name] = ss
+	}
+	st.Counters = p.counters.snapshot()
+	p.ckpt.Unlock()
+	if ce := p.logger.Check(zap.DebugLevel, "saving log state"); ce != nil {
+		ce.Write(zap.Any("state", st))
+	}
+	err := saveState(p.stateDir, st)
+	if err != nil {
+		p.counters.stateSaveFailures.Add(1)
+		if p.saveErr != err.Error() {
+			p.logger.Error("cannot save log positions", zap.Error(err))
+		}
+		p.saveErr = err.Error()
+	} else if p.saveErr != "" {
+		p.logger.Info("log positions saved again")
+		p.saveErr = ""
+	}
+	p.mu.Unlock()
+	return err
+}
+
+// Describe implements prometheus.Collector.
+func (p *Pipeline) Describe(ch chan<- *prometheus.Desc) { p.descs.describe(ch) }
+
+// Collect implements prometheus.Collector. It only reads counters.
+func (p *Pipeline) Collect(ch chan<- prometheus.Metric) { p.counters.collect(p.descs, ch) }

@@ -1,0 +1,121 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/internal/confval"
+)
+
+func newUserRule(name, program, expr string) RuleConfig {
+	return RuleConfig{Name: name, Program: program, Match: confval.Regexp{Regexp: regexp.MustCompile(expr)}}
+}
+
+func TestMetricsLint(t *testing.T) {
+	cfg := testConfig("/nonexistent/mail.log")
+	cfg.Rules = []RuleConfig{newUserRule("greylisted", "postfix/smtp", "Greylisted")}
+	p, err := New(cfg, "", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := testutil.CollectAndLint(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range problems {
+		t.Errorf("lint %s: %s", pr.Metric, pr.Text)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatal(err)
+	}
+	// Every built-in series is there at 0 from the start; the last-line
+	// timestamp only once there is a line.
+	n := testutil.CollectAndCount(p)
+	want := int(numPrograms) + int(numEvents-1) + int(numActions-1) + int(numReasons-1) + 1 /* state failures */ +
+		1 /* user rule */ + 7 /* per-source series without the timestamp */
+	if n != want {
+		t.Errorf("%d series, want %d", n, want)
+	}
+	err = testutil.CollectAndCompare(p, strings.NewReader(`
+# HELP mailwatch_log_events_total Classified log events: the built-in taxonomy and the user rules of the config.
+# TYPE mailwatch_log_events_total counter
+mailwatch_log_events_total{event="greylisted"} 0
+mailwatch_log_events_total{event="sasl_auth_failure"} 0
+`), "mailwatch_log_events_total")
+	if err == nil || !strings.Contains(err.Error(), "dovecot_auth_failure") {
+		t.Errorf("want the comparison to list every built-in event, got %v", err)
+	}
+}
+
+func TestApply(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	cfg := testConfig(path)
+	cfg.Rules = []RuleConfig{newUserRule("old_rule", "", "seq 1\\b"), newUserRule("kept", "postfix", "SASL")}
+	h := start(t, cfg, "")
+	appendFile(t, path, lines(2))
+	h.poll()
+	src := h.p.runners["mail"].src
+
+	cfg2 := testConfig(path)
+	cfg2.Rules = []RuleConfig{newUserRule("kept", "postfix", "SASL"), newUserRule("new_rule", "", "seq")}
+	if err := h.p.Apply(cfg2); err != nil {
+		t.Fatal(err)
+	}
+	if h.p.runners["mail"].src != src {
+		t.Error("an unchanged source was restarted")
+	}
+	appendFile(t, path, lines(1))
+	h.poll()
+	h.wantLines(3) // nothing read twice
+	got := map[string]uint64{}
+	for name, c := range h.p.counters.rules {
+		got[name] = c.Load()
+	}
+	if len(got) != 2 || got["kept"] != 3 || got["new_rule"] != 1 {
+		t.Errorf("rule counters after Apply = %v, want kept 3 (kept its value), new_rule 1 (from 0), old_rule gone", got)
+	}
+
+	// A changed source restarts from its position; a removed one disappears.
+	other := filepath.Join(dir, "other.log")
+	appendFile(t, other, lines(4))
+	cfg3 := testConfig(path, other)
+	cfg3.Sources = append(cfg3.Sources, SourceConfig{Name: "second", Type: SourceFile, Paths: []string{other}})
+	if err := h.p.Apply(cfg3); err != nil {
+		t.Fatal(err)
+	}
+	h.waitPolled(2) // both new runners' first polls
+	h.wantLines(7)  // 3 kept, 4 from other.log; mail.log not re-read
+	if err := h.p.Apply(testConfig(path)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.p.counters.sources["second"]; ok {
+		t.Error("a removed source's series survive")
+	}
+	bad := testConfig(path)
+	bad.StartAt = "sometime"
+	if err := h.p.Apply(bad); err == nil {
+		t.Error("Apply accepted an invalid config")
+	}
+}
+
+func TestRunTwice(t *testing.T) {
+	h := start(t, testConfig(filepath.Join(t.TempDir(), "mail.log")), "")
+	if err := h.p.Run(context.Background()); err == nil {
+		t.Error("second Run accepted")
+	}
+}

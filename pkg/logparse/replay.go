@@ -1,0 +1,329 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+// Replay formats.
+const (
+	FormatText       = "text"
+	FormatPrometheus = "prometheus"
+)
+
+// maxShapes bounds the distinct unmatched shapes a replay remembers.
+const maxShapes = 10000
+
+// Replayer classifies whole inputs once with a config's rules, for
+// `mailwatchd replay FILE...`: the same parser, rules and counters as the
+// daemon, without positions or tailing. It also remembers the most frequent
+// shapes of unmatched lines, with addresses, ids and numbers masked. Lines
+// that start with '{' are read as `journalctl -o json` entries.
+type Replayer struct {
+	counters *counters
+	rules    atomic.Pointer[ruleSet]
+	descs    *descs
+	source   string
+	src      *sourceCounters
+	sink     *sink
+
+	shapes        map[string]int
+	shapeOverflow int
+}
+
+// NewReplayer builds a replayer; source is the value of the source label of
+// the counts (for example "replay").
+func NewReplayer(cfg Config, source string) (*Replayer, error) {
+	r := &Replayer{counters: newCounters(), descs: newDescs(), source: source, shapes: map[string]int{}}
+	rs, err := r.counters.newRuleSet(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
+	r.rules.Store(rs)
+	r.src = r.counters.source(source)
+	r.sink = newSink(&r.rules, r.counters, r.src)
+	r.sink.onUnmatched = r.addShape
+	return r, nil
+}
+
+// Feed reads rd to its end. It can be called for several inputs; the counts
+// add up.
+func (r *Replayer) Feed(ctx context.Context, rd io.Reader) error {
+	lr := newLineReader()
+	var jd journalDecoder
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, err := lr.fill(rd)
+		r.drain(lr, &jd)
+		if errors.Is(err, io.EOF) {
+			if last := lr.rest(); len(last) > 0 {
+				r.line(last, &jd)
+			}
+			r.sink.flush()
+			return nil
+		}
+		if err != nil {
+			r.sink.flush()
+			r.src.readErrors.Add(1)
+			return err
+		}
+	}
+}
+
+func (r *Replayer) drain(lr *lineReader, jd *journalDecoder) {
+	for {
+		line, ok, oversized := lr.next()
+		if oversized {
+			r.sink.lines++
+			r.sink.malformed++
+			continue
+		}
+		if !ok {
+			break
+		}
+		r.line(line, jd)
+	}
+	r.sink.flush()
+}
+
+func (r *Replayer) line(b []byte, jd *journalDecoder) {
+	if len(b) > 0 && b[0] == '{' {
+		r.sink.lines++
+		e, _, err := jd.decode(b)
+		if err != nil {
+			r.sink.malformed++
+			return
+		}
+		r.sink.entry(&e)
+		return
+	}
+	r.sink.line(b)
+}
+
+func (r *Replayer) addShape(e *Entry) {
+	key := string(e.Program) + ": " + maskShape(e.Message)
+	if _, ok := r.shapes[key]; !ok && len(r.shapes) >= maxShapes {
+		r.shapeOverflow++
+		return
+	}
+	r.shapes[key]++
+}
+
+// Describe implements prometheus.Collector.
+func (r *Replayer) Describe(ch chan<- *prometheus.Desc) { r.descs.describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (r *Replayer) Collect(ch chan<- prometheus.Metric) { r.counters.collect(r.descs, ch) }
+
+// WritePrometheus writes the counts in the Prometheus text format, with the
+// names and labels the daemon exports.
+func (r *Replayer) WritePrometheus(w io.Writer) error {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(r); err != nil {
+		return err
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteText writes a report for people: the non-zero counters and the top
+// most frequent unmatched line shapes.
+func (r *Replayer) WriteText(w io.Writer, top int) error {
+	bw := bufio.NewWriter(w)
+	s := r.src.snapshot()
+	fmt.Fprintf(bw, "lines %d, malformed %d\n", s.Lines, s.Malformed)
+	st := r.counters.snapshot()
+	section := func(title string, m map[string]uint64, order []string) {
+		fmt.Fprintf(bw, "\n%s\n", title)
+		for _, k := range order {
+			fmt.Fprintf(bw, "  %-34s %d\n", k, m[k])
+		}
+	}
+	section("postfix messages (pflogsumm definitions)", st.Actions, actionNames[1:])
+	section("postfix rejects by reason", st.Reasons, reasonNames[1:])
+	section("events (non-zero)", st.Events, sortedKeys(st.Events))
+	if len(st.Rules) > 0 || len(r.counters.rules) > 0 {
+		section("user rules", st.Rules, sortedKeys(r.counters.rules))
+	}
+	section("unmatched lines by program", st.Unmatched, programNames[:])
+	type kv struct {
+		k string
+		v int
+	}
+	list := make([]kv, 0, len(r.shapes))
+	for k, v := range r.shapes {
+		list = append(list, kv{k, v})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].v != list[j].v {
+			return list[i].v > list[j].v
+		}
+		return list[i].k < list[j].k
+	})
+	fmt.Fprintf(bw, "\nmost frequent unmatched shapes (%d distinct", len(list))
+	if r.shapeOverflow > 0 {
+		fmt.Fprintf(bw, "; %d more lines in shapes not kept", r.shapeOverflow)
+	}
+	fmt.Fprintln(bw, ")")
+	for i, e := range list {
+		if i == top {
+			break
+		}
+		fmt.Fprintf(bw, "  %8d  %s\n", e.v, e.k)
+	}
+	return bw.Flush()
+}
+
+// Replay is the one-call form of `mailwatchd replay`: it classifies r (a
+// file, stdin) and writes the report to w in format: FormatText (counters
+// and the 20 most frequent unmatched shapes) or FormatPrometheus. For
+// several files, use a Replayer and Feed it each one.
+func Replay(ctx context.Context, r io.Reader, cfg Config, w io.Writer, format string) error {
+	rp, err := NewReplayer(cfg, "replay")
+	if err != nil {
+		return err
+	}
+	if err := rp.Feed(ctx, r); err != nil {
+		return err
+	}
+	if format == FormatPrometheus {
+		return rp.WritePrometheus(w)
+	}
+	return rp.WriteText(w, 20)
+}
+
+// OpenInput opens a replay input: a plain or gzip-compressed file (detected
+// by its magic bytes, whatever its name).
+func OpenInput(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	magic, _ := br.Peek(2)
+	if !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return struct {
+			io.Reader
+			io.Closer
+		}{br, f}, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, closers{zr, f}}, nil
+}
+
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// maskShape reduces a message to its shape: <...> and [...] contents, queue
+// ids, long ids and digit runs are replaced, so lines that differ only in
+// addresses, hosts, ids and numbers collapse into one. The result is at most
+// 160 bytes.
+func maskShape(msg []byte) string {
+	var out []byte
+	for i := 0; i < len(msg) && len(out) < 160; {
+		c := msg[i]
+		switch {
+		case c == '<' || c == '[':
+			closeCh := byte('>')
+			if c == '[' {
+				closeCh = ']'
+			}
+			j := bytes.IndexByte(msg[i+1:min(len(msg), i+258)], closeCh)
+			if j > 0 {
+				out = append(out, c, '*', closeCh)
+				i += j + 2
+				continue
+			}
+			out = append(out, c)
+			i++
+		case isWordByte(c):
+			j := i
+			for j < len(msg) && isWordByte(msg[j]) {
+				j++
+			}
+			out = appendMaskedWord(out, msg[i:j])
+			i = j
+		case c < 0x20 || c >= 0x7f:
+			out = append(out, '?')
+			i++
+		default:
+			out = append(out, c)
+			i++
+		}
+	}
+	return string(out[:min(len(out), 160)])
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '@' || c == '+' || c == '/' || c == '='
+}
+
+func appendMaskedWord(out, w []byte) []byte {
+	digits, letters := 0, 0
+	for _, c := range w {
+		if isDigit(c) {
+			digits++
+		} else if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+			letters++
+		}
+	}
+	switch {
+	case bytes.IndexByte(w, '@') >= 0:
+		return append(out, "ADDR"...)
+	case isQueueID(w) && digits > 0:
+		return append(out, "QID"...)
+	case len(w) >= 16 && digits > 0 && letters > 0:
+		return append(out, "ID"...)
+	}
+	inDigits := false
+	for _, c := range w {
+		if isDigit(c) {
+			if !inDigits {
+				out = append(out, 'N')
+			}
+			inDigits = true
+			continue
+		}
+		inDigits = false
+		out = append(out, c)
+	}
+	return out
+}

@@ -1,0 +1,350 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+// Rotation: what the follower does when a file is renamed, replaced or
+// truncated under it, or was while mailwatchd was down. The rotated
+// versions of a file (its siblings: mail.log.1, mail.log-20260101) are
+// looked at as one snapshot of open files, newest first; a saved position
+// or a truncated file's first bytes tell which sibling holds the rest of
+// what was being read, and the siblings newer than that one were never
+// seen and are read whole.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// resumePath places the saved positions of path: on the file the path names
+// now (t, nil when there is none) when it is the same file, else on the
+// siblings it was rotated or copied to while we were down. When t is read
+// from its start (rotated or truncated while we were down), the siblings
+// rotated after the newest known one were never seen: they are read whole.
+// It returns the sibling tailers it opened.
+func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tailer {
+	var out []*tailer
+	sibs := s.siblings(path) // one snapshot: its order decides what is newer
+	defer closeSiblings(sibs)
+	claimed := map[fileID]bool{}
+	newest := len(sibs) // index of the newest sibling a saved position is on
+	liveKnown, liveResumed := false, false
+	for _, p := range saved {
+		if t != nil && p.Dev == t.id.dev && p.Ino == t.id.ino {
+			liveKnown = true
+			if s.prefixMatches(t.f, p) && t.size >= p.Offset {
+				s.seek(t, p.Offset)
+				liveResumed = true
+				continue
+			}
+			s.sc.truncations.Add(1) // truncated while we were down: the rest is in the copy, if any
+		}
+		i := s.pickSibling(sibs, func(sib *sibling) bool {
+			sameInode := sib.id.dev == p.Dev && sib.id.ino == p.Ino
+			return !claimed[sib.id] && (t == nil || sib.id != t.id) && sib.size >= p.Offset &&
+				(sameInode || p.FPLen > 0) && s.prefixMatches(sib.f, p)
+		})
+		if i < 0 {
+			s.logger.Warn("rotated log file not found, its unread lines are lost",
+				zap.String("path", path), zap.Int64("offset", p.Offset))
+			continue
+		}
+		claimed[sibs[i].id] = true
+		newest = min(newest, i)
+		out = append(out, s.drainSibling(path, &sibs[i], p.Offset))
+	}
+	if liveResumed {
+		newest = 0 // not rotated: only files changed after the checkpoint can be new
+	} else if !liveKnown && len(saved) > 0 {
+		s.sc.rotations.Add(1) // rotated while we were down: a new file is read from its start
+	}
+	changedAfter := int64(0)
+	if s.savedAt > 0 {
+		changedAfter = s.savedAt - int64(mtimeSlack)
+	}
+	return append(out, s.catchUpNewer(path, sibs, newest, changedAfter, t)...)
+}
+
+// mtimeSlack covers the coarse clock of file times: the kernel stamps them
+// from a clock that may lag the real time by a tick (1-10 ms). A file that
+// was modified this little before a checkpoint and is not in it was closed
+// after rotate_wait, which is far longer.
+const mtimeSlack = 20 * time.Millisecond
+
+// catchUpNewer reads whole the siblings that were never seen: those newer
+// than sibs[known] (rotations made and rotated away again before we looked:
+// while we were down, or twice between two polls), and, after a restart,
+// those modified after the checkpoint (changedAfter, Unix nanoseconds; 0
+// for none) that no saved position is on. It skips followed files and a
+// copy of live that a copytruncate made before truncating it.
+func (s *fileSource) catchUpNewer(path string, sibs []sibling, known int, changedAfter int64, live *tailer) []*tailer {
+	var out []*tailer
+	for i := range sibs {
+		sib := &sibs[i]
+		if i >= known && (changedAfter == 0 || sib.mtime.UnixNano() <= changedAfter) {
+			continue
+		}
+		if sib.f == nil || s.following(sib.id) || (live != nil && (sib.id == live.id || s.isCopyOf(sib.f, live))) {
+			continue
+		}
+		s.logger.Info("reading a rotated log file that was never seen", zap.String("file", sib.name))
+		out = append(out, s.drainSibling(path, sib, 0))
+	}
+	return out
+}
+
+// pickSibling returns the index of the first (newest) sibling that ok
+// accepts and that is not followed already, or -1.
+func (s *fileSource) pickSibling(sibs []sibling, ok func(*sibling) bool) int {
+	for i := range sibs {
+		if sibs[i].f != nil && !s.following(sibs[i].id) && ok(&sibs[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// following reports whether a file is followed already.
+func (s *fileSource) following(id fileID) bool {
+	for _, t := range s.live {
+		if t.id == id {
+			return true
+		}
+	}
+	for _, t := range s.draining {
+		if t.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// isCopyOf reports whether f may be a copy of t that a copytruncate made
+// (or is making) and has not truncated t after yet: f's first bytes are
+// the beginning of t's, an empty f included. Its lines are read from t, or
+// from the copy once the truncation is seen; an empty rotated file that is
+// not a copy holds no lines to miss.
+func (s *fileSource) isCopyOf(f *os.File, t *tailer) bool {
+	live := make([]byte, fpMax)
+	n, _ := t.f.ReadAt(live, 0)
+	m, _ := f.ReadAt(s.scratch, 0)
+	return m <= n && bytes.Equal(s.scratch[:m], live[:m])
+}
+
+type sibling struct {
+	name  string
+	f     *os.File // open; nil once a tailer took it over
+	id    fileID
+	size  int64
+	mtime time.Time
+}
+
+// siblings returns the uncompressed rotated versions of path (path.1,
+// path-20260101, ...), open, newest first. A rotation that renames them
+// while they are listed is detected (a second listing differs) and the
+// listing is retried, so that the order is that of one instant; the caller
+// works on the open files and closes them with closeSiblings.
+func (s *fileSource) siblings(path string) []sibling {
+	var sibs []sibling
+	for range 20 {
+		closeSiblings(sibs)
+		sibs = openSiblings(path)
+		if sameSiblings(sibs, path) {
+			break
+		}
+	}
+	return sibs
+}
+
+// openSiblings lists and opens the rotated versions of path, newest first.
+func openSiblings(path string) []sibling {
+	dir, base := filepath.Split(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []sibling
+	for _, e := range ents {
+		n := e.Name()
+		if n == base || !strings.HasPrefix(n, base) || isCompressed(n) {
+			continue
+		}
+		if c := n[len(base)]; c != '.' && c != '-' && c != '_' {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, n))
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			continue
+		}
+		out = append(out, sibling{name: f.Name(), f: f, id: statID(fi), size: fi.Size(), mtime: fi.ModTime()})
+	}
+	sort.Slice(out, func(i, j int) bool { return newerSibling(out[i], out[j], len(base)) })
+	return out
+}
+
+// sameSiblings reports whether the names still denote the same files.
+func sameSiblings(sibs []sibling, path string) bool {
+	dir, base := filepath.Split(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	n := 0
+	for _, e := range ents {
+		if name := e.Name(); name != base && strings.HasPrefix(name, base) && !isCompressed(name) {
+			n++
+		}
+	}
+	if n < len(sibs) {
+		return false
+	}
+	for _, sib := range sibs {
+		fi, err := os.Stat(sib.name)
+		if err != nil || statID(fi) != sib.id {
+			return false
+		}
+	}
+	return true
+}
+
+func closeSiblings(sibs []sibling) {
+	for _, sib := range sibs {
+		if sib.f != nil {
+			sib.f.Close()
+		}
+	}
+}
+
+// newerSibling orders rotated files newest first: by modification time, and
+// for equal times (file times are only as fine as the kernel tick) by name:
+// mail.log.1 before mail.log.2, mail.log-20260102 before mail.log-20260101.
+func newerSibling(a, b sibling, baseLen int) bool {
+	if !a.mtime.Equal(b.mtime) {
+		return a.mtime.After(b.mtime)
+	}
+	sa, sb := filepath.Base(a.name)[baseLen+1:], filepath.Base(b.name)[baseLen+1:]
+	na, errA := strconv.Atoi(sa)
+	nb, errB := strconv.Atoi(sb)
+	if errA == nil && errB == nil {
+		return na < nb
+	}
+	return sa > sb
+}
+
+// drainSibling takes over an open rotated file and follows it from offset
+// until rotate_wait is over.
+func (s *fileSource) drainSibling(path string, sib *sibling, offset int64) *tailer {
+	t := &tailer{path: path, file: sib.name, f: sib.f, id: sib.id, size: sib.size, mtime: sib.mtime}
+	sib.f = nil
+	n, _ := t.f.ReadAt(s.scratch, 0)
+	t.fp = append([]byte(nil), s.scratch[:n]...)
+	s.seek(t, offset)
+	t.drainUntil = s.core.now().Add(s.rotateWait)
+	s.draining = append(s.draining, t)
+	return t
+}
+
+// boundCatchUp skips the oldest bytes of the start-up catch-up beyond
+// max_catchup_bytes.
+func (s *fileSource) boundCatchUp(ts []*tailer) {
+	var total int64
+	for _, t := range ts {
+		total += t.size - t.offset
+	}
+	excess := total - s.maxCatchUp
+	if s.maxCatchUp <= 0 || excess <= 0 {
+		return
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].mtime.Before(ts[j].mtime) })
+	for _, t := range ts {
+		if excess <= 0 {
+			break
+		}
+		skip := min(excess, t.size-t.offset)
+		excess -= skip
+		s.sc.skippedBytes.Add(uint64(skip))
+		s.seek(t, t.offset+skip)
+		if t.offset > 0 && t.offset < t.size {
+			var b [1]byte
+			if _, err := t.f.ReadAt(b[:], t.offset-1); err == nil && b[0] != '\n' {
+				t.skipping = true // landed inside a line: drop its rest
+			}
+		}
+	}
+	s.logger.Warn("log catch-up exceeds max_catchup_bytes, oldest lines skipped",
+		zap.Int64("catchup_bytes", total), zap.Int64("max_catchup_bytes", s.maxCatchUp))
+}
+
+// rotated retires t, which its path no longer names, and follows the new
+// file (f, when there is one) from its start; it returns the new tailer.
+func (s *fileSource) rotated(t *tailer, f *os.File, fi fs.FileInfo) *tailer {
+	s.core.ckpt.RLock()
+	defer s.core.ckpt.RUnlock()
+	s.sc.rotations.Add(1)
+	t.drainUntil = s.core.now().Add(s.rotateWait)
+	s.draining = append(s.draining, t)
+	delete(s.live, t.path)
+	s.logger.Info("log file rotated", zap.String("path", t.path))
+	var n *tailer
+	if f != nil {
+		n = s.newTailer(t.path, t.path, f, fi)
+		s.live[t.path] = n
+	}
+	sibs := s.siblings(t.path)
+	for i := range sibs {
+		if sibs[i].id == t.id {
+			s.catchUpNewer(t.path, sibs, i, 0, n)
+			break
+		}
+	}
+	closeSiblings(sibs)
+	return n
+}
+
+// truncated handles a copytruncate: the unread rest of the old content is
+// read from the copy among the siblings, the file itself from its start.
+func (s *fileSource) truncated(t *tailer) {
+	s.core.ckpt.RLock()
+	defer s.core.ckpt.RUnlock()
+	s.sc.truncations.Add(1)
+	s.logger.Info("log file truncated", zap.String("path", t.path))
+	sum := sha256.Sum256(t.fp)
+	old := filePos{Path: t.path, FPLen: len(t.fp), FP: hex.EncodeToString(sum[:]), Offset: t.offset}
+	oldSize, skipping := t.size, t.skipping
+	s.seek(t, 0)
+	n, _ := t.f.ReadAt(s.scratch, 0)
+	t.fp = append(t.fp[:0], s.scratch[:n]...)
+	if old.FPLen == 0 {
+		return
+	}
+	sibs := s.siblings(t.path)
+	defer closeSiblings(sibs)
+	i := s.pickSibling(sibs, func(sib *sibling) bool {
+		return sib.id != t.id && sib.size >= old.Offset && s.prefixMatches(sib.f, old)
+	})
+	if i < 0 {
+		if oldSize < old.Offset {
+			s.logger.Warn("log file truncated and no copy found, its unread lines are lost",
+				zap.String("path", t.path), zap.Int64("offset", old.Offset))
+		}
+		return
+	}
+	c := s.drainSibling(t.path, &sibs[i], old.Offset) // re-reads the partial line from there
+	c.skipping = skipping
+	s.catchUpNewer(t.path, sibs, i, 0, t) // copytruncated again before we looked
+}

@@ -1,0 +1,111 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// stateFileName is the file in the state directory that holds positions and
+// counters.
+const stateFileName = "logparse-state.json"
+
+const stateVersion = 1
+
+// stateFile is what is saved: every source's positions and counters, and
+// the pipeline's counters, taken together at one instant so that a restart
+// continues exactly where the counts stopped (no line lost or counted twice).
+type stateFile struct {
+	Version  int                     `json:"version"`
+	Sources  map[string]*sourceState `json:"sources"`
+	Counters counterState            `json:"counters"`
+}
+
+// sourceState is one source's part of the state.
+type sourceState struct {
+	Kind     string             `json:"kind"`
+	Patterns []string           `json:"patterns,omitempty"` // file: the paths and globs configured when saved
+	Files    []filePos          `json:"files,omitempty"`
+	Cursor   string             `json:"cursor,omitempty"`
+	Since    int64              `json:"since_usec,omitempty"`  // journal: Unix microseconds of the first start
+	SavedAt  int64              `json:"saved_at_ns,omitempty"` // file: when the positions were taken
+	Counters sourceCounterState `json:"counters"`
+}
+
+// filePos is the position in one file: its identity (device, inode, and a
+// SHA-256 of its first FPLen bytes) and the offset of the first line not
+// counted yet.
+type filePos struct {
+	Path   string `json:"path"`           // the followed path
+	File   string `json:"file,omitempty"` // the file's name when saved, if it differs (rotated)
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
+	FPLen  int    `json:"fp_len"`
+	FP     string `json:"fp"`
+	Offset int64  `json:"offset"`
+}
+
+// loadState reads the state file of dir. A missing file is no error: it is
+// the first start.
+func loadState(dir string) (*stateFile, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, stateFileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log state: %w", err)
+	}
+	var st stateFile
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("parse log state %s: %w", filepath.Join(dir, stateFileName), err)
+	}
+	if st.Version != stateVersion {
+		return nil, fmt.Errorf("log state %s: unknown version %d", filepath.Join(dir, stateFileName), st.Version)
+	}
+	return &st, nil
+}
+
+// saveState writes the state atomically: a temporary file in dir (created
+// if missing), synced, renamed over the old one, and the directory synced.
+func saveState(dir string, st *stateFile) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("save log state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, stateFileName+".tmp*")
+	if err != nil {
+		return fmt.Errorf("save log state: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save log state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save log state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save log state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFileName)); err != nil {
+		return fmt.Errorf("save log state: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // best effort: the rename is durable once the directory is
+		d.Close()
+	}
+	return nil
+}

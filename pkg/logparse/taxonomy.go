@@ -1,0 +1,251 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package logparse
+
+// The fixed label enumerations. Every value here is exported (at 0) from the
+// start, so alerts and dashboards can rely on the series existing.
+
+// Program is the family of software a log line comes from; it is the value
+// of the program label and the prefix of the per-program severity events.
+type Program uint8
+
+// Programs, in label order.
+const (
+	ProgOther Program = iota
+	ProgPostfix
+	ProgDovecot
+	ProgOpenDKIM
+	ProgFail2ban
+	ProgClamAV
+	ProgFreshclam
+	ProgAmavis
+	ProgRspamd
+	numPrograms
+)
+
+var programNames = [numPrograms]string{
+	ProgOther:     "other",
+	ProgPostfix:   "postfix",
+	ProgDovecot:   "dovecot",
+	ProgOpenDKIM:  "opendkim",
+	ProgFail2ban:  "fail2ban",
+	ProgClamAV:    "clamav",
+	ProgFreshclam: "freshclam",
+	ProgAmavis:    "amavis",
+	ProgRspamd:    "rspamd",
+}
+
+func (p Program) String() string { return programNames[p] }
+
+// Severity is the level a program wrote into the message text itself
+// ("warning: " for Postfix, "Error: " for Dovecot, "ERROR" for fail2ban).
+// Levels only known from syslog priority are not used, so that a file and
+// the journal give the same counts.
+type Severity uint8
+
+// Severities.
+const (
+	SevNone Severity = iota
+	SevWarning
+	SevError
+	SevFatal
+	SevPanic
+)
+
+// Event is a value of the event label of mailwatch_log_events_total.
+type Event uint8
+
+// Built-in events. The per-program severity events follow the specific ones.
+const (
+	EvNone Event = iota
+	EvSASLAuthFailure
+	EvRelayDenied
+	EvConnectRefused
+	EvConnectTimeout
+	EvConnectNoRoute
+	EvTLSLibraryProblem
+	EvTLSHandshakeFailure
+	EvMilterConnectFailed
+	EvMilterReject
+	EvDovecotAuthFailure
+	EvDovecotLogin
+	EvDovecotPasswordMismatch
+	EvDovecotUnknownUser
+	EvDKIMSigned
+	EvDKIMVerified
+	EvDKIMBadSignature
+	EvDKIMUnknownKey
+	EvDKIMKeyRetrievalFailed
+	EvOpenDKIMError
+	EvFail2banBan
+	EvFail2banUnban
+	EvFail2banRestoreBan
+	EvFail2banFound
+	EvVirusFound
+	EvAmavisSpamBlocked
+	EvAmavisBanned
+	EvRspamdReject
+	EvRspamdSoftReject
+	EvRspamdGreylist
+	EvRspamdAddHeader
+	EvRspamdRewriteSubject
+	EvPostfixWarning
+	EvPostfixError
+	EvPostfixFatal
+	EvPostfixPanic
+	EvDovecotWarning
+	EvDovecotError
+	EvDovecotFatal
+	EvDovecotPanic
+	EvFail2banWarning
+	EvFail2banError
+	EvFail2banFatal
+	EvClamAVWarning
+	EvClamAVError
+	EvFreshclamWarning
+	EvFreshclamError
+	EvAmavisWarning
+	EvAmavisError
+	numEvents
+)
+
+var eventNames = [numEvents]string{
+	EvSASLAuthFailure:         "sasl_auth_failure",
+	EvRelayDenied:             "relay_denied",
+	EvConnectRefused:          "connect_refused",
+	EvConnectTimeout:          "connect_timeout",
+	EvConnectNoRoute:          "connect_no_route",
+	EvTLSLibraryProblem:       "tls_library_problem",
+	EvTLSHandshakeFailure:     "tls_handshake_failure",
+	EvMilterConnectFailed:     "milter_connect_failed",
+	EvMilterReject:            "milter_reject",
+	EvDovecotAuthFailure:      "dovecot_auth_failure",
+	EvDovecotLogin:            "dovecot_login",
+	EvDovecotPasswordMismatch: "dovecot_auth_password_mismatch",
+	EvDovecotUnknownUser:      "dovecot_auth_unknown_user",
+	EvDKIMSigned:              "dkim_signed",
+	EvDKIMVerified:            "dkim_verified",
+	EvDKIMBadSignature:        "dkim_bad_signature",
+	EvDKIMUnknownKey:          "dkim_unknown_key",
+	EvDKIMKeyRetrievalFailed:  "dkim_key_retrieval_failed",
+	EvOpenDKIMError:           "opendkim_error",
+	EvFail2banBan:             "fail2ban_ban",
+	EvFail2banUnban:           "fail2ban_unban",
+	EvFail2banRestoreBan:      "fail2ban_restore_ban",
+	EvFail2banFound:           "fail2ban_found",
+	EvVirusFound:              "virus_found",
+	EvAmavisSpamBlocked:       "amavis_spam_blocked",
+	EvAmavisBanned:            "amavis_banned",
+	EvRspamdReject:            "rspamd_reject",
+	EvRspamdSoftReject:        "rspamd_soft_reject",
+	EvRspamdGreylist:          "rspamd_greylist",
+	EvRspamdAddHeader:         "rspamd_add_header",
+	EvRspamdRewriteSubject:    "rspamd_rewrite_subject",
+	EvPostfixWarning:          "postfix_warning",
+	EvPostfixError:            "postfix_error",
+	EvPostfixFatal:            "postfix_fatal",
+	EvPostfixPanic:            "postfix_panic",
+	EvDovecotWarning:          "dovecot_warning",
+	EvDovecotError:            "dovecot_error",
+	EvDovecotFatal:            "dovecot_fatal",
+	EvDovecotPanic:            "dovecot_panic",
+	EvFail2banWarning:         "fail2ban_warning",
+	EvFail2banError:           "fail2ban_error",
+	EvFail2banFatal:           "fail2ban_fatal",
+	EvClamAVWarning:           "clamav_warning",
+	EvClamAVError:             "clamav_error",
+	EvFreshclamWarning:        "freshclam_warning",
+	EvFreshclamError:          "freshclam_error",
+	EvAmavisWarning:           "amavis_warning",
+	EvAmavisError:             "amavis_error",
+}
+
+func (e Event) String() string { return eventNames[e] }
+
+// severityEvents maps a program's text severity to its event; EvNone where
+// the program never writes that level.
+var severityEvents = [numPrograms][SevPanic + 1]Event{
+	ProgPostfix:   {SevWarning: EvPostfixWarning, SevError: EvPostfixError, SevFatal: EvPostfixFatal, SevPanic: EvPostfixPanic},
+	ProgDovecot:   {SevWarning: EvDovecotWarning, SevError: EvDovecotError, SevFatal: EvDovecotFatal, SevPanic: EvDovecotPanic},
+	ProgFail2ban:  {SevWarning: EvFail2banWarning, SevError: EvFail2banError, SevFatal: EvFail2banFatal},
+	ProgClamAV:    {SevWarning: EvClamAVWarning, SevError: EvClamAVError},
+	ProgFreshclam: {SevWarning: EvFreshclamWarning, SevError: EvFreshclamError},
+	ProgAmavis:    {SevWarning: EvAmavisWarning, SevError: EvAmavisError},
+}
+
+// Action is a value of the action label of mailwatch_postfix_messages_total,
+// counted with pflogsumm's definitions.
+type Action uint8
+
+// Postfix actions.
+const (
+	ActNone Action = iota
+	ActReceived
+	ActDelivered
+	ActForwarded
+	ActDeferred
+	ActBounced
+	ActRejected
+	ActRejectWarning
+	ActHeld
+	ActDiscarded
+	ActExpired
+	numActions
+)
+
+var actionNames = [numActions]string{
+	ActReceived:      "received",
+	ActDelivered:     "delivered",
+	ActForwarded:     "forwarded",
+	ActDeferred:      "deferred",
+	ActBounced:       "bounced",
+	ActRejected:      "rejected",
+	ActRejectWarning: "reject_warning",
+	ActHeld:          "held",
+	ActDiscarded:     "discarded",
+	ActExpired:       "expired",
+}
+
+func (a Action) String() string { return actionNames[a] }
+
+// Reason is a value of the reason label of mailwatch_postfix_rejects_total.
+type Reason uint8
+
+// Reject reasons.
+const (
+	ReasonNone Reason = iota
+	ReasonRelayDenied
+	ReasonUnknownUser
+	ReasonClient
+	ReasonHelo
+	ReasonSender
+	ReasonRBL
+	ReasonOther
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	ReasonRelayDenied: "relay_denied",
+	ReasonUnknownUser: "unknown_user",
+	ReasonClient:      "client",
+	ReasonHelo:        "helo",
+	ReasonSender:      "sender",
+	ReasonRBL:         "rbl",
+	ReasonOther:       "other",
+}
+
+func (r Reason) String() string { return reasonNames[r] }
+
+// EventNames returns every built-in event label value, in export order.
+func EventNames() []string { return append([]string(nil), eventNames[EvNone+1:]...) }
+
+// isBuiltinEvent reports whether name is a built-in event label value.
+func isBuiltinEvent(name string) bool {
+	for _, n := range eventNames[1:] {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
