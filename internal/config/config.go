@@ -21,7 +21,6 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/clamav"
@@ -33,6 +32,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/postfixqueue"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/updates"
+	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
 // DefaultPath is where the Debian package and the systemd unit expect the file.

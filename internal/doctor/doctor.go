@@ -477,4 +477,3 @@ func shortErr(err error) string {
 	}
 	return err.Error()
 }
-
