@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# Generates the mailwatchd Grafana dashboards (committed as JSON next to this
+# file). Edit here, run `python3 deploy/grafana/generate.py`, commit both.
+# The deploy tests check that every metric named in a panel is one mailwatchd
+# exports.
+import json
+import os
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def templating(multi_instance):
+    inst = {
+        "name": "instance", "label": "Mail host", "type": "query", "datasource": DS,
+        "query": {"query": "label_values(mailwatch_build_info, instance)", "refId": "instance"},
+        "definition": "label_values(mailwatch_build_info, instance)",
+        "refresh": 2, "sort": 1, "includeAll": multi_instance, "multi": multi_instance,
+        "current": {},
+    }
+    if multi_instance:
+        inst["allValue"] = ".+"
+    return {"list": [
+        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus", "current": {}, "hide": 0},
+        inst,
+    ]}
+
+
+class Layout:
+    def __init__(self):
+        self.y = 0
+        self.x = 0
+        self.row_h = 0
+        self.next_id = 1
+        self.panels = []
+
+    def row(self, title):
+        self.newline()
+        self.panels.append({"type": "row", "title": title, "id": self._id(), "collapsed": False,
+                            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y}, "panels": []})
+        self.y += 1
+
+    def newline(self):
+        if self.x:
+            self.y += self.row_h
+            self.x = 0
+            self.row_h = 0
+
+    def add(self, panel, w, h):
+        if self.x + w > 24:
+            self.newline()
+        panel["id"] = self._id()
+        panel["gridPos"] = {"h": h, "w": w, "x": self.x, "y": self.y}
+        panel["datasource"] = DS
+        self.panels.append(panel)
+        self.x += w
+        self.row_h = max(self.row_h, h)
+
+    def _id(self):
+        i = self.next_id
+        self.next_id += 1
+        return i
+
+
+def target(expr, legend="", ref="A", instant=False, fmt=None):
+    t = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend}
+    if instant:
+        t["instant"] = True
+        t["range"] = False
+    if fmt:
+        t["format"] = fmt
+    return t
+
+
+def timeseries(title, targets, unit="short", desc="", stack=False):
+    return {"type": "timeseries", "title": title, "description": desc, "targets": targets,
+            "fieldConfig": {"defaults": {"unit": unit, "custom": {"stacking": {"mode": "normal" if stack else "none"}, "fillOpacity": 20 if stack else 5}},
+                            "overrides": []},
+            "options": {"legend": {"displayMode": "table", "placement": "right", "calcs": ["lastNotNull", "max"]}, "tooltip": {"mode": "multi"}}}
+
+
+def stat(title, expr, unit="short", thresholds=None, desc="", mappings=None):
+    steps = [{"color": "green", "value": None}]
+    for value, color in (thresholds or []):
+        steps.append({"color": color, "value": value})
+    return {"type": "stat", "title": title, "description": desc, "targets": [target(expr, instant=True)],
+            "fieldConfig": {"defaults": {"unit": unit, "thresholds": {"mode": "absolute", "steps": steps}, "mappings": mappings or []}, "overrides": []},
+            "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "background", "graphMode": "none"}}
+
+
+def table(title, targets, desc="", overrides=None, organize=None):
+    p = {"type": "table", "title": title, "description": desc, "targets": targets,
+         "fieldConfig": {"defaults": {}, "overrides": overrides or []},
+         "options": {"showHeader": True},
+         "transformations": [{"id": "merge", "options": {}}]}
+    if organize:
+        p["transformations"].append({"id": "organize", "options": organize})
+    return p
+
+
+def override(name, unit=None, thresholds=None, display=None, decimals=None):
+    props = []
+    if unit:
+        props.append({"id": "unit", "value": unit})
+    if decimals is not None:
+        props.append({"id": "decimals", "value": decimals})
+    if thresholds:
+        steps = [{"color": thresholds[0], "value": None}] + [{"color": c, "value": v} for v, c in thresholds[1:]]
+        props.append({"id": "thresholds", "value": {"mode": "absolute", "steps": steps}})
+        props.append({"id": "custom.cellOptions", "value": {"type": "color-background"}})
+    if display:
+        props.append({"id": "displayName", "value": display})
+    return {"matcher": {"id": "byName", "options": name}, "properties": props}
+
+
+def dashboard(uid, title, desc, layout, multi_instance, tags):
+    return {
+        "uid": uid, "title": title, "description": desc, "tags": tags, "editable": True,
+        "schemaVersion": 39, "version": 1, "time": {"from": "now-6h", "to": "now"}, "refresh": "1m",
+        "timezone": "", "graphTooltip": 1, "templating": templating(multi_instance),
+        "annotations": {"list": []}, "links": [
+            {"title": "mailwatchd", "type": "dashboards", "tags": ["mailwatchd"], "asDropdown": True, "includeVars": True, "keepTime": True}],
+        "panels": layout.panels,
+    }
+
+
+I = 'instance=~"$instance"'
+
+
+def overview():
+    L = Layout()
+    L.row("Fleet")
+    L.add(table("Mail hosts", [
+        target(f'count by (instance) (mailwatch_service_state{{{I},state="active"}} == 0 and on(instance, job, unit) mailwatch_service_present == 1) or count by (instance) (mailwatch_build_info{{{I}}}) * 0', ref="A", instant=True, fmt="table"),
+        target(f'sum by (instance) (mailwatch_postfix_queue_messages{{{I},queue!="corrupt"}})', ref="B", instant=True, fmt="table"),
+        target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="delivered"}}[$__rate_interval])) * 60', ref="C", instant=True, fmt="table"),
+        target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="rejected"}}[$__rate_interval])) * 60', ref="D", instant=True, fmt="table"),
+        target(f'sum by (instance) (rate(mailwatch_log_events_total{{{I},event=~"sasl_auth_failure|dovecot_auth_failure"}}[$__rate_interval])) * 60', ref="E", instant=True, fmt="table"),
+        target(f'min by (instance) (mailwatch_cert_not_after_timestamp_seconds{{{I}}}) - time()', ref="F", instant=True, fmt="table"),
+        target(f'sum by (instance) (mailwatch_dnsbl_listed{{{I}}})', ref="G", instant=True, fmt="table"),
+        target(f'min by (instance) (mailwatch_filesystem_avail_bytes{{{I}}} / mailwatch_filesystem_size_bytes{{{I}}})', ref="H", instant=True, fmt="table"),
+        target(f'count by (instance) (mailwatch_collector_success{{{I}}} == 0 unless on(instance, job, collector) mailwatch_collector_target_absent == 1) or count by (instance) (mailwatch_build_info{{{I}}}) * 0', ref="J", instant=True, fmt="table"),
+    ], desc="One row per mail host: what is down, how much mail waits, how it flows, and what will break next.",
+        overrides=[
+            override("Value #A", display="Services down", thresholds=["green", (1, "red")]),
+            override("Value #B", display="Queued", thresholds=["green", (100, "orange"), (500, "red")]),
+            override("Value #C", display="Delivered/min", decimals=1),
+            override("Value #D", display="Rejected/min", decimals=1),
+            override("Value #E", display="Auth failures/min", decimals=1, thresholds=["green", (12, "orange")]),
+            override("Value #F", display="First cert expiry", unit="s", thresholds=["red", (7 * 86400, "orange"), (30 * 86400, "green")]),
+            override("Value #G", display="Blocklist listings", thresholds=["green", (1, "red")]),
+            override("Value #H", display="Lowest disk free", unit="percentunit", thresholds=["red", (0.1, "orange"), (0.2, "green")]),
+            override("Value #J", display="Collectors failing", thresholds=["green", (1, "orange")]),
+        ],
+        organize={"excludeByName": {"Time": True}, "renameByName": {"instance": "Mail host"}}), 24, 10)
+    L.row("Trends")
+    L.add(timeseries("Messages queued", [target(f'sum by (instance) (mailwatch_postfix_queue_messages{{{I},queue!="corrupt"}})', "{{instance}}")]), 12, 8)
+    L.add(timeseries("Deliveries per minute", [target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="delivered"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
+    L.add(timeseries("Rejects per minute", [target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="rejected"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
+    L.add(timeseries("Authentication failures per minute", [target(f'sum by (instance) (rate(mailwatch_log_events_total{{{I},event=~"sasl_auth_failure|dovecot_auth_failure"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
+    return dashboard("mailwatchd-overview", "Mail hosts overview", "All mail hosts watched by mailwatchd, one row each.", L, True, ["mailwatchd", "mail"])
+
+
+def host():
+    L = Layout()
+    L.row("Status")
+    L.add(stat("Services down", f'count(mailwatch_service_state{{{I},state="active"}} == 0 and on(instance, job, unit) mailwatch_service_present == 1) or vector(0)', thresholds=[(1, "red")]), 4, 4)
+    L.add(stat("Queued", f'sum(mailwatch_postfix_queue_messages{{{I},queue!="corrupt"}})', thresholds=[(100, "orange"), (500, "red")]), 4, 4)
+    L.add(stat("Oldest deferred", f'time() - min(mailwatch_postfix_queue_oldest_message_timestamp_seconds{{{I},queue="deferred"}})', unit="s", thresholds=[(4 * 3600, "orange")]), 4, 4)
+    L.add(stat("First cert expiry", f'min(mailwatch_cert_not_after_timestamp_seconds{{{I}}}) - time()', unit="s", thresholds=[(0, "red"), (7 * 86400, "orange"), (30 * 86400, "green")]), 4, 4)
+    L.add(stat("Blocklist listings", f'sum(mailwatch_dnsbl_listed{{{I}}}) or vector(0)', thresholds=[(1, "red")]), 4, 4)
+    L.add(stat("Collectors failing", f'count(mailwatch_collector_success{{{I}}} == 0 unless on(instance, job, collector) mailwatch_collector_target_absent == 1) or vector(0)', thresholds=[(1, "orange")]), 4, 4)
+
+    L.row("Mail flow")
+    L.add(timeseries("Postfix messages per minute by action", [target(f'sum by (action) (rate(mailwatch_postfix_messages_total{{{I}}}[$__rate_interval])) * 60', "{{action}}")], desc="Counted as pflogsumm counts them."), 12, 8)
+    L.add(timeseries("Rejects per minute by reason", [target(f'sum by (reason) (rate(mailwatch_postfix_rejects_total{{{I}}}[$__rate_interval])) * 60', "{{reason}}")], stack=True), 12, 8)
+
+    L.row("Queue")
+    L.add(timeseries("Messages by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_messages{{{I}}})', "{{queue}}")], stack=True), 8, 8)
+    L.add(timeseries("Deferred recipients by reason", [target(f'sum by (reason) (mailwatch_postfix_queue_deferred_recipients{{{I}}})', "{{reason}}")], stack=True), 8, 8)
+    L.add(timeseries("Age of oldest message", [target(f'time() - mailwatch_postfix_queue_oldest_message_timestamp_seconds{{{I}}}', "{{queue}}")], unit="s"), 8, 8)
+
+    L.row("Security")
+    L.add(timeseries("Authentication failures per minute", [target(f'sum by (event) (rate(mailwatch_log_events_total{{{I},event=~"sasl_auth_failure|dovecot_auth_failure"}}[$__rate_interval])) * 60', "{{event}}")]), 8, 8)
+    L.add(timeseries("TLS and DKIM problems per minute", [target(f'sum by (event) (rate(mailwatch_log_events_total{{{I},event=~"tls_.*|dkim_unknown_key|dkim_key_retrieval_failed"}}[$__rate_interval])) * 60', "{{event}}")]), 8, 8)
+    L.add(timeseries("fail2ban: banned addresses", [target(f'mailwatch_fail2ban_banned{{{I}}}', "{{jail}}")]), 8, 8)
+
+    L.row("Certificates and reputation")
+    L.add(table("Certificates", [
+        target(f'mailwatch_cert_not_after_timestamp_seconds{{{I}}} - time()', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_cert_verify_success{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_cert_endpoint_matches_file{{{I}}}', ref="C", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Expires in", unit="s", thresholds=["red", (7 * 86400, "orange"), (30 * 86400, "green")]),
+        override("Value #B", display="Verifies", thresholds=["red", (1, "green")]),
+        override("Value #C", display="Serves renewed file", thresholds=["red", (1, "green")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True}}), 12, 8)
+    L.add(table("Blocklists and mail DNS", [
+        target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),
+    ], desc="Only problems are listed: listings, and failing DNS checks.",
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 12, 8)
+
+    L.row("Storage and backups")
+    L.add(timeseries("Free space", [target(f'mailwatch_filesystem_avail_bytes{{{I}}} / mailwatch_filesystem_size_bytes{{{I}}}', "{{path}}")], unit="percentunit"), 8, 8)
+    L.add(timeseries("Largest mailboxes", [target(f'topk(10, mailwatch_mailbox_size_bytes{{{I}}})', "{{mailbox}}")], unit="bytes"), 8, 8)
+    L.add(timeseries("Age of newest backup", [target(f'time() - mailwatch_backup_newest_timestamp_seconds{{{I}}}', "{{backup}}")], unit="s"), 8, 8)
+
+    L.row("Services and mailwatchd")
+    L.add(table("Services", [
+        target(f'mailwatch_service_state{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+        target(f'time() - mailwatch_service_start_timestamp_seconds{{{I}}}', ref="B", instant=True, fmt="table"),
+    ], overrides=[override("Value #B", display="Up for", unit="s")],
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True, "Value #A": True}}), 12, 8)
+    L.add(table("Collectors", [
+        target(f'mailwatch_collector_success{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_collector_duration_seconds{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'time() - mailwatch_collector_last_success_timestamp_seconds{{{I}}}', ref="C", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="OK", thresholds=["red", (1, "green")]),
+        override("Value #B", display="Last run", unit="s"),
+        override("Value #C", display="Last success", unit="s"),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 12, 8)
+    return dashboard("mailwatchd-host", "Mail host", "One mail host in detail: mail flow, queue, security, certificates, storage, services.", L, False, ["mailwatchd", "mail"])
+
+
+for name, d in (("overview", overview()), ("host", host())):
+    with open(os.path.join(HERE, f"mailwatchd-{name}.json"), "w") as f:
+        json.dump(d, f, indent=2, sort_keys=False)
+        f.write("\n")
