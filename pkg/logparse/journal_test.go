@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +53,12 @@ func fakeJournalctl(dir string) {
 // with sources that run on their own (the journal), never a timed assertion.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	eventuallyWithin(t, 15*time.Second, what, cond)
+}
+
+func eventuallyWithin(t *testing.T, patience time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -199,8 +205,18 @@ func TestJournalValue(t *testing.T) {
 // TestJournalReal runs against the systemd-journald of the machine, when
 // there is one (standalone is enough: /lib/systemd/systemd-journald).
 func TestJournalReal(t *testing.T) {
-	if _, err := os.Stat("/run/systemd/journal/socket"); err != nil {
-		t.Skip("no systemd-journald socket")
+	// A journald must really be listening: a socket file left by one that
+	// is gone (or one without its stdout stream socket) cannot be used.
+	for _, sock := range []string{"/run/systemd/journal/socket", "/run/systemd/journal/stdout"} {
+		network := "unixgram"
+		if strings.HasSuffix(sock, "stdout") {
+			network = "unix"
+		}
+		c, err := net.Dial(network, sock)
+		if err != nil {
+			t.Skipf("no running systemd-journald (%s: %v)", sock, err)
+		}
+		c.Close()
 	}
 	for _, tool := range []string{"journalctl", "systemd-cat"} {
 		if _, err := exec.LookPath(tool); err != nil {
