@@ -1,0 +1,171 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// logSlice returns what the harness's traffic run wrote to a log file: the
+// bytes after the offset traffic.sh recorded before it started.
+func logSlice(t *testing.T, env *Env, path, offsetVar string) []byte {
+	t.Helper()
+	off, err := strconv.ParseInt(env.Var(offsetVar), 10, 64)
+	if err != nil {
+		t.Skipf("%s not set: %v", offsetVar, err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only whole lines: a line being written right now is left out.
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[:i+1]
+	}
+	return data
+}
+
+// replayCounts runs `mailwatchd replay --format prometheus` on data.
+func replayCounts(t *testing.T, env *Env, data []byte) map[string]float64 {
+	t.Helper()
+	cmd := exec.Command(env.Binary, "replay", "--format", "prometheus", "-")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mailwatchd replay: %v", err)
+	}
+	mfs, err := ParseMetrics(out)
+	if err != nil {
+		t.Fatalf("parse replay output: %v\n%s", err, out)
+	}
+	counts := map[string]float64{}
+	for _, name := range []string{"mailwatch_postfix_messages_total", "mailwatch_postfix_rejects_total", "mailwatch_log_events_total"} {
+		for _, s := range Samples(mfs, name) {
+			for _, k := range []string{"action", "reason", "event"} {
+				if v, ok := s.Labels[k]; ok {
+					counts[name+"{"+v+"}"] = s.Value
+				}
+			}
+		}
+	}
+	return counts
+}
+
+var pflogRe = regexp.MustCompile(`(?m)^\s*(\d+)\s+(received|delivered|forwarded|deferred|bounced|rejected|reject warnings|held|discarded)\b`)
+
+// TestLogCountersMatchPflogsumm: after the harness traffic, mailwatchd's
+// Postfix counters over the run's log lines equal pflogsumm's grand totals
+// for the same lines. pflogsumm 1.1.5 does not know Debian 12's port-465
+// service name `submissions`, so its copy of the log calls it `smtps` (an
+// alias pflogsumm does know); mailwatchd reads the log as written.
+func TestLogCountersMatchPflogsumm(t *testing.T) {
+	env := LoadEnv(t)
+	if env.LogMode == "file" {
+		t.Skip("pflogsumm comparison reads the syslog mail.log")
+	}
+	pflogsumm, err := exec.LookPath("pflogsumm")
+	if err != nil {
+		t.Skip("pflogsumm not installed")
+	}
+	data := logSlice(t, env, env.MailLog, "MWH_PLAN_MAILLOG_OFFSET")
+	got := replayCounts(t, env, data)
+
+	// pflogsumm reads traditional syslog lines; the harness writes the same
+	// lines in that format to MWH_MAILLOG_TRAD.
+	trad := logSlice(t, env, getenv("MWH_MAILLOG_TRAD", "/var/log/mail-traditional.log"), "MWH_PLAN_MAILLOG_TRAD_OFFSET")
+	path := filepath.Join(t.TempDir(), "mail.log")
+	if err := os.WriteFile(path, bytes.ReplaceAll(trad, []byte("postfix/submissions/"), []byte("postfix/smtps/")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pflogsumm, "--detail", "0", path).Output()
+	if err != nil {
+		t.Fatalf("pflogsumm: %v", err)
+	}
+	want := map[string]float64{}
+	for _, m := range pflogRe.FindAllStringSubmatch(string(out), -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		key := strings.ReplaceAll(m[2], "reject warnings", "reject_warning")
+		if _, seen := want[key]; !seen { // the Grand Totals come first
+			want[key] = v
+		}
+	}
+	if len(want) < 8 {
+		t.Fatalf("could not read pflogsumm's grand totals:\n%s", out)
+	}
+	for action, w := range want {
+		g := got["mailwatch_postfix_messages_total{"+action+"}"]
+		t.Logf("%-15s pflogsumm %5.0f  mailwatchd %5.0f", action, w, g)
+		if g != w {
+			t.Errorf("%s: mailwatchd counted %.0f, pflogsumm %.0f", action, g, w)
+		}
+	}
+	if want["delivered"] == 0 || want["rejected"] == 0 || want["deferred"] == 0 || want["bounced"] == 0 {
+		t.Errorf("the traffic should produce deliveries, rejects, deferrals and bounces: %v", want)
+	}
+
+	// The same lines in the traditional format count the same as in RFC 3339.
+	tradCounts := replayCounts(t, env, trad)
+	for k, v := range got {
+		if tradCounts[k] != v {
+			t.Errorf("%s: %v from the RFC 3339 log, %v from the traditional one", k, v, tradCounts[k])
+		}
+	}
+}
+
+// TestSeedEventsMatchGrep: each seed error pattern's counter equals a grep
+// count of that pattern over the same lines.
+func TestSeedEventsMatchGrep(t *testing.T) {
+	env := LoadEnv(t)
+	if env.LogMode == "file" {
+		t.Skip("reads the syslog mail.log")
+	}
+	data := logSlice(t, env, env.MailLog, "MWH_PLAN_MAILLOG_OFFSET")
+	got := replayCounts(t, env, data)
+	patterns := map[string]*regexp.Regexp{
+		"sasl_auth_failure":    regexp.MustCompile(` postfix/[a-z0-9/-]*smtpd\[\d+\]: warning: [^ ]+: SASL [A-Z0-9-]+ authentication failed`),
+		"relay_denied":         regexp.MustCompile(` postfix/[a-z0-9/-]*smtpd\[\d+\]: NOQUEUE: reject: RCPT from .*Relay access denied`),
+		"connect_refused":      regexp.MustCompile(` postfix/[a-z0-9/-]*(smtp|lmtp)\[\d+\]: connect to .*: Connection refused`),
+		"tls_library_problem":  regexp.MustCompile(` postfix/[a-z0-9/-]*\[\d+\]: warning: TLS library problem`),
+		"dkim_signed":          regexp.MustCompile(` opendkim\[\d+\]: [0-9A-Za-z]+: DKIM-Signature field added`),
+		"dkim_unknown_key":     regexp.MustCompile(` opendkim\[\d+\]: .*signing table references unknown key`),
+		"dovecot_auth_failure": regexp.MustCompile(` dovecot(\[\d+\])?: (imap|pop3|submission|managesieve)-login: .*\(auth failed, `),
+	}
+	lines := strings.Split(string(data), "\n")
+	for event, re := range patterns {
+		n := 0
+		for _, l := range lines {
+			if re.MatchString(l) {
+				n++
+			}
+		}
+		g := got["mailwatch_log_events_total{"+event+"}"]
+		t.Logf("%-22s grep %4d  mailwatchd %4.0f", event, n, g)
+		if float64(n) != g {
+			t.Errorf("%s: mailwatchd counted %.0f, grep %d", event, g, n)
+		}
+	}
+	for _, e := range []string{"sasl_auth_failure", "relay_denied", "connect_refused", "dkim_signed", "dovecot_auth_failure"} {
+		if got["mailwatch_log_events_total{"+e+"}"] == 0 {
+			t.Errorf("the harness traffic should produce %s lines", e)
+		}
+	}
+}
