@@ -6,7 +6,7 @@ REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/mailwatchd/mailwatchd/internal/buildinfo.Version=$(VERSION) \
              -X github.com/mailwatchd/mailwatchd/internal/buildinfo.Revision=$(REVISION)
 LISTEN    ?= 127.0.0.1:10099
-FUZZTIME  ?= 30s
+FUZZTIME  ?= 5s
 
 PREFIX    ?= /usr
 BINDIR    ?= $(PREFIX)/bin
@@ -56,8 +56,9 @@ tidy-check:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
+# Every native fuzz target, FUZZTIME each (CI runs the default 5s).
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/config/
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 clean:
 	rm -f mailwatchd
