@@ -75,6 +75,7 @@ mailwatch_backup_newest_timestamp_seconds{backup="nightly"} 1799900000
 mailwatch_backup_newest_size_bytes{backup="nightly"} 1048576
 mailwatch_backup_verify_success{backup="nightly"} 1
 mailwatch_clamav_database_build_timestamp_seconds{database="daily"} 1799500000
+mailwatch_clamav_database_build_timestamp_seconds{database="main"} 1790000000
 mailwatch_log_last_line_timestamp_seconds{source="mail"} 1799999990
 mailwatch_log_events_total{event="sasl_auth_failure"} 7
 mailwatch_updates_check_success 1
@@ -104,6 +105,7 @@ mailwatch_reboot_required 0
 		{"logs", "mail", "last line 10 s ago", OK},
 		{"backups", "nightly", "newest 27 h old, 1.0 MiB", Crit},
 		{"anti-spam", "clamav daily", "signatures 5 days old", Warn},
+		{"anti-spam", "clamav main", "signatures 115 days old", OK},
 		{"system", "package updates", "12 pending, 3 security", Warn},
 		{"system", "reboot", "not required", OK},
 	}
