@@ -17,6 +17,10 @@ H=$ROOT/test/harness
 . "$H/env.sh"
 # shellcheck source=harness/lib.sh
 . "$H/lib.sh"
+# A failing command anywhere (functions included) names itself instead of ending the run silently.
+set -E
+trap 'mwh_log "FAILED (exit $?) at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND"' ERR
+mwh_log "=== preflight (root, throwaway machine, no foreign mail daemons)"
 mwh_require_root
 mwh_require_throwaway
 mwh_require_no_foreign_daemons
@@ -76,6 +80,8 @@ set +a
 mwh_log "=== go test"
 s=$SECONDS
 rc=0
-(cd "$ROOT" && go test -tags e2e -count=1 -race ./test/e2e/... "$@") || rc=$?
+# Most tests wait on clocks (collector intervals, alert evaluation), not on the CPU: run more
+# of them at once than the default of one per core.
+(cd "$ROOT" && go test -tags e2e -count=1 -race -parallel 8 ./test/e2e/... "$@") || rc=$?
 timings+=("go-test $((SECONDS - s))s")
 exit "$rc"

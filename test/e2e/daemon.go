@@ -27,22 +27,27 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// DefaultConfig watches the mail paths of the harness with the filesystem collector. Like every
-// DaemonOptions.Config it is a text/template over ConfigData.
-const DefaultConfig = `global:
-  state_dir: {{.StateDir}}
-collectors:
-  filesystem:
-    enabled: true
-    interval: 5s
-    timeout: 2s
-    paths: [{{.Env.PostfixSpool}}, /var/mail, /var/log]
-`
+// DefaultConfig watches the mail paths of the harness with the filesystem collector, and runs
+// no other collector (the others are on by default; updates alone costs seconds of CPU per
+// daemon). Like every DaemonOptions.Config it is a text/template over ConfigData.
+var DefaultConfig = OnlyConfig(map[string]string{"filesystem": filesystemSection})
 
 // ConfigData is what a config template can refer to.
 type ConfigData struct {
 	StateDir string // a fresh directory, writable by the daemon's user
 	Env      *Env
+	Vars     map[string]string // test-specific values (DaemonOptions.Vars)
+}
+
+// renderConfig executes a config template; a key missing from Vars is an error.
+func renderConfig(t testing.TB, tmpl string, data ConfigData) []byte {
+	t.Helper()
+	var cfg bytes.Buffer
+	if err := template.Must(template.New("config").Option("missingkey=error").Parse(tmpl)).
+		Execute(&cfg, data); err != nil {
+		t.Fatalf("config template: %v", err)
+	}
+	return cfg.Bytes()
 }
 
 // DaemonOptions says how StartDaemon runs mailwatchd.
@@ -50,6 +55,8 @@ type DaemonOptions struct {
 	// Config is the YAML configuration as a text/template over ConfigData; empty means
 	// DefaultConfig.
 	Config string
+	// Vars are available to the template as .Vars.
+	Vars map[string]string
 	// User runs the daemon as this account through setpriv (with the account's supplementary
 	// groups, as systemd's User= would); empty runs it as the test's own user.
 	User string
@@ -121,13 +128,9 @@ func StartDaemon(t testing.TB, env *Env, opts DaemonOptions) *Daemon {
 	if tmpl == "" {
 		tmpl = DefaultConfig
 	}
-	var cfg bytes.Buffer
-	if err := template.Must(template.New("config").Option("missingkey=error").Parse(tmpl)).
-		Execute(&cfg, ConfigData{StateDir: stateDir, Env: env}); err != nil {
-		t.Fatalf("config template: %v", err)
-	}
+	cfg := renderConfig(t, tmpl, ConfigData{StateDir: stateDir, Env: env, Vars: opts.Vars})
 	configFile := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(configFile, cfg.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(configFile, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
 

@@ -14,6 +14,22 @@
 // The helpers here (Env, StartDaemon, Prometheus, the metric lookups) are meant for every e2e
 // test: they start the binary on a free loopback port, wait for readiness, scrape and parse
 // /metrics, query the harness Prometheus and stop the daemon by its PID.
+//
+// The tests:
+//
+//   - stack_test.go: the daemon runs, passes promtool, is scraped, works as the monitor user;
+//   - collectors_test.go: every collector against the real stack (StackConfig), compared with
+//     the traffic plan, postqueue -j, openssl, the loopback DNS, fail2ban and apt-get; fail2ban
+//     as the monitor user with the shipped ACL;
+//   - catalogue_test.go: the README metric table against a live scrape, both ways;
+//   - check_test.go, dovecot_test.go: `mailwatchd check` on the healthy stack, with Dovecot
+//     stopped, with the queue above its thresholds, with a certificate file about to expire;
+//   - alerts_test.go, dovecot_test.go: deploy/prometheus/alerts.yml (see alerting.go) fires for
+//     injected faults, through Prometheus and Alertmanager to the webhook, and stays quiet on
+//     the healthy stack.
+//
+// TestDovecotDown is the only test that breaks the shared stack; it is not parallel, so Go runs
+// it before every parallel test, and it starts Dovecot again before it returns.
 package e2e
 
 import (
@@ -40,6 +56,18 @@ type Env struct {
 	DNSServer    string // loopback DNS, HOST:PORT
 	CertFile     string // certificate served on 25/465/587/143/993
 	LogMode      string // syslog or file, see env.sh
+
+	Hostname     string // Postfix myhostname and the certificate's name, mail.example.test
+	Domain       string // the mail domain, example.test
+	DKIMSelector string // OpenDKIM selector published in the loopback DNS
+	DKIMKey      string // OpenDKIM private key of that selector
+	DNSBLZone    string // the loopback test DNSBL (dnsmasq)
+	DNSBLListed  string // an address the test DNSBL lists (127.0.0.2)
+	DNSBLError   string // an address it answers 127.255.255.254 for (a "public resolver" error)
+	DNSBLClean   string // an address it does not list
+	Fail2banDB   string // fail2ban's SQLite database (dbfile)
+	Fail2banLog  string // fail2ban's log file
+	HarnessDir   string // test/harness: harness.sh and its scripts
 }
 
 // LoadEnv reads the harness environment. It skips the test, with a hint, when the harness
@@ -63,6 +91,17 @@ func LoadEnv(t testing.TB) *Env {
 		DNSServer:    os.Getenv("MWH_DNS_SERVER"),
 		CertFile:     os.Getenv("MWH_CERT"),
 		LogMode:      os.Getenv("MWH_LOG_MODE"),
+		Hostname:     getenv("MWH_HOSTNAME", "mail.example.test"),
+		Domain:       getenv("MWH_DOMAIN", "example.test"),
+		DKIMSelector: getenv("MWH_DKIM_SELECTOR", "mwh"),
+		DKIMKey:      os.Getenv("MWH_DKIM_KEY"),
+		DNSBLZone:    getenv("MWH_DNSBL_ZONE", "dnsbl.test"),
+		DNSBLListed:  getenv("MWH_DNSBL_LISTED_IP", "127.0.0.2"),
+		DNSBLError:   getenv("MWH_DNSBL_ERROR_IP", "127.0.0.3"),
+		DNSBLClean:   getenv("MWH_DNSBL_CLEAN_IP", "127.0.0.1"),
+		Fail2banDB:   getenv("MWH_FAIL2BAN_DB", "/var/lib/fail2ban/fail2ban.sqlite3"),
+		Fail2banLog:  getenv("MWH_FAIL2BAN_LOG", "/var/log/fail2ban.log"),
+		HarnessDir:   filepath.Join(repoRoot(t), "test", "harness"),
 	}
 	if e.Binary == "" {
 		e.Binary = filepath.Join(repoRoot(t), "mailwatchd")

@@ -265,8 +265,9 @@ loglevel = INFO
 logtarget = $MWH_FAIL2BAN_LOG
 socket = $MWH_FAIL2BAN_SOCKET
 pidfile = $MWH_FAIL2BAN_PIDFILE
-# bans do not survive a restart: every run starts unbanned
-dbfile = :memory:
+# a real database for mailwatchd's fail2ban collector; start.sh deletes it before each start, so
+# bans still do not survive a restart: every run starts unbanned
+dbfile = $MWH_FAIL2BAN_DB
 allowipv6 = auto
 EOF
 cat > "$F2B/jail.local" <<EOF
@@ -279,7 +280,8 @@ usedns = no
 backend = polling
 banaction = iptables-multiport
 banaction_allports = iptables-allports
-bantime = 10m
+# longer than any e2e run, so the traffic's ban is still in place when the tests look at it
+bantime = 1h
 findtime = 10m
 maxretry = 5
 

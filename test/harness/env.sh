@@ -57,6 +57,10 @@ MWH_POSTFIX_PIDFILE=$MWH_POSTFIX_SPOOL/pid/master.pid      # written by Postfix 
 MWH_DOVECOT_PIDFILE=${MWH_DOVECOT_PIDFILE:-/run/dovecot/master.pid}
 MWH_FAIL2BAN_SOCKET=${MWH_FAIL2BAN_SOCKET:-/run/fail2ban/fail2ban.sock}
 MWH_FAIL2BAN_PIDFILE=${MWH_FAIL2BAN_PIDFILE:-/run/fail2ban/fail2ban.pid}
+# fail2ban's dbfile: a real SQLite file at Debian's path (mailwatchd's fail2ban collector reads it,
+# and deploy/systemd/mailwatchd.tmpfiles grants access to exactly this path). start.sh deletes it
+# before starting fail2ban, so every run still starts with no bans.
+MWH_FAIL2BAN_DB=${MWH_FAIL2BAN_DB:-/var/lib/fail2ban/fail2ban.sqlite3}
 
 # Loopback "remote MTAs" (smtp-sink) used as next hops through Postfix transport_maps:
 MWH_SINK_OK_PORT=${MWH_SINK_OK_PORT:-2525}           # relay.example.test: accepts everything   -> status=sent
@@ -68,7 +72,10 @@ MWH_SINK_GREY_PORT=${MWH_SINK_GREY_PORT:-2528}       # greylist.example.test: 45
 MWH_TLS_DIR=$MWH_ETC/tls
 MWH_CERT=$MWH_TLS_DIR/mail.crt                      # self-signed, CN=$MWH_HOSTNAME, SAN 127.0.0.1 ::1 localhost
 MWH_KEY=$MWH_TLS_DIR/mail.key
-MWH_CERT_DAYS=${MWH_CERT_DAYS:-30}                  # notAfter = configure time + N days (re-issued by every configure)
+# notAfter = configure time + N days (re-issued by every configure). Above the 30 days of the
+# shipped MailCertificateExpiringSoon alert and `mailwatchd check`'s cert_expiry_warning, so the
+# healthy stack raises no certificate warning; tests that need an expiring certificate make their own.
+MWH_CERT_DAYS=${MWH_CERT_DAYS:-90}
 MWH_DKIM_SELECTOR=${MWH_DKIM_SELECTOR:-mwh}         # mwh._domainkey.example.test
 MWH_DKIM_DIR=$MWH_ETC/dkim
 MWH_DKIM_KEY=$MWH_DKIM_DIR/$MWH_DKIM_SELECTOR.private

@@ -8,6 +8,8 @@
 #   sudo test/harness/harness.sh status            # what the harness started, and whether it runs
 #   eval "$(test/harness/harness.sh env)"          # export MWH_* for `go test -tags e2e ./test/e2e/...`
 #   sudo test/harness/harness.sh down              # stop everything the harness started
+#   sudo test/harness/harness.sh stop-service dovecot  # fault injection: stop one recorded daemon
+#   sudo test/harness/harness.sh start             # start whatever is configured but not running
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
@@ -20,6 +22,30 @@ case ${1:-} in
   traffic) "$HERE/traffic.sh" ;;
   check) "$HERE/check.sh" ;;
   down) "$HERE/stop.sh" ;;
+  start) "$HERE/start.sh" ;;
+  stop-service)
+    # Stop one daemon the harness started (by its recorded PID, like stop.sh) and wait until its
+    # ports are free, so that `start` can bring it back. For e2e fault injection.
+    name=${2:-}
+    case $name in
+      dovecot) ports="$MWH_IMAP_PORT $MWH_IMAPS_PORT" ;;
+      postfix) ports="$MWH_SMTP_PORT $MWH_SUBMISSIONS_PORT $MWH_SUBMISSION_PORT" ;;
+      opendkim) ports=$MWH_DKIM_PORT ;;
+      fail2ban) ports="" ;;
+      *) mwh_die "stop-service: NAME must be dovecot, postfix, opendkim or fail2ban, not '$name'" ;;
+    esac
+    mwh_require_root
+    mwh_running "$name" || mwh_die "stop-service: $name is not running (nothing recorded in $MWH_RUN)"
+    mwh_stop "$name" 20
+    # Children of a master (imap-login, smtpd) hold inherited listeners a moment longer.
+    for _ in $(seq 100); do
+      # shellcheck disable=SC2086 # a list of port numbers
+      [ -z "$ports" ] || [ -z "$(mwh_busy_ports $ports)" ] && break
+      sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    [ -z "$ports" ] || [ -z "$(mwh_busy_ports $ports)" ] || mwh_die "stop-service: ports $(mwh_busy_ports $ports) still in use"
+    ;;
   status)
     for f in "$MWH_RUN"/*.pid; do
       [ -e "$f" ] || { echo "nothing recorded in $MWH_RUN"; break; }
@@ -45,7 +71,7 @@ case ${1:-} in
     )
     ;;
   *)
-    sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -26,6 +26,7 @@ PACKAGES=(
   prometheus prometheus-alertmanager
   systemd rsyslog dnsmasq-base dbus
   iptables openssl ca-certificates curl python3 procps iproute2 util-linux
+  acl  # getfacl/setfacl: the e2e test applies deploy/systemd/mailwatchd.tmpfiles' ACLs
 )
 
 missing=()

@@ -77,8 +77,9 @@ mwh_all_recorded_pids() { # every live recorded PID, one per line
   for f in "$MWH_RUN"/*.pid; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .pid)
-    mwh_recorded_pid "$name" && echo
+    if mwh_recorded_pid "$name"; then echo; fi
   done
+  return 0 # a stale record is not an error (callers run under set -e)
 }
 
 mwh_stop() { # NAME [TIMEOUT_SECONDS]: SIGTERM, wait, SIGKILL as a last resort; forget the record

@@ -115,6 +115,9 @@ for _ in $(seq 100); do [ -S "$MWH_SASL_SOCKET" ] && [ -S "$MWH_LMTP_SOCKET" ] &
 if ! mwh_running fail2ban; then
   install -d -m 0755 "$(dirname "$MWH_FAIL2BAN_SOCKET")" "$(dirname "$MWH_FAIL2BAN_PIDFILE")"
   rm -f "$MWH_FAIL2BAN_PIDFILE"
+  # Bans of an earlier run would be restored from the database: start from an empty one.
+  install -d -m 0755 "$(dirname "$MWH_FAIL2BAN_DB")"
+  rm -f "$MWH_FAIL2BAN_DB" "$MWH_FAIL2BAN_DB-journal"
   fail2ban-client -c "$MWH_ETC/fail2ban" -x start </dev/null >>"$MWH_VAR/log/fail2ban.log" 2>&1 ||
     { tail -n 20 "$MWH_VAR/log/fail2ban.log" >&2; mwh_die "fail2ban failed to start"; }
   mwh_adopt_pidfile fail2ban "$MWH_FAIL2BAN_PIDFILE" 20

@@ -1,0 +1,144 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// core marks the metrics of the daemon itself, present whatever is enabled.
+const core = "(core)"
+
+// catalogueOwners maps a metric name prefix of the README table to the collector that exports it
+// (first match wins). "logs" is the log pipeline, which runs with its default sources.
+var catalogueOwners = []struct{ prefix, owner string }{
+	{"mailwatch_build_info", core},
+	{"mailwatch_config_", core},
+	{"mailwatch_collector_", core},
+	{"mailwatch_service_", "service"},
+	{"mailwatch_postfix_queue_", "postfix_queue"},
+	{"mailwatch_postfix_messages_total", "logs"},
+	{"mailwatch_postfix_rejects_total", "logs"},
+	{"mailwatch_mailbox_", "mailbox"},
+	{"mailwatch_backup_", "backup"},
+	{"mailwatch_cert_", "certs"},
+	{"mailwatch_clamav_", "clamav"},
+	{"mailwatch_fail2ban_", "fail2ban"},
+	{"mailwatch_updates_", "updates"},
+	{"mailwatch_reboot_required", "updates"},
+	{"mailwatch_dnsbl_", "dnsbl"},
+	{"mailwatch_dns_", "mail_dns"},
+	{"mailwatch_filesystem_", "filesystem"},
+	{"mailwatch_log_", "logs"},
+}
+
+// catalogueAbsent are README metrics whose collector StackConfig enables but whose condition
+// the harness does not have, with the reason. Each must really be absent: a name that shows up
+// after all belongs in the live check, so the list cannot go stale silently.
+var catalogueAbsent = map[string]string{
+	"mailwatch_mailbox_quota_success":        "mailbox.quota is off: the harness Dovecot has no quota plugin",
+	"mailwatch_mailbox_quota_used_bytes":     "mailbox.quota is off: the harness Dovecot has no quota plugin",
+	"mailwatch_mailbox_quota_used_messages":  "mailbox.quota is off: the harness Dovecot has no quota plugin",
+	"mailwatch_mailbox_quota_limit_bytes":    "mailbox.quota is off: the harness Dovecot has no quota plugin",
+	"mailwatch_mailbox_quota_limit_messages": "mailbox.quota is off: the harness Dovecot has no quota plugin",
+	"mailwatch_mailbox_quota_usage_ratio":    "mailbox.quota is off: the harness Dovecot has no quota plugin",
+}
+
+// readmeMetrics returns the metric names of the README's metric table.
+func readmeMetrics(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `(mailwatch_[a-z0-9_]+)` \\|")
+	var names []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if m := row.FindStringSubmatch(l); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	if len(names) < 50 {
+		t.Fatalf("README.md: found only %d rows of the metric table; has its format changed?", len(names))
+	}
+	return names
+}
+
+func catalogueOwner(name string) string {
+	for _, o := range catalogueOwners {
+		if strings.HasPrefix(name, o.prefix) {
+			return o.owner
+		}
+	}
+	return ""
+}
+
+// testCatalogue compares the README metric table with a live scrape of a daemon running
+// StackConfig against the harness: every documented metric of an enabled collector appears
+// (unless listed in catalogueAbsent), and every live mailwatch_* metric is documented.
+func testCatalogue(t *testing.T, d *Daemon) {
+	documented := readmeMetrics(t)
+	// The backup set's verification runs in the background: its series appear after it.
+	mfs := d.WaitMetrics(t, 30*time.Second, func(mfs map[string]*dto.MetricFamily) error {
+		if _, ok := mfs["mailwatch_backup_verify_success"]; !ok {
+			return fmt.Errorf("backup not verified yet")
+		}
+		return nil
+	})
+	enabled := map[string]bool{core: true, "logs": true}
+	for _, s := range Samples(mfs, "mailwatch_collector_success") {
+		enabled[s.Labels["collector"]] = true
+	}
+
+	doc := map[string]bool{}
+	var missing []string
+	for _, name := range documented {
+		doc[name] = true
+		owner := catalogueOwner(name)
+		if owner == "" {
+			t.Errorf("README metric %s: no owner in catalogueOwners; add its prefix", name)
+			continue
+		}
+		_, live := mfs[name]
+		reason, excused := catalogueAbsent[name]
+		switch {
+		case !enabled[owner]:
+			t.Errorf("README metric %s: its collector %s is not enabled in StackConfig", name, owner)
+		case excused && live:
+			t.Errorf("%s is listed as absent (%s) but the live scrape has it: drop it from catalogueAbsent", name, reason)
+		case !excused && !live:
+			missing = append(missing, name+" ("+owner+")")
+		}
+	}
+	for name := range catalogueAbsent {
+		if !doc[name] {
+			t.Errorf("catalogueAbsent lists %s, which the README does not document", name)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d metrics of the README table are missing from the live scrape:\n  %s", len(missing), strings.Join(missing, "\n  "))
+	}
+
+	var undocumented []string
+	for name := range mfs {
+		if strings.HasPrefix(name, "mailwatch_") && !doc[name] {
+			undocumented = append(undocumented, name)
+		}
+	}
+	sort.Strings(undocumented)
+	if len(undocumented) > 0 {
+		t.Errorf("%d live metrics are not in the README metric table:\n  %s", len(undocumented), strings.Join(undocumented, "\n  "))
+	}
+}
