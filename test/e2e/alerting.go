@@ -28,14 +28,26 @@ import (
 //     Prometheus scrapes and evaluates every second), so one odd scrape cannot fire an alert.
 //  2. PostfixQueueHigh gets a second rule of the same name with its threshold lowered to one
 //     below the number of deferred messages the traffic plan leaves in the queue, and limited to
-//     the target registered with mwh_scenario="queue_high" (so that no other test daemon sees
-//     it). It carries the labels e2e_threshold="lowered" and mwh_run (its sum drops the
-//     target's). The original rule (threshold 100) stays for every target.
+//     the target this test binary registered with mwh_scenario="queue_high" (so that no other
+//     test daemon sees it). It carries the labels e2e_threshold="lowered" and mwh_run (its sum
+//     drops the target's). The original rule (threshold 100) stays for every target.
+//
+// Every other rule, MailAuthFailureSpike and MailLogSilent included, keeps its expression and
+// threshold: alerts_log_test.go drives a real SASL brute force above the shipped rate (more
+// than 0.2 failures/s over 5 minutes) rather than lowering it.
+//
+// The rule file is named after runID, so that test binaries running at the same time against
+// the same stack (another engineer's, or a second `go test`) each load and remove only their
+// own copy: one binary's TestMain no longer unloads the rules another binary's alert tests are
+// waiting on. Identical alerts from two copies have the same labels, and Alertmanager
+// deduplicates them.
 const (
-	alertFor       = "5s"
-	alertRulesFile = "mailwatchd-alerts-e2e.yml"
-	queueScenario  = "queue_high"
+	alertFor      = "5s"
+	queueScenario = "queue_high"
 )
+
+// alertRulesFile is the name of this test binary's rule file in Env.PromRulesDir.
+var alertRulesFile = "mailwatchd-alerts-e2e-" + runID + ".yml"
 
 // runID tells this test binary's alerts from those of earlier runs against the same stack (the
 // webhook receiver keeps every notification, and a daemon may get a port an earlier one had).
@@ -94,7 +106,7 @@ func testAlertRules(t testing.TB, env *Env) []byte {
 			found = true
 			c := *r
 			c.Expr = strings.Replace(r.Expr, queueHighExpr, fmt.Sprintf(
-				`(mailwatch_postfix_queue_messages{queue!="corrupt", mwh_scenario=%q}) > %d`, queueScenario, lowered), 1)
+				`(mailwatch_postfix_queue_messages{queue!="corrupt", mwh_scenario=%q, mwh_run=%q}) > %d`, queueScenario, runID, lowered), 1)
 			c.Labels = map[string]string{"e2e_threshold": "lowered", "mwh_run": runID}
 			for k, v := range r.Labels {
 				c.Labels[k] = v
@@ -162,13 +174,15 @@ func (e *Env) loadAlertRules(t testing.TB) error {
 	return Eventually(30*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		names, err := prom.AlertRuleNames(ctx)
+		files, err := prom.AlertRuleFiles(ctx)
 		if err != nil {
 			return err
 		}
-		for _, want := range []string{"MailServiceDown", "PostfixQueueHigh", "MailCertificateExpiringSoon", "MailCertificateNotReloaded", "MailHostBlacklisted"} {
+		names := files[alertRulesFile]
+		for _, want := range []string{"MailServiceDown", "PostfixQueueHigh", "MailCertificateExpiringSoon", "MailCertificateNotReloaded",
+			"MailHostBlacklisted", "MailAuthFailureSpike", "MailLogSilent"} {
 			if !names[want] {
-				return fmt.Errorf("Prometheus has not loaded %s yet", want)
+				return fmt.Errorf("Prometheus has not loaded %s from %s yet", want, final)
 			}
 		}
 		return nil
@@ -189,10 +203,12 @@ func unloadAlertRules() {
 	_ = (&Prometheus{URL: os.Getenv("MWH_PROM_URL")}).Reload(ctx)
 }
 
-// AlertRuleNames lists the alerting rules Prometheus evaluates.
-func (p *Prometheus) AlertRuleNames(ctx context.Context) (map[string]bool, error) {
+// AlertRuleFiles lists the alerting rules Prometheus evaluates, by the base name of the rule
+// file they come from.
+func (p *Prometheus) AlertRuleFiles(ctx context.Context) (map[string]map[string]bool, error) {
 	var data struct {
 		Groups []struct {
+			File  string `json:"file"`
 			Rules []struct {
 				Name string `json:"name"`
 				Type string `json:"type"`
@@ -202,13 +218,17 @@ func (p *Prometheus) AlertRuleNames(ctx context.Context) (map[string]bool, error
 	if err := p.get(ctx, "/api/v1/rules?type=alert", &data); err != nil {
 		return nil, err
 	}
-	names := map[string]bool{}
+	files := map[string]map[string]bool{}
 	for _, g := range data.Groups {
+		f := filepath.Base(g.File)
+		if files[f] == nil {
+			files[f] = map[string]bool{}
+		}
 		for _, r := range g.Rules {
-			names[r.Name] = true
+			files[f][r.Name] = true
 		}
 	}
-	return names, nil
+	return files, nil
 }
 
 // ReceivedAlert is one alert of a webhook notification.

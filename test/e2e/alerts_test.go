@@ -31,8 +31,15 @@ const quietWindow = 60 * time.Second
 // mwh_run=runID, and so are its alerts: match them with scenarioAlert.
 func startScenario(t *testing.T, env *Env, scenario, cfg string, vars map[string]string) *Daemon {
 	t.Helper()
+	return startScenarioWith(t, env, scenario, DaemonOptions{Config: cfg, Vars: vars})
+}
+
+// startScenarioWith is startScenario with every option of StartDaemon (e.g. a listen address
+// chosen by the test).
+func startScenarioWith(t *testing.T, env *Env, scenario string, opts DaemonOptions) *Daemon {
+	t.Helper()
 	env.LoadAlertRules(t)
-	d := StartDaemon(t, env, DaemonOptions{Config: cfg, Vars: vars})
+	d := StartDaemon(t, env, opts)
 	prom := env.Prometheus()
 	prom.RegisterTarget(t, "mailwatchd", d.Addr, map[string]string{"mwh_scenario": scenario, "mwh_run": runID})
 	up := fmt.Sprintf(`up{job="mailwatchd",instance=%q,mwh_run=%q}`, d.Addr, runID)

@@ -22,14 +22,19 @@
 //     the traffic plan, postqueue -j, openssl, the loopback DNS, fail2ban and apt-get; fail2ban
 //     as the monitor user with the shipped ACL;
 //   - catalogue_test.go: the README metric table against a live scrape, both ways;
+//   - certs_renewal_test.go: a renewed certificate file without a reload, on the real Postfix
+//     and Dovecot, then the reload;
+//   - journal_test.go: the same traffic counted through the journal and through the file;
+//   - dnsbl_hang_test.go: a DNSBL zone whose server never answers;
 //   - check_test.go, dovecot_test.go: `mailwatchd check` on the healthy stack, with Dovecot
 //     stopped, with the queue above its thresholds, with a certificate file about to expire;
 //   - alerts_test.go, dovecot_test.go: deploy/prometheus/alerts.yml (see alerting.go) fires for
 //     injected faults, through Prometheus and Alertmanager to the webhook, and stays quiet on
 //     the healthy stack.
 //
-// TestDovecotDown is the only test that breaks the shared stack; it is not parallel, so Go runs
-// it before every parallel test, and it starts Dovecot again before it returns.
+// TestDovecotDown, TestCertRenewalWithoutReload and TestJournalCountsEqualFile change the
+// shared stack or need it quiet; they are not parallel, so Go runs them before every parallel
+// test, and each leaves the stack healthy when it returns.
 package e2e
 
 import (

@@ -15,15 +15,24 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
-// logSlice returns what the harness's traffic run wrote to a log file: the
-// bytes after the offset traffic.sh recorded before it started.
+// logSlice returns what the harness's traffic run wrote to a log file: the lines after the
+// offset traffic.sh recorded before it started, up to the end of the run (MWH_PLAN_FINISHED).
+// Lines stamped later are left out: other tests (a SASL brute force, a reload, Dovecot stopped)
+// and other test binaries keep appending to the same log while these tests read it, and the
+// RFC 3339 and the traditional copy of the log, read one after the other, must hold the same
+// lines. The cut is by the line's own timestamp, whole seconds, so that both formats cut alike.
 func logSlice(t *testing.T, env *Env, path, offsetVar string) []byte {
 	t.Helper()
 	off, err := strconv.ParseInt(env.Var(offsetVar), 10, 64)
 	if err != nil {
 		t.Skipf("%s not set: %v", offsetVar, err)
+	}
+	finished, err := strconv.ParseInt(env.Var("MWH_PLAN_FINISHED"), 10, 64)
+	if err != nil {
+		t.Skipf("MWH_PLAN_FINISHED not set: %v", err)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -40,8 +49,58 @@ func logSlice(t *testing.T, env *Env, path, offsetVar string) []byte {
 	// Only whole lines: a line being written right now is left out.
 	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
 		data = data[:i+1]
+	} else {
+		data = nil
 	}
-	return data
+	return cutAfter(data, time.Unix(finished, 0))
+}
+
+// cutAfter keeps the lines of data stamped no later than the second of end. A line without a
+// timestamp it can read stays with the line before it.
+func cutAfter(data []byte, end time.Time) []byte {
+	out := make([]byte, 0, len(data))
+	keep := true
+	for len(data) > 0 {
+		n := bytes.IndexByte(data, '\n') + 1
+		if n == 0 {
+			n = len(data)
+		}
+		line := data[:n]
+		data = data[n:]
+		if ts, ok := logLineTime(line, end); ok {
+			keep = ts.Unix() <= end.Unix()
+		}
+		if keep {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+// logLineTime reads the timestamp a syslog line starts with: RFC 3339 (rsyslog's
+// RSYSLOG_FileFormat, journald) or the traditional "Jan _2 15:04:05" in local time, whose year
+// is the one that puts it nearest to ref.
+func logLineTime(line []byte, ref time.Time) (time.Time, bool) {
+	if sp := bytes.IndexByte(line, ' '); sp > 0 {
+		if ts, err := time.Parse(time.RFC3339Nano, string(line[:sp])); err == nil {
+			return ts, true
+		}
+	}
+	if len(line) < len(time.Stamp) {
+		return time.Time{}, false
+	}
+	ts, err := time.ParseInLocation(time.Stamp, string(line[:len(time.Stamp)]), time.Local)
+	if err != nil {
+		return time.Time{}, false
+	}
+	ts = ts.AddDate(ref.Year(), 0, 0)
+	switch {
+	case ts.Sub(ref) > 180*24*time.Hour:
+		ts = ts.AddDate(-1, 0, 0)
+	case ref.Sub(ts) > 180*24*time.Hour:
+		ts = ts.AddDate(1, 0, 0)
+	}
+	return ts, true
 }
 
 // replayCounts runs `mailwatchd replay --format prometheus` on data.

@@ -310,8 +310,8 @@ revip() { local IFS=.; set -- $1; echo "$4.$3.$2.$1"; }
 # TXT strings are at most 255 bytes: split the DKIM record into 250-byte quoted parts.
 dkim_parts=$(printf '%s' "$DKIM_TXT" | fold -w 250 | sed 's/.*/"&"/' | paste -sd, -)
 cat > "$MWH_ETC/dnsmasq.conf" <<EOF
-# Written by the mailwatchd test harness. Answers only the test names below; never forwards
-# (no upstream servers at all), so nothing leaves the machine.
+# Written by the mailwatchd test harness. Answers only the test names below; forwards only
+# $MWH_DNS_HANG_ZONE, to the harness's own blackhole on loopback, so nothing leaves the machine.
 port=$MWH_DNS_PORT
 listen-address=$MWH_DNS_ADDR
 bind-interfaces
@@ -331,6 +331,8 @@ txt-record=$MWH_DKIM_SELECTOR._domainkey.$D,$dkim_parts
 address=/$(revip "$MWH_DNSBL_LISTED_IP").$MWH_DNSBL_ZONE/127.0.0.2
 txt-record=$(revip "$MWH_DNSBL_LISTED_IP").$MWH_DNSBL_ZONE,"listed by the mailwatchd harness test DNSBL"
 address=/$(revip "$MWH_DNSBL_ERROR_IP").$MWH_DNSBL_ZONE/127.255.255.254
+# The one forwarded zone, to the never-answering server of the harness on loopback.
+server=/$MWH_DNS_HANG_ZONE/$MWH_DNS_ADDR#$MWH_DNS_HANG_PORT
 EOF
 printf '%s\n' "$DKIM_TXT" > "$MWH_DKIM_DIR/$MWH_DKIM_SELECTOR.dns.txt"
 

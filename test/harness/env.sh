@@ -91,6 +91,10 @@ MWH_DKIM_BROKEN_DOMAIN=broken.$MWH_DOMAIN           # in the signing table but n
 MWH_DNS_ADDR=${MWH_DNS_ADDR:-127.0.0.1}
 MWH_DNS_PORT=${MWH_DNS_PORT:-5353}
 MWH_DNS_SERVER=$MWH_DNS_ADDR:$MWH_DNS_PORT
+# Queries for MWH_DNS_HANG_ZONE are forwarded by dnsmasq to dns-blackhole.py on this port, which
+# never answers: a DNSBL zone whose server hangs.
+MWH_DNS_HANG_ZONE=${MWH_DNS_HANG_ZONE:-hang.test}
+MWH_DNS_HANG_PORT=${MWH_DNS_HANG_PORT:-5354}
 MWH_DNSBL_ZONE=${MWH_DNSBL_ZONE:-dnsbl.test}
 MWH_DNSBL_LISTED_IP=${MWH_DNSBL_LISTED_IP:-127.0.0.2}
 MWH_DNSBL_ERROR_IP=${MWH_DNSBL_ERROR_IP:-127.0.0.3}

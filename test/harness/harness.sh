@@ -10,6 +10,8 @@
 #   sudo test/harness/harness.sh down              # stop everything the harness started
 #   sudo test/harness/harness.sh stop-service dovecot  # fault injection: stop one recorded daemon
 #   sudo test/harness/harness.sh start             # start whatever is configured but not running
+#   sudo test/harness/harness.sh renew-cert        # a new MWH_CERT (same key), as certbot renews: no reload
+#   sudo test/harness/harness.sh reload            # postfix reload; dovecot reload (SIGHUP)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
@@ -23,6 +25,31 @@ case ${1:-} in
   check) "$HERE/check.sh" ;;
   down) "$HERE/stop.sh" ;;
   start) "$HERE/start.sh" ;;
+  renew-cert)
+    # Issue a new certificate for the same key and names, valid MWH_CERT_DAYS from now, and put
+    # it in place atomically the way certbot switches its live/ symlink. The daemons keep
+    # serving the old one until `reload`.
+    mwh_require_root
+    [ -s "$MWH_KEY" ] || mwh_die "renew-cert: no key at $MWH_KEY (run configure first)"
+    tmp=$(mktemp "$MWH_TLS_DIR/.renew.XXXXXX")
+    openssl req -x509 -new -key "$MWH_KEY" -sha256 -days "$MWH_CERT_DAYS" -subj "/CN=$MWH_HOSTNAME" \
+      -addext "subjectAltName=DNS:$MWH_HOSTNAME,DNS:localhost,IP:127.0.0.1,IP:::1" \
+      -addext "basicConstraints=critical,CA:FALSE" \
+      -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
+      -addext "extendedKeyUsage=serverAuth" -out "$tmp" 2>/dev/null || { rm -f "$tmp"; mwh_die "renew-cert: openssl failed"; }
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$MWH_CERT"
+    mwh_log "renewed $MWH_CERT: serial $(openssl x509 -in "$MWH_CERT" -noout -serial | cut -d= -f2)"
+    ;;
+  reload)
+    # What an admin (or certbot's deploy hook) runs after a renewal.
+    mwh_require_root
+    mwh_running postfix || mwh_die "reload: postfix is not running"
+    mwh_running dovecot || mwh_die "reload: dovecot is not running"
+    postfix reload </dev/null >>"$MWH_VAR/log/postfix.log" 2>&1 || mwh_die "postfix reload failed"
+    kill -HUP "$(mwh_recorded_pid dovecot)"
+    mwh_log "reloaded postfix and dovecot"
+    ;;
   stop-service)
     # Stop one daemon the harness started (by its recorded PID, like stop.sh) and wait until its
     # ports are free, so that `start` can bring it back. For e2e fault injection.
@@ -32,7 +59,8 @@ case ${1:-} in
       postfix) ports="$MWH_SMTP_PORT $MWH_SUBMISSIONS_PORT $MWH_SUBMISSION_PORT" ;;
       opendkim) ports=$MWH_DKIM_PORT ;;
       fail2ban) ports="" ;;
-      *) mwh_die "stop-service: NAME must be dovecot, postfix, opendkim or fail2ban, not '$name'" ;;
+      dnsmasq) ports=$MWH_DNS_PORT ;;
+      *) mwh_die "stop-service: NAME must be dovecot, postfix, opendkim, fail2ban or dnsmasq, not '$name'" ;;
     esac
     mwh_require_root
     mwh_running "$name" || mwh_die "stop-service: $name is not running (nothing recorded in $MWH_RUN)"
@@ -71,7 +99,7 @@ case ${1:-} in
     )
     ;;
   *)
-    sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -158,7 +158,7 @@ mwh_wait_http() { # URL TIMEOUT NAME
 # Ports the stack listens on (used for the foreign-process check and the final leak check).
 mwh_stack_ports() {
   echo "$MWH_SMTP_PORT $MWH_SUBMISSIONS_PORT $MWH_SUBMISSION_PORT $MWH_IMAP_PORT $MWH_IMAPS_PORT" \
-    "$MWH_DKIM_PORT $MWH_SINK_OK_PORT $MWH_SINK_BOUNCE_PORT $MWH_SINK_GREY_PORT $MWH_DNS_PORT" \
+    "$MWH_DKIM_PORT $MWH_SINK_OK_PORT $MWH_SINK_BOUNCE_PORT $MWH_SINK_GREY_PORT $MWH_DNS_PORT $MWH_DNS_HANG_PORT" \
     "$MWH_PROM_PORT $MWH_AM_PORT $MWH_HOOK_PORT"
 }
 

@@ -83,6 +83,7 @@ if ! mwh_running rsyslogd; then
 fi
 
 # ------------------------------------------------------------------ loopback DNS
+mwh_running dns-blackhole || mwh_spawn dns-blackhole python3 "$HERE/dns-blackhole.py" "$MWH_DNS_ADDR" "$MWH_DNS_HANG_PORT"
 mwh_running dnsmasq || mwh_spawn dnsmasq dnsmasq --keep-in-foreground --conf-file="$MWH_ETC/dnsmasq.conf"
 
 # ------------------------------------------------------------------ loopback "remote MTAs"

@@ -27,6 +27,7 @@ mwh_stop opendkim 20
 for s in sink-ok sink-bounce sink-grey; do mwh_stop "$s" 10 & done
 wait
 mwh_stop dnsmasq 10
+mwh_stop dns-blackhole 10
 mwh_stop journald 10
 mwh_stop rsyslogd 10
 
