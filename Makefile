@@ -46,6 +46,8 @@ e2e: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/...
+	$(GO) mod tidy -diff
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -53,8 +55,11 @@ fmt:
 tidy-check:
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
+# bench/run.sh: the Go benchmarks (go test -run='^$$' -bench=. -benchmem ./...)
+# plus mailwatchd side by side with prometheus-postfix-exporter and mtail,
+# scrape load, RSS and idle CPU; see bench/README.md. About 10 minutes.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	GO=$(GO) ./bench/run.sh
 
 # Every native fuzz target, FUZZTIME each (CI runs the default 5s).
 fuzz:
