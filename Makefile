@@ -15,7 +15,7 @@ UNITDIR   ?= /lib/systemd/system
 DATADIR   ?= $(PREFIX)/share/mailwatchd
 DESTDIR   ?=
 
-.PHONY: all build run test test-short e2e lint fmt tidy-check bench fuzz clean install uninstall
+.PHONY: all build run test test-short e2e lint fmt bench fuzz clean install uninstall
 
 all: lint test build
 
@@ -51,9 +51,6 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
-
-tidy-check:
-	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
 # bench/run.sh: the Go benchmarks (go test -run='^$$' -bench=. -benchmem ./...)
 # plus mailwatchd side by side with prometheus-postfix-exporter and mtail,
