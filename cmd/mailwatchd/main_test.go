@@ -363,11 +363,12 @@ func TestDoctorWithoutAdm(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "mailwatchd")
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
+	// cp writes the copy, not this process: a child forked meanwhile by a parallel test could
+	// hold our write descriptor and make the exec below fail with ETXTBSY.
+	if out, err := exec.Command("cp", binary, bin).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
 	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
+	if err := os.Chmod(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	out, _ := exec.Command(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", bin, "doctor", "--config.file", cfgPath).CombinedOutput()

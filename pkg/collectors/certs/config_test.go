@@ -5,7 +5,6 @@ package certs
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 )
 
 type file struct {
@@ -36,7 +36,7 @@ func decode(t *testing.T, data string) (Config, error) {
 // strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/example.yaml")
+	data, err := collectortest.ExampleSection("certs")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 )
 
 func TestParsePostconf(t *testing.T) {
@@ -41,7 +43,7 @@ smtp_tls_cert_file = /etc/ssl/client.pem
 func fakePostconf(t *testing.T, body string) string {
 	t.Helper()
 	p := t.TempDir() + "/postconf"
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+	if err := collectortest.WriteExecutable(p, []byte("#!/bin/sh\n"+body)); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -347,7 +347,7 @@ func TestValidate(t *testing.T) {
 // strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/example.yaml")
+	data, err := collectortest.ExampleSection("clamav")
 	if err != nil {
 		t.Fatal(err)
 	}

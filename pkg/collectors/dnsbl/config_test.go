@@ -5,7 +5,6 @@ package dnsbl
 
 import (
 	"bytes"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
 )
 
@@ -33,7 +33,7 @@ func decode(t *testing.T, data string) (Config, error) {
 // strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/example.yaml")
+	data, err := collectortest.ExampleSection("dnsbl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,6 @@
 
 package mailbox
 
-// The tests that run a fake doveadm are not parallel: writing an executable
-// while another goroutine forks can make exec fail with ETXTBSY.
-
 import (
 	"context"
 	"fmt"
@@ -30,7 +27,7 @@ func fakeDoveadm(t *testing.T, script string) (prog, argsFile string) {
 	prog = filepath.Join(dir, "doveadm")
 	argsFile = filepath.Join(dir, "args")
 	src := fmt.Sprintf("#!/bin/sh\necho \"$*\" >> %q\n%s\n", argsFile, script)
-	if err := os.WriteFile(prog, []byte(src), 0o755); err != nil {
+	if err := collectortest.WriteExecutable(prog, []byte(src)); err != nil {
 		t.Fatal(err)
 	}
 	return prog, argsFile

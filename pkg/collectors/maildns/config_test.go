@@ -5,12 +5,13 @@ package maildns
 
 import (
 	"bytes"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 )
 
 type file struct {
@@ -30,7 +31,7 @@ func decode(t *testing.T, data string) (Config, error) {
 // strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/example.yaml")
+	data, err := collectortest.ExampleSection("mail_dns")
 	if err != nil {
 		t.Fatal(err)
 	}

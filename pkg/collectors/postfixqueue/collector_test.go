@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -106,7 +105,7 @@ func TestFallbackToWalk(t *testing.T) {
 func fakePostqueue(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "postqueue")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+	if err := collectortest.WriteExecutable(p, []byte("#!/bin/sh\n"+body+"\n")); err != nil {
 		t.Fatal(err)
 	}
 	return p

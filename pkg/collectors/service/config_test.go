@@ -5,7 +5,6 @@ package service
 
 import (
 	"bytes"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 )
 
 type file struct {
@@ -41,7 +41,7 @@ var regexpSource = cmp.Comparer(func(a, b confval.Regexp) bool {
 // strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/example.yaml")
+	data, err := collectortest.ExampleSection("service")
 	if err != nil {
 		t.Fatal(err)
 	}

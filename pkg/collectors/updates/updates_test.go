@@ -115,7 +115,7 @@ func FuzzParseSimulation(f *testing.F) {
 func script(t *testing.T, dir, name, body string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+	if err := collectortest.WriteExecutable(path, []byte("#!/bin/sh\n"+body)); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -412,7 +412,7 @@ func TestValidate(t *testing.T) {
 // strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/example.yaml")
+	data, err := collectortest.ExampleSection("updates")
 	if err != nil {
 		t.Fatal(err)
 	}
