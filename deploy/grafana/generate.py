@@ -164,12 +164,14 @@ def overview():
 def host():
     L = Layout()
     L.row("Status")
-    L.add(stat("Services down", f'count(mailwatch_service_state{{{I},state="active"}} == 0 and on(instance, job, unit) mailwatch_service_present == 1) or vector(0)', thresholds=[(1, "red")]), 4, 4)
+    # "or 0 * count(build_info)": 0 when the host is scraped and nothing is wrong, no data
+    # (not a reassuring green 0) when it is not scraped at all.
+    L.add(stat("Services down", f'count(mailwatch_service_state{{{I},state="active"}} == 0 and on(instance, job, unit) mailwatch_service_present == 1) or 0 * count(mailwatch_build_info{{{I}}})', thresholds=[(1, "red")]), 4, 4)
     L.add(stat("Queued", f'sum(mailwatch_postfix_queue_messages{{{I},queue!="corrupt"}})', thresholds=[(100, "orange"), (500, "red")]), 4, 4)
     L.add(stat("Oldest deferred", f'time() - min(mailwatch_postfix_queue_oldest_message_timestamp_seconds{{{I},queue="deferred"}})', unit="s", thresholds=[(4 * 3600, "orange")]), 4, 4)
     L.add(stat("First cert expiry", f'min(mailwatch_cert_not_after_timestamp_seconds{{{I}}}) - time()', unit="s", thresholds=[(0, "red"), (7 * 86400, "orange"), (30 * 86400, "green")]), 4, 4)
-    L.add(stat("Blocklist listings", f'sum(mailwatch_dnsbl_listed{{{I}}}) or vector(0)', thresholds=[(1, "red")]), 4, 4)
-    L.add(stat("Collectors failing", f'count(mailwatch_collector_success{{{I}}} == 0 unless on(instance, job, collector) mailwatch_collector_target_absent == 1) or vector(0)', thresholds=[(1, "orange")]), 4, 4)
+    L.add(stat("Blocklist listings", f'sum(mailwatch_dnsbl_listed{{{I}}}) or 0 * count(mailwatch_build_info{{{I}}})', thresholds=[(1, "red")]), 4, 4)
+    L.add(stat("Collectors failing", f'count(mailwatch_collector_success{{{I}}} == 0 unless on(instance, job, collector) mailwatch_collector_target_absent == 1) or 0 * count(mailwatch_build_info{{{I}}})', thresholds=[(1, "orange")]), 4, 4)
 
     L.row("Mail flow")
     L.add(timeseries("Postfix messages per minute by action", [target(f'sum by (action) (rate(mailwatch_postfix_messages_total{{{I}}}[$__rate_interval])) * 60', "{{action}}")], desc="Counted as pflogsumm counts them."), 12, 8)

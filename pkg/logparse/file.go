@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,10 +204,49 @@ func (s *fileSource) openAtStart(path string, atEnd bool) []*tailer {
 	if !hasSaved {
 		if atEnd {
 			s.seek(t, fi.Size())
+			s.noteLastLine(f, fi.Size())
 		}
 		return []*tailer{t}
 	}
 	return append(s.resumePath(path, t, saved), t)
+}
+
+// lastLineWindow is how much of a file's end noteLastLine reads for its last
+// line: syslog lines are far shorter.
+const lastLineWindow = 8 << 10
+
+// noteLastLine raises the source's last-line timestamp to that of the last
+// complete line of a file that is followed from its end. Without it a log that is already silent when mailwatchd first starts
+// would have no mailwatch_log_last_line_timestamp_seconds at all, and the
+// silence could not be alerted on. Nothing is counted: the line was not read.
+func (s *fileSource) noteLastLine(f *os.File, size int64) {
+	if size == 0 {
+		return
+	}
+	off := max(size-lastLineWindow, 0)
+	buf := make([]byte, size-off)
+	n, err := f.ReadAt(buf, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return
+	}
+	buf = bytes.TrimRight(buf[:n], "\n")
+	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+		buf = buf[i+1:]
+	} else if off > 0 {
+		return // the window holds no whole line
+	}
+	e, ok := Parse(buf)
+	if !ok {
+		return
+	}
+	ts, ok := e.Time(s.sink.now(), s.sink.loc)
+	if !ok {
+		return
+	}
+	v := float64(ts.UnixNano()) / 1e9
+	if v > math.Float64frombits(s.sc.lastLineTS.Load()) {
+		s.sc.lastLineTS.Store(math.Float64bits(v))
+	}
 }
 
 // openFile opens a regular file; errors other than its absence are counted

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,6 +141,36 @@ func TestFollowStartAtEnd(t *testing.T) {
 	h.wantLines(3)
 	if got := h.p.counters.events[EvSASLAuthFailure].Load(); got != 3 {
 		t.Errorf("sasl_auth_failure = %d, want 3", got)
+	}
+}
+
+// A log followed from its end reports the time of its last line before any
+// new line comes, so that a log already silent at first start can be alerted
+// on; the old lines are not counted.
+func TestFollowStartAtEndNotesLastLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(3)+"2026-11-23T05:00:00.250000+00:00 mx1 postfix/qmgr[7]: 4B1C2D: removed\n")
+	empty := filepath.Join(dir, "empty.log")
+	appendFile(t, empty, "")
+	garbage := filepath.Join(dir, "garbage.log")
+	appendFile(t, garbage, strings.Repeat("x", 3*lastLineWindow)+"\n")
+	for _, c := range []struct {
+		path string
+		want float64 // 0: no timestamp
+	}{
+		{path, float64(time.Date(2026, 11, 23, 5, 0, 0, 250e6, time.UTC).UnixNano()) / 1e9},
+		{empty, 0},
+		{garbage, 0},
+	} {
+		cfg := testConfig(c.path)
+		cfg.StartAt = StartEnd
+		h := start(t, cfg, "")
+		h.wantLines(0)
+		if got := math.Float64frombits(h.p.counters.source("mail").lastLineTS.Load()); got != c.want {
+			t.Errorf("%s: last line timestamp %v, want %v", filepath.Base(c.path), got, c.want)
+		}
+		h.stop()
 	}
 }
 
