@@ -15,7 +15,7 @@ UNITDIR   ?= /lib/systemd/system
 DATADIR   ?= $(PREFIX)/share/mailwatchd
 DESTDIR   ?=
 
-.PHONY: all build run test test-short e2e lint fmt bench fuzz clean install uninstall
+.PHONY: all build run test test-short e2e e2e-soak lint fmt bench fuzz clean install uninstall
 
 all: lint test build
 
@@ -42,6 +42,11 @@ test-short:
 # Prometheus, Alertmanager on loopback). Root on a throwaway machine only.
 e2e: build
 	./test/run-e2e.sh
+
+# The healthy-stack alert check for SOAK (default 30m) instead of one minute.
+SOAK ?= 30m
+e2e-soak: build
+	MWH_QUIET_WINDOW=$(SOAK) ./test/run-e2e.sh -run 'TestAlertsQuietOnHealthyStack' -timeout 2h
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -18,6 +18,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
+	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
 // runCheck is `mailwatchd check`: every enabled collector once, in
@@ -83,9 +84,33 @@ func collectOnce(cfg *config.Config, logger *zap.Logger) ([]check.Row, error) {
 	if err := reg.Register(s); err != nil {
 		return nil, err
 	}
+	// The logs: what the daemon saved last (counters, last-line times), else the time of
+	// each log file's last line. Counters that were not saved say nothing and are left out.
+	restored := false
+	if len(cfg.Logs.Sources) > 0 {
+		p, err := logparse.New(cfg.Logs, cfg.Global.StateDir, logger)
+		if err != nil {
+			return nil, err
+		}
+		restored = p.Peek()
+		if err := reg.Register(p); err != nil {
+			return nil, err
+		}
+	}
 	mfs, err := reg.Gather()
 	if err != nil {
 		return nil, fmt.Errorf("gather: %w", err)
+	}
+	if !restored {
+		kept := mfs[:0]
+		for _, mf := range mfs {
+			switch mf.GetName() {
+			case "mailwatch_log_events_total", "mailwatch_postfix_messages_total", "mailwatch_postfix_rejects_total":
+				continue
+			}
+			kept = append(kept, mf)
+		}
+		mfs = kept
 	}
 	var cols []check.CollectorStatus
 	for _, st := range s.Statuses() {

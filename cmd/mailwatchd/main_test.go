@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -311,11 +312,12 @@ func TestCheckCommand(t *testing.T) {
 		}
 		return string(out), 0
 	}
-	out, code := run(onlyFilesystem(dir))
+	noLogs := "logs:\n  sources: []\n"
+	out, code := run(onlyFilesystem(dir) + noLogs)
 	if code != 0 || !strings.Contains(out, "storage") || !strings.Contains(out, dir) || !strings.Contains(out, "OK: 0 critical") {
 		t.Errorf("healthy path: exit %d\n%s", code, out)
 	}
-	out, code = run(onlyFilesystem(dir, "/nonexistent/mailwatchd"), "--format", "summary")
+	out, code = run(onlyFilesystem(dir, "/nonexistent/mailwatchd")+noLogs, "--format", "summary")
 	if code != 3 || !strings.HasPrefix(out, "UNKNOWN: 0 critical, 0 warning, 1 unknown, 1 ok - /nonexistent/mailwatchd") {
 		t.Errorf("absent path: exit %d, want 3\n%s", code, out)
 	}
@@ -326,6 +328,60 @@ func TestCheckCommand(t *testing.T) {
 	out, code = run("{}\n", "--format", "yaml")
 	if code != 3 || !strings.Contains(out, "--format") {
 		t.Errorf("bad format: exit %d, want 3\n%s", code, out)
+	}
+}
+
+// TestCheckLogs: check shows each log source's last line age, from the
+// file when the daemon saved nothing (WARN past log_silence_warning), and the
+// error counters the daemon saved, never zeros it did not count.
+func TestCheckLogs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	logPath := filepath.Join(dir, "mail.log")
+	old := time.Now().Add(-2 * time.Hour).UTC().Format("2006-01-02T15:04:05.000000-07:00")
+	writeFile(t, logPath, old+" mx1 postfix/smtpd[1]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: x\n")
+	cfg := filepath.Join(dir, "c.yaml")
+	writeFile(t, cfg, onlyFilesystem(dir)+fmt.Sprintf("global:\n  state_dir: %s\nlogs:\n  start_at: beginning\n  sources:\n    - name: mail\n      paths: [%s]\n", state, logPath))
+	check := func() (string, int) {
+		t.Helper()
+		out, err := exec.Command(binary, "check", "--config.file", cfg, "--color", "never").CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	out, code := check()
+	if code != 1 || !regexp.MustCompile(`(?m)^logs +mail +WARN +last line 2 h ago$`).MatchString(out) || strings.Contains(out, "errors seen") {
+		t.Errorf("no saved state, last line 2 h old: exit %d, want 1, a WARN row and no error counts\n%s", code, out)
+	}
+
+	// The daemon reads the line and saves its state on the way out.
+	addr := freePort(t)
+	cmd := exec.Command(binary, "--config.file", cfg, "--web.listen-address", addr)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	waitMetric(t, addr, `mailwatch_log_events_total{event="sasl_auth_failure"} 1`)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	out, _ = check()
+	if !regexp.MustCompile(`(?m)^logs +errors seen +OK +1 auth failures, 0 TLS problems, 0 DKIM key errors$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^logs +mail +WARN +last line 2 h ago$`).MatchString(out) {
+		t.Errorf("after the daemon saved its state:\n%s", out)
 	}
 }
 

@@ -77,6 +77,17 @@ func (c *counters) newRuleSet(rules []RuleConfig) (*ruleSet, error) {
 }
 
 // source returns the counters of a source, creating them at 0.
+// raiseLastLine sets the last-line timestamp to t unless it is newer.
+func (s *sourceCounters) raiseLastLine(t time.Time) {
+	v := float64(t.UnixNano()) / 1e9
+	for {
+		old := s.lastLineTS.Load()
+		if v <= math.Float64frombits(old) || s.lastLineTS.CompareAndSwap(old, math.Float64bits(v)) {
+			return
+		}
+	}
+}
+
 func (c *counters) source(name string) *sourceCounters {
 	c.mu.Lock()
 	defer c.mu.Unlock()

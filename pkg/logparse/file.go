@@ -11,7 +11,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,37 +215,39 @@ func (s *fileSource) openAtStart(path string, atEnd bool) []*tailer {
 const lastLineWindow = 8 << 10
 
 // noteLastLine raises the source's last-line timestamp to that of the last
-// complete line of a file that is followed from its end. Without it a log that is already silent when mailwatchd first starts
-// would have no mailwatch_log_last_line_timestamp_seconds at all, and the
-// silence could not be alerted on. Nothing is counted: the line was not read.
+// complete line of a file that is followed from its end. Without it a log
+// that is already silent when mailwatchd first starts would have no
+// mailwatch_log_last_line_timestamp_seconds at all, and the silence could
+// not be alerted on. Nothing is counted: the line was not read.
 func (s *fileSource) noteLastLine(f *os.File, size int64) {
+	if ts, ok := lastLineTime(f, size, s.sink.now(), s.sink.loc); ok {
+		s.sc.raiseLastLine(ts)
+	}
+}
+
+// lastLineTime is the time written in the last complete line of f (of size
+// bytes), looked for in its last lastLineWindow bytes.
+func lastLineTime(f *os.File, size int64, now time.Time, loc *time.Location) (time.Time, bool) {
 	if size == 0 {
-		return
+		return time.Time{}, false
 	}
 	off := max(size-lastLineWindow, 0)
 	buf := make([]byte, size-off)
 	n, err := f.ReadAt(buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return
+		return time.Time{}, false
 	}
 	buf = bytes.TrimRight(buf[:n], "\n")
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 		buf = buf[i+1:]
 	} else if off > 0 {
-		return // the window holds no whole line
+		return time.Time{}, false // the window holds no whole line
 	}
 	e, ok := Parse(buf)
 	if !ok {
-		return
+		return time.Time{}, false
 	}
-	ts, ok := e.Time(s.sink.now(), s.sink.loc)
-	if !ok {
-		return
-	}
-	v := float64(ts.UnixNano()) / 1e9
-	if v > math.Float64frombits(s.sc.lastLineTS.Load()) {
-		s.sc.lastLineTS.Store(math.Float64bits(v))
-	}
+	return e.Time(now, loc)
 }
 
 // openFile opens a regular file; errors other than its absence are counted

@@ -6,6 +6,7 @@ package logparse
 import (
 	"context"
 	"errors"
+	"os"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,8 @@ type Pipeline struct {
 	descs    *descs
 	stateDir string
 
+	restored bool // counters came from a saved state
+
 	mu      sync.Mutex
 	cfg     Config
 	saved   map[string]*sourceState // positions of sources that are not running
@@ -118,6 +121,7 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 	}
 	if st != nil {
 		p.counters.restore(st.Counters)
+		p.restored = true
 	}
 	for _, sc := range cfg.Sources {
 		ctr := p.counters.source(sc.Name)
@@ -131,6 +135,38 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 		}
 	}
 	return p, nil
+}
+
+// Peek is what `mailwatchd check` knows of the logs without following them:
+// the counters and last-line times the daemon saved last (restored by New),
+// and, for file sources without a saved last-line time, the time written in
+// the last line of each of their files. It reports whether the counters come
+// from a saved state; if not, they are all zero and say nothing.
+func (p *Pipeline) Peek() (restored bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	for _, sc := range p.cfg.Sources {
+		ctr := p.counters.source(sc.Name)
+		if sc.Type != SourceFile || ctr.lastLineTS.Load() != 0 {
+			continue
+		}
+		for _, pat := range sc.Paths {
+			for _, path := range expandPattern(pat) {
+				f, err := os.Open(path)
+				if err != nil {
+					continue
+				}
+				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+					if ts, ok := lastLineTime(f, fi.Size(), now, time.Local); ok {
+						ctr.raiseLastLine(ts)
+					}
+				}
+				f.Close()
+			}
+		}
+	}
+	return p.restored
 }
 
 // Run follows the sources until ctx is done, saving positions and counters

@@ -26,6 +26,9 @@
 //     and Dovecot, then the reload;
 //   - journal_test.go: the same traffic counted through the journal and through the file;
 //   - dnsbl_hang_test.go: a DNSBL zone whose server never answers;
+//   - alerts_log_test.go: a real SASL brute force and a silent log source fire the log alerts;
+//   - dashboards_test.go: every Grafana panel names exported metrics and, after real traffic,
+//     returns data from the harness Prometheus (exceptions listed with their reason);
 //   - check_test.go, dovecot_test.go: `mailwatchd check` on the healthy stack, with Dovecot
 //     stopped, with the queue above its thresholds, with a certificate file about to expire;
 //   - alerts_test.go, dovecot_test.go: deploy/prometheus/alerts.yml (see alerting.go) fires for
