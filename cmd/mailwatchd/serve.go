@@ -109,7 +109,7 @@ func serve(o options, logger *zap.Logger) int {
 		return 1
 	}
 	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), logs: pipe, cfg: cfg, checksum: sha256.Sum256(data)}
-	reg := d.registry()
+	gatherer := d.gatherer()
 
 	listeners, err := mwweb.Listen(mwweb.ServerConfig{ListenAddresses: o.listen, SystemdSocket: o.systemdSocket, WebConfigFile: o.webConfig})
 	if err != nil {
@@ -129,7 +129,7 @@ func serve(o options, logger *zap.Logger) int {
 	d.reloadTime.SetToCurrentTime()
 
 	h := mwweb.NewHandler(mwweb.Options{
-		Gatherer: reg, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
+		Gatherer: gatherer, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
 	})
 	srv := mwweb.Serve(listeners, h, o.webConfig, slog.New(zapslog.NewHandler(logger.Core())))
 	for _, l := range listeners {
@@ -160,6 +160,20 @@ func serve(o options, logger *zap.Logger) int {
 	return code
 }
 
+// scrapeCacheMaxAge bounds how long the scheduler's gathered series are
+// reused. Runs, reloads and stale windows invalidate them at once (see
+// scheduler.Cache); this is only a backstop. Reuse matters only when
+// scrapes come faster than that, and then it is most of a scrape's cost.
+const scrapeCacheMaxAge = time.Second
+
+// gatherer is what /metrics serves: the scheduler's series through a
+// scheduler.Cache, everything else (Go runtime, process, log counters that
+// move with every line, reload gauges) gathered live on every scrape.
+func (d *daemon) gatherer() prometheus.Gatherer {
+	return scheduler.Merge(d.registry(), scheduler.NewCache(d.sched, scrapeCacheMaxAge))
+}
+
+// registry holds the live collectors; the scheduler is not in it.
 func (d *daemon) registry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -173,7 +187,7 @@ func (d *daemon) registry() *prometheus.Registry {
 	reg.MustRegister(
 		promcollectors.NewGoCollector(),
 		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
-		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.sched, d.logs,
+		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.logs,
 	)
 	return reg
 }

@@ -4,6 +4,8 @@
 package scheduler
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
@@ -32,8 +34,12 @@ var (
 func (s *Scheduler) Describe(chan<- *prometheus.Desc) {}
 
 // Collect copies the snapshots and meta-metrics. No I/O, O(series).
-func (s *Scheduler) Collect(ch chan<- prometheus.Metric) {
-	now := s.now()
+func (s *Scheduler) Collect(ch chan<- prometheus.Metric) { s.collect(ch, s.now()) }
+
+// collect is Collect as of now. It returns when the first snapshot still
+// served will cross its stale window (zero if none can), the one moment at
+// which the output changes without a change of s.gen.
+func (s *Scheduler) collect(ch chan<- prometheus.Metric, now time.Time) (staleAt time.Time) {
 	s.mu.Lock()
 	states := make([]*state, 0, len(s.states))
 	for _, st := range s.states {
@@ -47,6 +53,11 @@ func (s *Scheduler) Collect(ch chan<- prometheus.Metric) {
 			st.snapshot = nil // too old to trust: drop rather than serve stale values for ever
 		}
 		snap := st.snapshot
+		if snap != nil && !st.success {
+			if at := st.lastSuccess.Add(st.job.StaleAfter); staleAt.IsZero() || at.Before(staleAt) {
+				staleAt = at
+			}
+		}
 		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(st.success), name)
 		ch <- prometheus.MustNewConstMetric(absentDesc, prometheus.GaugeValue, b2f(st.notApplic && !st.success), name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.duration.Seconds(), name)
@@ -60,6 +71,7 @@ func (s *Scheduler) Collect(ch chan<- prometheus.Metric) {
 			ch <- m
 		}
 	}
+	return staleAt
 }
 
 func b2f(b bool) float64 {

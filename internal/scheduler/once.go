@@ -21,6 +21,7 @@ func RunOnce(ctx context.Context, s *Scheduler, jobs []Job) {
 		}
 		st.job = j
 	}
+	s.changed()
 	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, j := range jobs {

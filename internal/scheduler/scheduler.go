@@ -68,6 +68,12 @@ type Scheduler struct {
 	wg     sync.WaitGroup
 
 	beat atomic.Int64 // unix nanos of the supervisor's last tick
+
+	// gen changes after every change to what Collect exports (a run
+	// recorded, Apply, RunOnce), so that Cache knows when its copy is out
+	// of date. The only other input of Collect is the clock (the stale
+	// window), which Cache handles itself.
+	gen atomic.Uint64
 }
 
 // state is the record of one job; mu guards everything below it.
@@ -126,6 +132,7 @@ func (s *Scheduler) Apply(jobs []Job) {
 		}
 	}
 	s.states = next
+	s.changed() // jobs added, removed or given another stale window
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	for _, st := range next {
@@ -291,6 +298,13 @@ func (s *Scheduler) record(st *state, job Job, start time.Time, metrics []promet
 	now := s.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	// Deferred after the unlock, so it runs before it: the generation
+	// moves under st.mu, with the values. A Cache that reads the new
+	// generation collects after the unlock and gets the new values (moved
+	// before the lock, it could gather the old ones and keep them as
+	// current), and whoever sees this run in Statuses gets it in the next
+	// scrape.
+	defer s.changed()
 	st.running = false
 	st.ran = true
 	st.runs++
@@ -324,6 +338,9 @@ func (s *Scheduler) record(st *state, job Job, start time.Time, metrics []promet
 	}
 	st.lastErr = msg
 }
+
+// changed marks the exported state as modified; call it after the change.
+func (s *Scheduler) changed() { s.gen.Add(1) }
 
 // Statuses returns a copy of every job's status, sorted by name.
 func (s *Scheduler) Statuses() []Status {
