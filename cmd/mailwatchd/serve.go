@@ -166,6 +166,9 @@ func serve(o options, logger *zap.Logger) int {
 // scrapes come faster than that, and then it is most of a scrape's cost.
 const scrapeCacheMaxAge = time.Second
 
+// processMaxAge is how long the process collector's reading is reused (see throttled).
+const processMaxAge = time.Second
+
 // gatherer is what /metrics serves: the scheduler's series through a
 // scheduler.Cache, everything else (Go runtime, process, log counters that
 // move with every line, reload gauges) gathered live on every scrape.
@@ -186,7 +189,7 @@ func (d *daemon) registry() *prometheus.Registry {
 	})
 	reg.MustRegister(
 		promcollectors.NewGoCollector(),
-		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
+		throttle(promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}), processMaxAge),
 		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.logs,
 	)
 	return reg
