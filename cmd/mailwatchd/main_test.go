@@ -295,6 +295,21 @@ func onlyFilesystem(paths ...string) string {
 	return b.String()
 }
 
+// checkWith runs `mailwatchd check --config.file cfgPath args...` and
+// returns its combined output and exit status.
+func checkWith(t *testing.T, cfgPath string, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(binary, append([]string{"check", "--config.file", cfgPath}, args...)...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
 func TestCheckCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -302,15 +317,7 @@ func TestCheckCommand(t *testing.T) {
 		t.Helper()
 		p := filepath.Join(t.TempDir(), "c.yaml")
 		writeFile(t, p, cfg)
-		out, err := exec.Command(binary, append([]string{"check", "--config.file", p}, args...)...).CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
+		return checkWith(t, p, args...)
 	}
 	noLogs := "logs:\n  sources: []\n"
 	out, code := run(onlyFilesystem(dir) + noLogs)
@@ -343,18 +350,7 @@ func TestCheckLogs(t *testing.T) {
 	writeFile(t, logPath, old+" mx1 postfix/smtpd[1]: warning: unknown[192.0.2.1]: SASL LOGIN authentication failed: x\n")
 	cfg := filepath.Join(dir, "c.yaml")
 	writeFile(t, cfg, onlyFilesystem(dir)+fmt.Sprintf("global:\n  state_dir: %s\nlogs:\n  start_at: beginning\n  sources:\n    - name: mail\n      paths: [%s]\n", state, logPath))
-	check := func() (string, int) {
-		t.Helper()
-		out, err := exec.Command(binary, "check", "--config.file", cfg, "--color", "never").CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
-	}
+	check := func() (string, int) { t.Helper(); return checkWith(t, cfg, "--color", "never") }
 	out, code := check()
 	if code != 1 || !regexp.MustCompile(`(?m)^logs +mail +WARN +last line 2 h ago$`).MatchString(out) || strings.Contains(out, "errors seen") {
 		t.Errorf("no saved state, last line 2 h old: exit %d, want 1, a WARN row and no error counts\n%s", code, out)
