@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -84,8 +86,9 @@ func collectOnce(cfg *config.Config, logger *zap.Logger) ([]check.Row, error) {
 	if err := reg.Register(s); err != nil {
 		return nil, err
 	}
-	// The logs: what the daemon saved last (counters, last-line times), else the time of
-	// each log file's last line. Counters that were not saved say nothing and are left out.
+	// The logs: what the daemon saved last (event counts, last-line times), else the time of
+	// each log file's last line. Event counts that were not saved are zeros that say nothing:
+	// left out, so that check shows no error counts rather than made-up ones.
 	restored := false
 	if len(cfg.Logs.Sources) > 0 {
 		p, err := logparse.New(cfg.Logs, cfg.Global.StateDir, logger)
@@ -102,15 +105,7 @@ func collectOnce(cfg *config.Config, logger *zap.Logger) ([]check.Row, error) {
 		return nil, fmt.Errorf("gather: %w", err)
 	}
 	if !restored {
-		kept := mfs[:0]
-		for _, mf := range mfs {
-			switch mf.GetName() {
-			case "mailwatch_log_events_total", "mailwatch_postfix_messages_total", "mailwatch_postfix_rejects_total":
-				continue
-			}
-			kept = append(kept, mf)
-		}
-		mfs = kept
+		mfs = slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return mf.GetName() == "mailwatch_log_events_total" })
 	}
 	var cols []check.CollectorStatus
 	for _, st := range s.Statuses() {

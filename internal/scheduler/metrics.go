@@ -49,15 +49,15 @@ func (s *Scheduler) collect(ch chan<- prometheus.Metric, now time.Time) (staleAt
 	for _, st := range states {
 		st.mu.Lock()
 		name := st.job.Name
-		if st.snapshot != nil && !st.success && now.Sub(st.lastSuccess) > st.job.StaleAfter {
-			st.snapshot = nil // too old to trust: drop rather than serve stale values for ever
-		}
-		snap := st.snapshot
-		if snap != nil && !st.success {
-			if at := st.lastSuccess.Add(st.job.StaleAfter); staleAt.IsZero() || at.Before(staleAt) {
-				staleAt = at
+		if st.snapshot != nil && !st.success {
+			switch deadline := st.lastSuccess.Add(st.job.StaleAfter); {
+			case now.After(deadline):
+				st.snapshot = nil // too old to trust: drop rather than serve stale values for ever
+			case staleAt.IsZero() || deadline.Before(staleAt):
+				staleAt = deadline
 			}
 		}
+		snap := st.snapshot
 		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(st.success), name)
 		ch <- prometheus.MustNewConstMetric(absentDesc, prometheus.GaugeValue, b2f(st.notApplic && !st.success), name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.duration.Seconds(), name)
