@@ -103,7 +103,8 @@ func logLineTime(line []byte, ref time.Time) (time.Time, bool) {
 	return ts, true
 }
 
-// replayCounts runs `mailwatchd replay --format prometheus` on data.
+// replayCounts runs `mailwatchd replay --format prometheus` on data and returns its counters
+// (see logCounters).
 func replayCounts(t *testing.T, env *Env, data []byte) map[string]float64 {
 	t.Helper()
 	cmd := exec.Command(env.Binary, "replay", "--format", "prometheus", "-")
@@ -116,17 +117,7 @@ func replayCounts(t *testing.T, env *Env, data []byte) map[string]float64 {
 	if err != nil {
 		t.Fatalf("parse replay output: %v\n%s", err, out)
 	}
-	counts := map[string]float64{}
-	for _, name := range []string{"mailwatch_postfix_messages_total", "mailwatch_postfix_rejects_total", "mailwatch_log_events_total"} {
-		for _, s := range Samples(mfs, name) {
-			for _, k := range []string{"action", "reason", "event"} {
-				if v, ok := s.Labels[k]; ok {
-					counts[name+"{"+v+"}"] = s.Value
-				}
-			}
-		}
-	}
-	return counts
+	return logCounters(mfs)
 }
 
 var pflogRe = regexp.MustCompile(`(?m)^\s*(\d+)\s+(received|delivered|forwarded|deferred|bounced|rejected|reject warnings|held|discarded)\b`)
@@ -171,7 +162,7 @@ func TestLogCountersMatchPflogsumm(t *testing.T) {
 		t.Fatalf("could not read pflogsumm's grand totals:\n%s", out)
 	}
 	for action, w := range want {
-		g := got["mailwatch_postfix_messages_total{"+action+"}"]
+		g := got["action/"+action]
 		t.Logf("%-15s pflogsumm %5.0f  mailwatchd %5.0f", action, w, g)
 		if g != w {
 			t.Errorf("%s: mailwatchd counted %.0f, pflogsumm %.0f", action, g, w)
@@ -216,14 +207,14 @@ func TestSeedEventsMatchGrep(t *testing.T) {
 				n++
 			}
 		}
-		g := got["mailwatch_log_events_total{"+event+"}"]
+		g := got["event/"+event]
 		t.Logf("%-22s grep %4d  mailwatchd %4.0f", event, n, g)
 		if float64(n) != g {
 			t.Errorf("%s: mailwatchd counted %.0f, grep %d", event, g, n)
 		}
 	}
 	for _, e := range []string{"sasl_auth_failure", "relay_denied", "connect_refused", "dkim_signed", "dovecot_auth_failure"} {
-		if got["mailwatch_log_events_total{"+e+"}"] == 0 {
+		if got["event/"+e] == 0 {
 			t.Errorf("the harness traffic should produce %s lines", e)
 		}
 	}
