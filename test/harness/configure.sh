@@ -44,12 +44,7 @@ echo "$H" > /etc/mailname
 install -d -m 0755 "$MWH_TLS_DIR"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days "$MWH_CERT_DAYS" \
-  -keyout "$tmp/key" -out "$tmp/crt" -subj "/CN=$H" \
-  -addext "subjectAltName=DNS:$H,DNS:localhost,IP:127.0.0.1,IP:::1" \
-  -addext "basicConstraints=critical,CA:FALSE" \
-  -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
-  -addext "extendedKeyUsage=serverAuth" 2>/dev/null
+mwh_self_signed -newkey rsa:2048 -nodes -keyout "$tmp/key" -out "$tmp/crt"
 install -m 0644 "$tmp/crt" "$MWH_CERT"
 install -m 0600 "$tmp/key" "$MWH_KEY"
 

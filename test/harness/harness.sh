@@ -32,11 +32,7 @@ case ${1:-} in
     mwh_require_root
     [ -s "$MWH_KEY" ] || mwh_die "renew-cert: no key at $MWH_KEY (run configure first)"
     tmp=$(mktemp "$MWH_TLS_DIR/.renew.XXXXXX")
-    openssl req -x509 -new -key "$MWH_KEY" -sha256 -days "$MWH_CERT_DAYS" -subj "/CN=$MWH_HOSTNAME" \
-      -addext "subjectAltName=DNS:$MWH_HOSTNAME,DNS:localhost,IP:127.0.0.1,IP:::1" \
-      -addext "basicConstraints=critical,CA:FALSE" \
-      -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
-      -addext "extendedKeyUsage=serverAuth" -out "$tmp" 2>/dev/null || { rm -f "$tmp"; mwh_die "renew-cert: openssl failed"; }
+    mwh_self_signed -key "$MWH_KEY" -out "$tmp" || { rm -f "$tmp"; mwh_die "renew-cert: openssl failed"; }
     chmod 0644 "$tmp"
     mv -f "$tmp" "$MWH_CERT"
     mwh_log "renewed $MWH_CERT: serial $(openssl x509 -in "$MWH_CERT" -noout -serial | cut -d= -f2)"

@@ -8,6 +8,17 @@ mwh_die() { printf '[harness] ERROR: %s\n' "$*" >&2; exit 1; }
 # Test accounts get a fixed, documented password so tests can log in: "<user>-Harness-1".
 mwh_password() { printf '%s-Harness-1' "$1"; }
 
+# mwh_self_signed ARGS...: openssl req for the harness's self-signed leaf (CN and SAN for
+# MWH_HOSTNAME, localhost and both loopback addresses; MWH_CERT_DAYS); ARGS give the key (-newkey
+# ... -keyout F, or -key F) and -out.
+mwh_self_signed() {
+  openssl req -x509 -sha256 -days "$MWH_CERT_DAYS" -subj "/CN=$MWH_HOSTNAME" \
+    -addext "subjectAltName=DNS:$MWH_HOSTNAME,DNS:localhost,IP:127.0.0.1,IP:::1" \
+    -addext "basicConstraints=critical,CA:FALSE" \
+    -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
+    -addext "extendedKeyUsage=serverAuth" "$@" 2>/dev/null
+}
+
 mwh_have_override() { [ "${CI:-}" = true ] || [ "${MAILWATCHD_HARNESS_THROWAWAY:-}" = 1 ]; }
 
 mwh_require_root() {
