@@ -49,7 +49,7 @@ func certsSectionFor(endpoints []string) string {
 
 // certEndpoints are every TLS port of the harness: SMTP with STARTTLS, submission (STARTTLS),
 // submissions (implicit TLS), IMAP with STARTTLS, IMAPS.
-var certEndpoints = []string{"smtp://127.0.0.1:25", "smtp://127.0.0.1:587", "smtps://127.0.0.1:465", "imap://127.0.0.1:143", "imaps://127.0.0.1:993"}
+var certEndpoints = []string{"smtp://127.0.0.1:25", "smtp://127.0.0.1:587", "smtps://127.0.0.1:465", "imap://127.0.0.1:143", "imaps://127.0.0.1:993", "sieve://127.0.0.1:4190"}
 
 var certsSection = certsSectionFor(certEndpoints)
 

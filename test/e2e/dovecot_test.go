@@ -54,13 +54,13 @@ func TestDovecotDown(t *testing.T) {
 	if r, ok := res.Row("services", "dovecot"); !ok || r.Status != "CRIT" || r.Value != "inactive" {
 		t.Errorf("check: Dovecot row %v (found %v), want CRIT inactive", r, ok)
 	}
-	// Dovecot's TLS ports are closed too; nothing else may be CRIT.
+	// Dovecot's TLS ports (IMAP and ManageSieve) are closed too; nothing else may be CRIT.
 	for _, r := range res.Rows {
-		imap := r.Area == "certificates" && strings.HasPrefix(r.Item, "imap")
-		if r.Status == "CRIT" && !imap && r.Item != "dovecot" {
+		ours := r.Area == "certificates" && (strings.HasPrefix(r.Item, "imap") || strings.HasPrefix(r.Item, "sieve"))
+		if r.Status == "CRIT" && !ours && r.Item != "dovecot" {
 			t.Errorf("check: CRIT row not caused by Dovecot: %v", r)
 		}
-		if imap && r.Status != "CRIT" {
+		if ours && r.Status != "CRIT" {
 			t.Errorf("check: %v, want CRIT while Dovecot is stopped", r)
 		}
 	}

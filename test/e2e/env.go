@@ -62,7 +62,7 @@ type Env struct {
 	PostfixSpool string
 	MailLog      string
 	DNSServer    string // loopback DNS, HOST:PORT
-	CertFile     string // certificate served on 25/465/587/143/993
+	CertFile     string // certificate served on 25/465/587/143/993/4190
 	LogMode      string // syslog or file, see env.sh
 
 	Hostname     string // Postfix myhostname and the certificate's name, mail.example.test

@@ -126,13 +126,17 @@ report "$st" "fail2ban:postfix-sasl" "banned: ${banned:-none} (want $MWH_PLAN_SA
 mwh_log "checking TLS endpoints and DNS"
 want_fp=$(openssl x509 -in "$MWH_CERT" -noout -fingerprint -sha256)
 for ep in "smtp $MWH_SMTP_PORT -starttls smtp" "submission $MWH_SUBMISSION_PORT -starttls smtp" \
-  "submissions $MWH_SUBMISSIONS_PORT" "imap $MWH_IMAP_PORT -starttls imap" "imaps $MWH_IMAPS_PORT"; do
+  "submissions $MWH_SUBMISSIONS_PORT" "imap $MWH_IMAP_PORT -starttls imap" "imaps $MWH_IMAPS_PORT" \
+  "sieve $MWH_SIEVE_PORT -starttls sieve"; do
   read -r name port starttls <<< "$ep"
   # shellcheck disable=SC2086 # $starttls is "-starttls PROTO" or empty
   fp=$(timeout 10 openssl s_client -connect "127.0.0.1:$port" $starttls -servername "$MWH_HOSTNAME" </dev/null 2>/dev/null |
     openssl x509 -noout -fingerprint -sha256 2>/dev/null || true)
   st=$(verdict [ "$fp" = "$want_fp" ])
-  report "$st" "tls:$name" "127.0.0.1:$port ${fp:+serves the harness certificate}${fp:-no certificate}"
+  if [ -z "$fp" ]; then what="no certificate"
+  elif [ "$fp" = "$want_fp" ]; then what="serves the harness certificate"
+  else what="serves another certificate ($fp)"; fi
+  report "$st" "tls:$name" "127.0.0.1:$port $what"
 done
 
 # ------------------------------------------------------------------ loopback DNS

@@ -148,7 +148,8 @@ date -u +%FT%TZ > "/etc/postfix/$MWH_MARKER_NAME"
 if [ "$MWH_LOG_MODE" = file ]; then dovecot_log=$MWH_DOVECOT_LOG; else dovecot_log=syslog; fi
 cat > /etc/dovecot/local.conf <<EOF
 # Written by the mailwatchd test harness (test/harness/configure.sh); loaded last by dovecot.conf.
-protocols = imap lmtp
+# sieve: ManageSieve (dovecot-managesieved) on 4190, STARTTLS with the same certificate.
+protocols = imap lmtp sieve
 listen = $listen
 mail_location = maildir:~/Maildir
 ssl = yes
@@ -177,6 +178,11 @@ service lmtp {
 }
 protocol lmtp {
   postmaster_address = postmaster@$D
+}
+service managesieve-login {
+  inet_listener sieve {
+    port = $MWH_SIEVE_PORT
+  }
 }
 EOF
 date -u +%FT%TZ > "/etc/dovecot/$MWH_MARKER_NAME"

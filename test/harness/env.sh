@@ -42,13 +42,14 @@ MWH_JOURNAL_DEVLOG=${MWH_JOURNAL_DEVLOG:-/run/systemd/journal/dev-log} # /dev/lo
 # ------------------------------------------------------------------ Postfix and Dovecot
 # Mail ports are the standard ones (clients and mailwatchd's cert targets expect them), all bound to
 # 127.0.0.1 and ::1 only: SMTP 25 (STARTTLS), submissions 465 (implicit TLS), submission 587
-# (STARTTLS required, SASL via Dovecot), IMAP 143 (STARTTLS), IMAPS 993. LMTP and SASL are unix
-# sockets below the Postfix spool.
+# (STARTTLS required, SASL via Dovecot), IMAP 143 (STARTTLS), IMAPS 993, ManageSieve 4190
+# (STARTTLS). LMTP and SASL are unix sockets below the Postfix spool.
 MWH_SMTP_PORT=25
 MWH_SUBMISSIONS_PORT=465
 MWH_SUBMISSION_PORT=587
 MWH_IMAP_PORT=143
 MWH_IMAPS_PORT=993
+MWH_SIEVE_PORT=4190
 MWH_POSTFIX_SPOOL=${MWH_POSTFIX_SPOOL:-/var/spool/postfix}
 MWH_SHOWQ_SOCKET=$MWH_POSTFIX_SPOOL/public/showq             # group postdrop may connect
 MWH_LMTP_SOCKET=$MWH_POSTFIX_SPOOL/private/dovecot-lmtp

@@ -51,7 +51,7 @@ case ${1:-} in
     # ports are free, so that `start` can bring it back. For e2e fault injection.
     name=${2:-}
     case $name in
-      dovecot) ports="$MWH_IMAP_PORT $MWH_IMAPS_PORT" ;;
+      dovecot) ports="$MWH_IMAP_PORT $MWH_IMAPS_PORT $MWH_SIEVE_PORT" ;;
       postfix) ports="$MWH_SMTP_PORT $MWH_SUBMISSIONS_PORT $MWH_SUBMISSION_PORT" ;;
       opendkim) ports=$MWH_DKIM_PORT ;;
       fail2ban) ports="" ;;

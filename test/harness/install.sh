@@ -21,7 +21,7 @@ mwh_require_throwaway
 # ourselves on a non-default port); the Perl SSL modules let swaks speak STARTTLS/TLS (they are
 # only Recommends of swaks).
 PACKAGES=(
-  postfix dovecot-core dovecot-imapd dovecot-lmtpd opendkim opendkim-tools fail2ban
+  postfix dovecot-core dovecot-imapd dovecot-lmtpd dovecot-managesieved opendkim opendkim-tools fail2ban
   swaks libnet-ssleay-perl libio-socket-ssl-perl pflogsumm
   prometheus prometheus-alertmanager
   systemd rsyslog dnsmasq-base dbus

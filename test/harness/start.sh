@@ -108,7 +108,7 @@ if ! mwh_running postfix; then
   mwh_adopt_pidfile postfix "$MWH_POSTFIX_PIDFILE" 20
 fi
 mwh_wait_ports 30 "$MWH_SMTP_PORT" "$MWH_SUBMISSIONS_PORT" "$MWH_SUBMISSION_PORT" \
-  "$MWH_IMAP_PORT" "$MWH_IMAPS_PORT" "$MWH_DKIM_PORT" "$MWH_DNS_PORT" \
+  "$MWH_IMAP_PORT" "$MWH_IMAPS_PORT" "$MWH_SIEVE_PORT" "$MWH_DKIM_PORT" "$MWH_DNS_PORT" \
   "$MWH_SINK_OK_PORT" "$MWH_SINK_BOUNCE_PORT" "$MWH_SINK_GREY_PORT"
 for _ in $(seq 100); do [ -S "$MWH_SASL_SOCKET" ] && [ -S "$MWH_LMTP_SOCKET" ] && break; sleep 0.1; done
 
@@ -157,4 +157,4 @@ mwh_wait_http "$MWH_HOOK_URL/-/healthy" 15 webhook
 mwh_wait_http "$MWH_AM_URL/-/ready" 30 alertmanager
 mwh_wait_http "$MWH_PROM_URL/-/ready" 30 prometheus
 
-mwh_log "stack running: smtp 25/465/587, imap 143/993, dns $MWH_DNS_SERVER, prometheus $MWH_PROM_URL"
+mwh_log "stack running: smtp 25/465/587, imap 143/993, sieve $MWH_SIEVE_PORT, dns $MWH_DNS_SERVER, prometheus $MWH_PROM_URL"
