@@ -48,7 +48,7 @@ func start(t *testing.T, cfg Config, stateDir string) *harness {
 		t.Fatal(err)
 	}
 	p.step = make(chan struct{})
-	p.stepped = make(chan struct{})
+	p.stepped = make(chan time.Duration)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, p: p, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- p.Run(ctx) }()
@@ -57,26 +57,30 @@ func start(t *testing.T, cfg Config, stateDir string) *harness {
 	return h
 }
 
-func (h *harness) waitPolled(n int) {
+// waitPolled waits for n polls and returns the delay the last one chose.
+func (h *harness) waitPolled(n int) time.Duration {
 	h.t.Helper()
+	var next time.Duration
 	for range n {
 		select {
-		case <-h.p.stepped:
+		case next = <-h.p.stepped:
 		case <-time.After(stepTimeout):
 			h.t.Fatal("no poll within the deadline")
 		}
 	}
+	return next
 }
 
-// poll runs one poll of the (single) file source.
-func (h *harness) poll() {
+// poll runs one poll of the (single) file source and returns how long the
+// source would wait before the next one.
+func (h *harness) poll() time.Duration {
 	h.t.Helper()
 	select {
 	case h.p.step <- struct{}{}:
 	case <-time.After(stepTimeout):
 		h.t.Fatal("source not polling")
 	}
-	h.waitPolled(1)
+	return h.waitPolled(1)
 }
 
 func (h *harness) stop() {
@@ -425,4 +429,57 @@ func TestFollowCopyInProgress(t *testing.T) {
 	appendFile(t, path, lines(1))
 	h.poll()
 	h.wantLines(6)
+}
+
+// An idle source slows its poll down step by step to idlePollMax; new
+// data, a new file and a draining rotated file each bring it back to the
+// poll interval at once.
+func TestFollowIdleBackoff(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(2))
+	cfg := testConfig(path)
+	cfg.PollInterval = confval.Duration(250 * time.Millisecond)
+	cfg.RotateWait = confval.Duration(time.Hour) // the rotated file drains until the test ends
+	h := start(t, cfg, "")
+	h.wantLines(2)
+
+	backoff := func() {
+		t.Helper()
+		for _, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second} {
+			if got := h.poll(); got != want {
+				t.Fatalf("idle poll: next delay %v, want %v", got, want)
+			}
+		}
+	}
+	backoff()
+	appendFile(t, path, "a partial line without its newline")
+	if got := h.poll(); got != 250*time.Millisecond {
+		t.Fatalf("after new bytes: next delay %v, want 250ms", got)
+	}
+	backoff()
+	h.wantLines(2)
+
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // rotated away, then draining: the poll stays fast
+		if got := h.poll(); got != 250*time.Millisecond {
+			t.Fatalf("while draining: next delay %v, want 250ms", got)
+		}
+	}
+}
+
+// A poll interval longer than idlePollMax is never shortened or stretched.
+func TestFollowIdleBackoffLongInterval(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendFile(t, path, lines(1))
+	cfg := testConfig(path)
+	cfg.PollInterval = confval.Duration(5 * time.Second)
+	h := start(t, cfg, "")
+	for range 3 {
+		if got := h.poll(); got != 5*time.Second {
+			t.Fatalf("next delay %v, want 5s", got)
+		}
+	}
 }

@@ -29,9 +29,10 @@ type core struct {
 	journalctl string // path of journalctl; "" = look it up in PATH
 
 	// step and stepped replace the poll timer in tests: a file source polls
-	// once per value received on step and then sends on stepped.
+	// once per value received on step and then sends on stepped the delay
+	// it would wait before its next poll.
 	step    chan struct{}
-	stepped chan struct{}
+	stepped chan time.Duration
 }
 
 // wait blocks for one poll interval, or one test step; it reports false
@@ -52,11 +53,12 @@ func (c *core) wait(ctx context.Context, d time.Duration) bool {
 	return true
 }
 
-// polled tells a test that a poll finished.
-func (c *core) polled(ctx context.Context) {
+// polled tells a test that a poll finished and how long the source now
+// waits.
+func (c *core) polled(ctx context.Context, next time.Duration) {
 	if c.stepped != nil {
 		select {
-		case c.stepped <- struct{}{}:
+		case c.stepped <- next:
 		case <-ctx.Done():
 		}
 	}
