@@ -27,7 +27,7 @@ type Config struct {
 	StartAt string `yaml:"start_at"`
 	// PollInterval is how often files are checked for new lines, rotation
 	// and truncation while they change (default 250ms); while they stand
-	// still the checks slow down to one every 2s (see idlePollMax).
+	// still the checks slow down to one a second (see idlePollMax).
 	PollInterval confval.Duration `yaml:"poll_interval"`
 	// StateSaveInterval is how often positions and counters are written to
 	// the state directory (default 10s); they are also written on shutdown.

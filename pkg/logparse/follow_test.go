@@ -446,7 +446,7 @@ func TestFollowIdleBackoff(t *testing.T) {
 
 	backoff := func() {
 		t.Helper()
-		for _, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second} {
+		for _, want := range []time.Duration{500 * time.Millisecond, time.Second, time.Second} {
 			if got := h.poll(); got != want {
 				t.Fatalf("idle poll: next delay %v, want %v", got, want)
 			}
