@@ -185,3 +185,31 @@ func TestRender(t *testing.T) {
 		t.Errorf("json: %v %+v", err, doc)
 	}
 }
+
+// Blacklist rows count zones in words a reader expects ("1 zone").
+func TestBlacklistRowsCountZones(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_dnsbl_query_success{target="192.0.2.1",zone="a.example"} 1
+mailwatch_dnsbl_listed{target="192.0.2.1",zone="a.example"} 0
+mailwatch_dnsbl_query_success{target="192.0.2.2",zone="a.example"} 1
+mailwatch_dnsbl_listed{target="192.0.2.2",zone="a.example"} 0
+mailwatch_dnsbl_query_success{target="192.0.2.2",zone="b.example"} 1
+mailwatch_dnsbl_listed{target="192.0.2.2",zone="b.example"} 0
+mailwatch_dnsbl_query_success{target="192.0.2.3",zone="a.example"} 1
+mailwatch_dnsbl_listed{target="192.0.2.3",zone="a.example"} 0
+mailwatch_dnsbl_query_success{target="192.0.2.3",zone="b.example"} 0
+mailwatch_dnsbl_listed{target="192.0.2.3",zone="b.example"} 0
+mailwatch_dnsbl_query_success{target="192.0.2.4",zone="a.example"} 0
+mailwatch_dnsbl_listed{target="192.0.2.4",zone="a.example"} 0
+`
+	want := []Row{
+		{"blacklists", "192.0.2.1", "not listed on 1 zone", OK},
+		{"blacklists", "192.0.2.2", "not listed on 2 zones", OK},
+		{"blacklists", "192.0.2.3", "not listed on 1 zone, 1 could not be queried", Warn},
+		{"blacklists", "192.0.2.4", "could not be queried on 1 zone", Unknown},
+	}
+	if diff := cmp.Diff(want, Evaluate(families(t, in), nil, thresholds(), now)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}

@@ -231,14 +231,22 @@ func blacklistRows(f Families) []Row {
 		case a.listed > 0:
 			rows = append(rows, Row{Area: "blacklists", Item: t, Value: "LISTED on " + strings.Join(a.on, ", "), Level: Crit})
 		case a.errors == a.zones:
-			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("no answer from any of %d zones", a.zones), Level: Unknown})
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: "could not be queried on " + zones(a.zones), Level: Unknown})
 		case a.errors > 0:
-			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("not listed on %d zones, %d could not be queried", a.zones-a.errors, a.errors), Level: Warn})
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("not listed on %s, %d could not be queried", zones(a.zones-a.errors), a.errors), Level: Warn})
 		default:
-			rows = append(rows, Row{Area: "blacklists", Item: t, Value: fmt.Sprintf("not listed on %d zones", a.zones), Level: OK})
+			rows = append(rows, Row{Area: "blacklists", Item: t, Value: "not listed on " + zones(a.zones), Level: OK})
 		}
 	}
 	return rows
+}
+
+// zones says "1 zone" or "n zones".
+func zones(n int) string {
+	if n == 1 {
+		return "1 zone"
+	}
+	return fmt.Sprintf("%d zones", n)
 }
 
 func dnsRows(f Families) []Row {

@@ -50,7 +50,7 @@ func TestCheckHealthyStack(t *testing.T) {
 		{"queue", "postfix queue"}:             fmt.Sprintf("%d queued, ", queued),
 		{"storage", env.PostfixSpool}:          "",
 		{"certificates", env.CertFile}:         "expires in ",
-		{"blacklists", env.DNSBLClean}:         "not listed on 1 zones",
+		{"blacklists", env.DNSBLClean}:         "not listed on 1 zone",
 		{"dns", env.Domain}:                    "6 checks pass",
 		{"anti-spam", "clamav daily"}:          "signatures 3 h old",
 		{"anti-spam", "fail2ban postfix-sasl"}: "1 banned",
