@@ -39,7 +39,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,8 @@ import threading
 import time
 import urllib.request
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from proc import fmt_int, loadavg, proc_cpu, proc_mem_mib, stop
+
 EVENTS = ("received", "delivered", "deferred", "bounced", "rejected", "sasl_auth_failed", "dovecot_auth_failed",
           "dkim_signed", "not_understood")
 EVENT_HEAD = ("received", "delivered", "deferred", "bounced", "rejected", "SASL fail", "IMAP auth fail", "DKIM signed",
@@ -87,18 +87,8 @@ def add(*xs):
     return sum(xs) if xs else None
 
 
-def proc_cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-
-
 def proc_hwm_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return round(proc_mem_mib(pid)["VmHWM"] * 1024)
 
 
 def find_fd(pid, path):
@@ -121,21 +111,6 @@ def fd_pos(pid, fd):
     except OSError:
         return None
     return None
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
-
-
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 # ---------------------------------------------------------------- the tools
@@ -389,10 +364,6 @@ def tools(a):
 def fmt_first(x):
     """The follow-mode delay to the first read, or a dash for other modes."""
     return "—" if x is None else "%.2f s" % x
-
-
-def fmt_int(x):
-    return "-" if x is None else "{:,}".format(x).replace(",", " ")
 
 
 def main():

@@ -32,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import time
 import urllib.error
 import urllib.request
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from proc import fmt_int, loadavg, proc_cpu, proc_mem_mib, stop
 
 
 def get(port, path, timeout=10):
@@ -50,27 +49,6 @@ def get(port, path, timeout=10):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def proc_cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_mem(pid):
-    m = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k = line.split(":")[0]
-            if k in ("VmRSS", "VmHWM"):
-                m[k] = int(line.split()[1]) / 1024
-    return m
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
 
 
 def lines_total(port):
@@ -231,20 +209,14 @@ def start(a, cfg, workdir, name):
         except OSError:
             pass
         if time.monotonic() - t0 > 300:
-            stop(p)
+            stop_daemon(p)
             sys.exit("scrape.py: not ready after 300 s")
         time.sleep(0.1)
     return p, time.monotonic() - t0
 
 
-def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+def stop_daemon(p):
+    stop(p, 15)
     p.errfile.close()
 
 
@@ -264,10 +236,6 @@ def queue_seen(body):
     src = [s.decode() for s in re.findall(rb'^mailwatch_postfix_queue_source\{[^}]*source="([^"]+)"[^}]*\} 1$',
                                           body, re.M)]
     return {"messages": q, "source": src}
-
-
-def fmt_int(x):
-    return "{:,}".format(x).replace(",", " ")
 
 
 def main():
@@ -300,7 +268,7 @@ def main():
         sys.exit("scrape.py: still disabled in the all-collectors configuration: %s" % ", ".join(disabled))
     p, res["ready_seconds"] = start(a, cfg, wd, "all")
     try:
-        res["rss_ready_mib"] = proc_mem(p.pid)["VmRSS"]
+        res["rss_ready_mib"] = proc_mem_mib(p.pid)["VmRSS"]
         _, body = get(a.port, "/metrics")
         res["collectors"] = collectors(body)
         res["queue"] = queue_seen(body)
@@ -319,7 +287,7 @@ def main():
             time.sleep(0.1)
         res["corpus_lines"] = n
         res["catchup_seconds"] = time.monotonic() - t0
-        mem = proc_mem(p.pid)
+        mem = proc_mem_mib(p.pid)
         res["rss_after_corpus_mib"], res["hwm_after_corpus_mib"] = mem["VmRSS"], mem["VmHWM"]
         samples = [l for l in body.decode().splitlines() if l and not l.startswith("#")]
         res["series"], res["metrics_bytes"] = len(samples), len(body)
@@ -336,11 +304,11 @@ def main():
         res["wrk_rate_cpu_pct"] = 100 * (proc_cpu(p.pid) - c0) / a.rate_seconds
         res["rate_open"] = fixed_rate(a.port, a.rate, a.rate_seconds)
         res["load_after_rate"] = loadavg()
-        mem = proc_mem(p.pid)
+        mem = proc_mem_mib(p.pid)
         res["rss_after_wrk_mib"], res["hwm_after_wrk_mib"] = mem["VmRSS"], mem["VmHWM"]
         res["dns_queries"] = dns.queries
     finally:
-        stop(p)
+        stop_daemon(p)
         dns.close()
 
     # ---- B: the default configuration, idle
@@ -362,9 +330,9 @@ def main():
         res["idle_seconds"] = t1 - t0
         res["idle_cpu_s"] = c1 - c0
         res["idle_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
-        res["rss_idle_end_mib"] = proc_mem(p.pid)["VmRSS"]
+        res["rss_idle_end_mib"] = proc_mem_mib(p.pid)["VmRSS"]
     finally:
-        stop(p)
+        stop_daemon(p)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)

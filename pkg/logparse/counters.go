@@ -76,7 +76,6 @@ func (c *counters) newRuleSet(rules []RuleConfig) (*ruleSet, error) {
 	return rs, nil
 }
 
-// source returns the counters of a source, creating them at 0.
 // raiseLastLine sets the last-line timestamp to t unless it is newer.
 func (s *sourceCounters) raiseLastLine(t time.Time) {
 	v := float64(t.UnixNano()) / 1e9
@@ -88,6 +87,7 @@ func (s *sourceCounters) raiseLastLine(t time.Time) {
 	}
 }
 
+// source returns the counters of a source, creating them at 0.
 func (c *counters) source(name string) *sourceCounters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
