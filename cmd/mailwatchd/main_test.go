@@ -86,6 +86,48 @@ func TestConfigCheck(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "intervall") {
 		t.Errorf("serve with bad config: want exit 1 naming the key, got %v\n%s", err, out)
 	}
+	// An alias bomb is refused by check, serve and `check` alike, at once.
+	bomb := filepath.Join(dir, "bomb.yaml")
+	writeFile(t, bomb, aliasBomb)
+	for _, args := range [][]string{
+		{"--config.check", "--config.file", bomb},
+		{"--config.file", bomb, "--web.listen-address", "127.0.0.1:0"},
+		{"check", "--config.file", bomb},
+	} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 || !strings.Contains(string(out), "alias bomb") {
+			t.Errorf("%v: want a non-zero exit naming the alias bomb, got %v\n%s", args, err, out)
+		}
+	}
+}
+
+// aliasBomb names 9^9 nodes through its aliases in 491 bytes.
+const aliasBomb = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+`
+
+// rssKiB reads a process's resident set size from /proc.
+func rssKiB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }
 
 func TestVersion(t *testing.T) {
@@ -225,6 +267,17 @@ func TestServeReloadAndTerm(t *testing.T) {
 	}
 	waitMetric(t, addr, `mailwatch_collector_runs_total{collector="filesystem"} 2`) // counters kept across the reload
 
+	// An alias bomb sent to the running daemon is refused without growing it.
+	before := rssKiB(t, cmd.Process.Pid)
+	writeFile(t, cfgPath, aliasBomb)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, addr, "mailwatch_config_last_reload_successful 0")
+	if grew := rssKiB(t, cmd.Process.Pid) - before; grew > 8<<10 {
+		t.Errorf("refusing an alias bomb on reload grew the daemon by %d KiB", grew)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +292,7 @@ func TestServeReloadAndTerm(t *testing.T) {
 	expectNotify(t, msgs, "STOPPING=1")
 	sc := bufio.NewScanner(&logs)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "reload refused") && !strings.Contains(sc.Text(), "bogus") {
+		if strings.Contains(sc.Text(), "reload refused") && !strings.Contains(sc.Text(), "bogus") && !strings.Contains(sc.Text(), "alias bomb") {
 			t.Errorf("refused reload log line does not name the bad key: %s", sc.Text())
 		}
 	}

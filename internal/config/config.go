@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -33,6 +34,14 @@ import (
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/updates"
 	"github.com/mailwatchd/mailwatchd/pkg/logparse"
+)
+
+// Bounds of the stale window (stale_after_intervals × a collector's
+// interval): well past any sensible setting, and far from overflowing a
+// time.Duration, which would make the window negative.
+const (
+	maxStaleAfterIntervals = 1000
+	maxStaleWindow         = 365 * 24 * time.Hour
 )
 
 // DefaultPath is where the Debian package and the systemd unit expect the file.
@@ -130,11 +139,28 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads, decodes, defaults and validates the file at path.
+// Load reads, decodes, defaults and validates the file at path. Anything
+// but a regular file of at most 1 MiB is refused (a FIFO would block the
+// reload that reads it).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("read config: %s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("read config: %s is larger than %d KiB", path, maxConfigBytes>>10)
 	}
 	return Parse(path, data)
 }
@@ -145,11 +171,37 @@ func Parse(name string, data []byte) (*Config, error) {
 	var probs []Problem
 	idx := newIndex()
 
+	if len(data) > maxConfigBytes {
+		return nil, &Error{File: name, Problems: []Problem{{Msg: fmt.Sprintf("the file is larger than %d KiB", maxConfigBytes>>10)}}}
+	}
+	// First pass: the node tree, for the line index and the checks the
+	// decoder does not make (size after alias expansion, one document).
+	nodes := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := nodes.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &Error{File: name, Problems: []Problem{syntaxProblem(err)}}
 	}
 	idx.walk(&root, "")
+	if idx.tooBig {
+		return nil, &Error{File: name, Problems: []Problem{{Msg: fmt.Sprintf(
+			"through its aliases the document expands to more than %d nodes or %d MiB of keys "+
+				"(an alias bomb?); mailwatchd refuses it", maxNodes, maxPathBytes>>20)}}}
+	}
+	for {
+		var extra yaml.Node
+		err := nodes.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, &Error{File: name, Problems: []Problem{syntaxProblem(err)}}
+		}
+		if emptyDocument(&extra) {
+			continue // a trailing "---" holds nothing to ignore
+		}
+		return nil, &Error{File: name, Problems: []Problem{{Line: extra.Content[0].Line,
+			Msg: "a second YAML document (after ---) is not allowed: mailwatchd reads only the first, and would silently ignore this one"}}}
+	}
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -171,6 +223,16 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, &Error{File: name, Problems: probs}
 	}
 	return cfg, nil
+}
+
+// emptyDocument reports whether a document node holds nothing (an empty
+// document between or after "---" markers).
+func emptyDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	c := n.Content[0]
+	return len(n.Content) == 1 && c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == ""
 }
 
 // ApplyDefaults fills every key left at its zero value.
@@ -212,6 +274,8 @@ func (c *Config) Validate() []error {
 	}
 	if c.Global.StaleAfterIntervals < 1 {
 		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at least 1, got %d", c.Global.StaleAfterIntervals))
+	} else if c.Global.StaleAfterIntervals > maxStaleAfterIntervals {
+		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at most %d, got %d", maxStaleAfterIntervals, c.Global.StaleAfterIntervals))
 	}
 	for _, err := range c.Logs.Validate() {
 		errs = append(errs, prefixError("logs", err))
@@ -224,6 +288,10 @@ func (c *Config) Validate() []error {
 		st, d := s.Common(), s.Defaults()
 		if st.Interval.D() < d.MinInterval {
 			errs = append(errs, collectors.Errorf(prefix+".interval", "%s is below the minimum of %s for this collector", st.Interval, confvalDuration(d.MinInterval)))
+		}
+		if n := c.Global.StaleAfterIntervals; n >= 1 && n <= maxStaleAfterIntervals && st.Interval.D() > maxStaleWindow/time.Duration(n) {
+			errs = append(errs, collectors.Errorf(prefix+".interval", "%s × global.stale_after_intervals (%d) is longer than %s, the longest stale window mailwatchd keeps",
+				st.Interval, n, confvalDuration(maxStaleWindow)))
 		}
 		if st.Timeout.D() <= 0 {
 			errs = append(errs, collectors.Errorf(prefix+".timeout", "must be positive"))

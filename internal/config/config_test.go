@@ -7,7 +7,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,6 +185,8 @@ func FuzzParse(f *testing.F) {
 	if data, err := os.ReadFile("../../config.example.yaml"); err == nil {
 		f.Add(data)
 	}
+	f.Add([]byte(aliasBomb))
+	f.Add([]byte("a: 1\n---\nb: 2\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("fuzz", data)
 		if err == nil && cfg == nil {
@@ -192,4 +196,94 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("config returned with an error")
 		}
 	})
+}
+
+// aliasBomb is the "billion laughs" of YAML: 491 bytes whose aliases name
+// 9^9 nodes. Before the walk was bounded, Parse grew past 2 GiB on it.
+const aliasBomb = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+`
+
+// TestAliasBombRefused: a file whose aliases expand beyond the limits is
+// refused with a clear error, and refusing it costs a few MiB at most (the
+// daemon parses a reloaded file while it runs).
+func TestAliasBombRefused(t *testing.T) {
+	longKey := strings.Repeat("k", 60_000)
+	wide := "x: &x\n  ? " + longKey + "\n  : 1\ny: &y [*x,*x,*x,*x,*x,*x,*x,*x,*x,*x]\nz: [*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y]\n"
+	for name, doc := range map[string]string{"nodes": aliasBomb, "long keys": wide} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := Parse("bomb.yaml", []byte(doc))
+			runtime.ReadMemStats(&after)
+			var ce *Error
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "alias bomb") {
+				t.Fatalf("want the file refused as an alias bomb, got %v", err)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Errorf("refusing the file allocated %d MiB", grew>>20)
+			}
+		})
+	}
+	// Aliases a real configuration uses are still fine.
+	ok := "collectors:\n  filesystem:\n    paths: &p [/var/log]\n  backup:\n    sets:\n      - name: mail\n        path: /srv/backup/*.tar.gz\n"
+	if _, err := Parse("ok.yaml", []byte(ok)); err != nil {
+		t.Errorf("a small alias: %v", err)
+	}
+}
+
+func TestSecondDocumentRefused(t *testing.T) {
+	t.Parallel()
+	_, err := Parse("two.yaml", []byte("global:\n  state_dir: /var/lib/mailwatchd\n---\ncollectors:\n  filesytem: {}\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 4: a second YAML document") {
+		t.Errorf("want the second document refused at line 4, got %v", err)
+	}
+	// An empty document after a trailing marker holds nothing to lose.
+	if _, err := Parse("trailing.yaml", []byte("global:\n  state_dir: /var/lib/mailwatchd\n---\n")); err != nil {
+		t.Errorf("trailing ---: %v", err)
+	}
+	if _, err := Parse("leading.yaml", []byte("---\nglobal:\n  state_dir: /var/lib/mailwatchd\n")); err != nil {
+		t.Errorf("leading ---: %v", err)
+	}
+}
+
+func TestStaleWindowBounded(t *testing.T) {
+	t.Parallel()
+	for doc, want := range map[string]string{
+		// 9223372036 × 1 s overflowed time.Duration into a negative window.
+		"global:\n  stale_after_intervals: 9223372036\n":                                      "line 2: global.stale_after_intervals: must be at most 1000",
+		"global:\n  stale_after_intervals: 1000\ncollectors:\n  mailbox:\n    interval: 1w\n": "collectors.mailbox.interval: 7d × global.stale_after_intervals (1000) is longer than 365d",
+	} {
+		_, err := Parse("stale.yaml", []byte(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: want %q, got %v", doc, want, err)
+		}
+	}
+}
+
+func TestLoadRefusesNonRegularAndHugeFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("FIFO: want 'not a regular file', got %v", err)
+	}
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, []byte("# "+strings.Repeat("x", maxConfigBytes)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") {
+		t.Errorf("2 MiB file: want 'larger than', got %v", err)
+	}
 }

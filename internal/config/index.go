@@ -25,7 +25,26 @@ type index struct {
 	lineOf map[string]int     // "collectors.filesystem.paths[1]" -> 12
 	keyAt  map[lineKey]string // (12, "pathz") -> "collectors.filesystem.pathz"
 	pathAt map[int]string     // 12 -> the deepest path starting on line 12
+
+	// The walk follows aliases, so a small file can name an exponential
+	// number of nodes (the "billion laughs" alias bomb). nodes and pathBytes
+	// count what the walk visited and stored; past maxNodes or maxPathBytes
+	// it stops and tooBig is set, and the file is refused before the
+	// decoder (which expands aliases too) ever sees it.
+	nodes, pathBytes int
+	tooBig           bool
 }
+
+// Limits of one configuration file. A real configuration has a few hundred
+// nodes (config.example.yaml: about 400) and a few kilobytes of paths; these
+// bounds are two orders of magnitude above that, and keep the memory a
+// hostile file can make mailwatchd spend, at start or on a reload, to a few
+// MiB.
+const (
+	maxConfigBytes = 1 << 20  // the file itself
+	maxNodes       = 50_000   // nodes visited, aliases expanded
+	maxPathBytes   = 16 << 20 // bytes of YAML paths indexed, aliases expanded
+)
 
 type lineKey struct {
 	line int
@@ -37,6 +56,10 @@ func newIndex() *index {
 }
 
 func (x *index) add(path string, line int) {
+	x.pathBytes += len(path)
+	if x.pathBytes > maxPathBytes {
+		x.tooBig = true
+	}
 	if _, ok := x.lineOf[path]; !ok {
 		x.lineOf[path] = line
 	}
@@ -44,6 +67,14 @@ func (x *index) add(path string, line int) {
 }
 
 func (x *index) walk(n *yaml.Node, path string) {
+	if x.tooBig {
+		return
+	}
+	x.nodes++
+	if x.nodes > maxNodes {
+		x.tooBig = true
+		return
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
