@@ -142,9 +142,9 @@ func newDescs() *descs {
 	return &descs{
 		lines:       d("log", "lines_total", "Lines read from the log source.", "source"),
 		malformed:   d("log", "malformed_lines_total", "Lines of the log source that could not be split into timestamp, host, program and message, or were longer than the line limit.", "source"),
-		readErrors:  d("log", "read_errors_total", "Errors opening, reading or following the log source.", "source"),
-		rotations:   d("log", "rotations_total", "Times a file of the log source was replaced by a new one (rename, delete and create, symlink swap).", "source"),
-		truncations: d("log", "truncations_total", "Times a file of the log source was truncated (copytruncate rotation).", "source"),
+		readErrors:  d("log", "read_errors_total", "Errors opening, reading or following the log source, since mailwatchd started (not kept across restarts).", "source"),
+		rotations:   d("log", "rotations_total", "Times a file of the log source was replaced by a new one (rename, delete and create, symlink swap), seen since mailwatchd started (not kept across restarts).", "source"),
+		truncations: d("log", "truncations_total", "Times a file of the log source was truncated (copytruncate rotation, or found shorter than its saved position after a crash), seen since mailwatchd started (not kept across restarts).", "source"),
 		skipped:     d("log", "skipped_bytes_total", "Bytes of the log source skipped at start-up because the catch-up exceeded max_catchup_bytes.", "source"),
 		lastTS:      d("log", "last_line_timestamp_seconds", "Timestamp written in the last line read from the log source, in Unix seconds.", "source"),
 		unread:      d("log", "unread_bytes", "Bytes of the log source's files not read yet, at the last poll.", "source"),
@@ -153,7 +153,7 @@ func newDescs() *descs {
 		messages:    d("postfix", "messages_total", "Postfix messages by action, counted from the log as pflogsumm counts them (deliveries, deferrals and bounces per recipient line).", "action"),
 		rejects:     d("postfix", "rejects_total", "Postfix rejects by reason class, counted from the log.", "reason"),
 		stateFailures: d("log", "state_save_failures_total",
-			"Failed attempts to save log positions and counters to the state directory."),
+			"Failed attempts to save log positions and counters to the state directory since mailwatchd started."),
 	}
 }
 
@@ -210,12 +210,15 @@ type counterState struct {
 	Rules     map[string]uint64 `json:"rules,omitempty"`
 }
 
+// sourceCounterState is a source's persisted counters: those of what the
+// log holds, which a restart continues exactly. What the follower met (read
+// errors, rotations, truncations, like state save failures) is counted per
+// process and starts at 0: restored, it would lose what happened between
+// the last checkpoint and a crash, and a counter that goes back is worse
+// than one that resets.
 type sourceCounterState struct {
 	Lines        uint64  `json:"lines"`
 	Malformed    uint64  `json:"malformed"`
-	ReadErrors   uint64  `json:"read_errors"`
-	Rotations    uint64  `json:"rotations"`
-	Truncations  uint64  `json:"truncations"`
 	SkippedBytes uint64  `json:"skipped_bytes"`
 	LastLineTS   float64 `json:"last_line_timestamp"`
 }
@@ -272,8 +275,7 @@ func (c *counters) restore(st counterState) {
 
 func (s *sourceCounters) snapshot() sourceCounterState {
 	return sourceCounterState{
-		Lines: s.lines.Load(), Malformed: s.malformed.Load(), ReadErrors: s.readErrors.Load(),
-		Rotations: s.rotations.Load(), Truncations: s.truncations.Load(), SkippedBytes: s.skippedBytes.Load(),
+		Lines: s.lines.Load(), Malformed: s.malformed.Load(), SkippedBytes: s.skippedBytes.Load(),
 		LastLineTS: math.Float64frombits(s.lastLineTS.Load()),
 	}
 }
@@ -281,9 +283,6 @@ func (s *sourceCounters) snapshot() sourceCounterState {
 func (s *sourceCounters) restore(st sourceCounterState) {
 	s.lines.Store(st.Lines)
 	s.malformed.Store(st.Malformed)
-	s.readErrors.Store(st.ReadErrors)
-	s.rotations.Store(st.Rotations)
-	s.truncations.Store(st.Truncations)
 	s.skippedBytes.Store(st.SkippedBytes)
 	if st.LastLineTS > 0 {
 		s.lastLineTS.Store(math.Float64bits(st.LastLineTS))

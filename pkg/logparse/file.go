@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -78,7 +79,7 @@ type tailer struct {
 func (t *tailer) pos() filePos {
 	sum := sha256.Sum256(t.fp)
 	return filePos{Path: t.path, File: t.file, Dev: t.id.dev, Ino: t.id.ino, FPLen: len(t.fp),
-		FP: hex.EncodeToString(sum[:]), Offset: t.offset}
+		FP: hex.EncodeToString(sum[:]), Offset: t.offset, InLongLine: t.skipping}
 }
 
 // fileSource follows the files of one configured source.
@@ -238,6 +239,9 @@ func (s *fileSource) openAtStart(path string, atEnd bool) []*tailer {
 	delete(s.resume, path)
 	f, fi, err := s.openFile(path)
 	if err != nil {
+		if !hasSaved {
+			return nil // nothing known of it: its rotated files were read before, or are older than us
+		}
 		return s.resumePath(path, nil, saved)
 	}
 	t := s.newTailer(path, path, f, fi)
@@ -295,24 +299,54 @@ func lastLineTime(f *os.File, size int64, now time.Time, loc *time.Location) (ti
 // openFile opens a regular file; errors other than its absence are counted
 // and logged.
 func (s *fileSource) openFile(path string) (*os.File, fs.FileInfo, error) {
-	f, err := os.Open(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			s.problem(path, err)
 		}
 		return nil, nil, err
 	}
+	delete(s.warned, path)
+	return f, fi, nil
+}
+
+// errNotRegular refuses what is not a regular file at a followed path.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading if it is a regular file. The open
+// never blocks: a FIFO without a writer (mkfifo mail.log), a socket or a
+// device would block open or read forever, and with it the source, its
+// reloads and the state saves. O_NONBLOCK does not change reads of a
+// regular file.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, err
+	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = errors.New("not a regular file")
+		err = &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", errNotRegular, fileType(fi.Mode()))}
 	}
 	if err != nil {
 		f.Close()
-		s.problem(path, err)
 		return nil, nil, err
 	}
-	delete(s.warned, path)
 	return f, fi, nil
+}
+
+// fileType names the type of a file that is not a regular one.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return m.Type().String()
 }
 
 // problem counts a read error and logs it once per path and message.
@@ -532,6 +566,7 @@ func (s *fileSource) readPass(ctx context.Context, t *tailer) error {
 		from := t.offset
 		s.drainLines(lr)
 		t.offset = t.readPos - int64(lr.pending())
+		t.skipping = lr.skipping // with offset: a checkpoint may come before this pass ends
 		s.sink.flush()
 		if ce := s.logger.Check(zap.DebugLevel, "log chunk read"); ce != nil {
 			first, _, _ := bytes.Cut(t.fp, []byte{'\n'})

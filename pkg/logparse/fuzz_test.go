@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,6 +109,10 @@ func FuzzReplay(f *testing.F) {
 	f.Add([]byte("Nov 22 05:34:01 h p[1]: a\nb\n{\"MESSAGE\":\"x\"}\n"))
 	f.Add([]byte("{\"MESSAGE\":[1,2,3],\"SYSLOG_IDENTIFIER\":[\"a\",\"b\"]}\n{\"__CURSOR\":5}\n"))
 	f.Add([]byte("\n\n\r\n"))
+	// Lines over the 64 KiB limit, ended and unended (the follower's case of
+	// one still incomplete at a checkpoint is TestOversizedLineAcrossRestart).
+	f.Add([]byte("Nov 22 05:34:01 h p[1]: " + strings.Repeat("x", 70<<10) + "\nNov 22 05:34:02 h p[1]: b\n"))
+	f.Add([]byte("a\n" + strings.Repeat("y", 200<<10)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReplayer(Config{}, "fuzz")
 		if err != nil {

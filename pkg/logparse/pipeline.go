@@ -6,7 +6,6 @@ package logparse
 import (
 	"context"
 	"errors"
-	"os"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -94,7 +93,7 @@ type Pipeline struct {
 	saved   map[string]*sourceState // positions of sources that are not running
 	runners map[string]*runner
 	runCtx  context.Context // nil while Run is not running
-	saveErr string          // last save error logged
+	saveErr string          // errorKey of the last save error logged
 }
 
 // New builds a pipeline from a validated config. stateDir ("" for none)
@@ -155,14 +154,12 @@ func (p *Pipeline) Peek() (restored bool) {
 		}
 		for _, pat := range sc.Paths {
 			for _, path := range expandPattern(pat) {
-				f, err := os.Open(path)
+				f, fi, err := openRegular(path)
 				if err != nil {
 					continue
 				}
-				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-					if ts, ok := lastLineTime(f, fi.Size(), now, time.Local); ok {
-						ctr.raiseLastLine(ts)
-					}
+				if ts, ok := lastLineTime(f, fi.Size(), now, time.Local); ok {
+					ctr.raiseLastLine(ts)
 				}
 				f.Close()
 			}
@@ -321,10 +318,10 @@ func (p *Pipeline) save() error {
 	err := saveState(p.stateDir, st)
 	if err != nil {
 		p.counters.stateSaveFailures.Add(1)
-		if p.saveErr != err.Error() {
+		if key := errorKey(err); p.saveErr != key {
 			p.logger.Error("cannot save log positions", zap.Error(err))
+			p.saveErr = key
 		}
-		p.saveErr = err.Error()
 	} else if p.saveErr != "" {
 		p.logger.Info("log positions saved again")
 		p.saveErr = ""

@@ -42,8 +42,13 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tail
 	for _, p := range saved {
 		if t != nil && p.Dev == t.id.dev && p.Ino == t.id.ino {
 			liveKnown = true
-			if s.prefixMatches(t.f, p) && t.size >= p.Offset {
-				s.seek(t, p.Offset)
+			if s.prefixMatches(t.f, p) {
+				if t.size >= p.Offset {
+					s.seek(t, p.Offset)
+					t.skipping = p.InLongLine
+				} else {
+					s.lostTail(t, p)
+				}
 				liveResumed = true
 				continue
 			}
@@ -61,11 +66,18 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tail
 		}
 		claimed[sibs[i].id] = true
 		newest = min(newest, i)
-		out = append(out, s.drainSibling(path, &sibs[i], p.Offset))
+		d := s.drainSibling(path, &sibs[i], p.Offset)
+		d.skipping = p.InLongLine
+		out = append(out, d)
 	}
-	if liveResumed {
-		newest = 0 // not rotated: only files changed after the checkpoint can be new
-	} else if !liveKnown && len(saved) > 0 {
+	if liveResumed || (newest == len(sibs) && s.savedAt > 0) {
+		// Not rotated, or the file of the saved position is gone (deleted,
+		// or rotated and compressed): only files changed after the
+		// checkpoint can hold lines never seen; the others were read before
+		// it, or are older than anything this source followed.
+		newest = 0
+	}
+	if !liveResumed && !liveKnown && len(saved) > 0 {
 		s.sc.rotations.Add(1) // rotated while we were down: a new file is read from its start
 	}
 	changedAfter := int64(0)
@@ -73,6 +85,20 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tail
 		changedAfter = s.savedAt - int64(mtimeSlack)
 	}
 	return append(out, s.catchUpNewer(path, sibs, newest, changedAfter, t)...)
+}
+
+// lostTail resumes t, the same file as the saved position p (inode and
+// first bytes) but now shorter than p's offset: the host went down before
+// the file's last writes reached the disk, while the saved state (synced)
+// did. Every line before the end was counted already, so reading goes on
+// from the end, where the log's writer appends next; only the lost bytes,
+// never seen again, are not re-read. It counts as a truncation.
+func (s *fileSource) lostTail(t *tailer, p filePos) {
+	s.sc.truncations.Add(1)
+	s.logger.Warn("log file is shorter than its saved position (its end was lost in a crash?); "+
+		"reading on from its end, nothing is counted twice",
+		zap.String("path", t.path), zap.Int64("size", t.size), zap.Int64("saved_offset", p.Offset))
+	s.seek(t, t.size)
 }
 
 // mtimeSlack covers the coarse clock of file times: the kernel stamps them
@@ -182,13 +208,11 @@ func openSiblings(path string) []sibling {
 		if c := n[len(base)]; c != '.' && c != '-' && c != '_' {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, n))
-		if err != nil {
-			continue
+		if t := e.Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
+			continue // a FIFO named like a sibling (mail.log.pipe); openRegular refuses one behind a link
 		}
-		fi, err := f.Stat()
-		if err != nil || !fi.Mode().IsRegular() {
-			f.Close()
+		f, fi, err := openRegular(filepath.Join(dir, n))
+		if err != nil {
 			continue
 		}
 		out = append(out, sibling{name: f.Name(), f: f, id: statID(fi), size: fi.Size(), mtime: fi.ModTime()})

@@ -49,6 +49,9 @@ type filePos struct {
 	FPLen  int    `json:"fp_len"`
 	FP     string `json:"fp"`
 	Offset int64  `json:"offset"`
+	// InLongLine: Offset is inside a line longer than the line limit, which
+	// was counted already (as malformed); its rest is skipped on resume.
+	InLongLine bool `json:"in_long_line,omitempty"`
 }
 
 // loadState reads the state file of dir. A missing file is no error: it is
@@ -79,33 +82,66 @@ func loadState(dir string) (*stateFile, error) {
 func saveState(dir string, st *stateFile) error {
 	b, err := json.Marshal(st)
 	if err != nil {
-		return err
+		return &saveError{"encode", err}
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("save log state: %w", err)
+		return &saveError{"create directory", err}
 	}
 	tmp, err := os.CreateTemp(dir, stateFileName+".tmp*")
 	if err != nil {
-		return fmt.Errorf("save log state: %w", err)
+		return &saveError{"create temporary file", err}
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save log state: %w", err)
+		return &saveError{"write", err}
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save log state: %w", err)
+		return &saveError{"sync", err}
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save log state: %w", err)
+		return &saveError{"close", err}
 	}
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFileName)); err != nil {
-		return fmt.Errorf("save log state: %w", err)
+		return &saveError{"rename", err}
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync() // best effort: the rename is durable once the directory is
 		d.Close()
 	}
 	return nil
+}
+
+// saveError is a failed save: the step that failed and the error.
+type saveError struct {
+	step string
+	err  error
+}
+
+func (e *saveError) Error() string { return "save log state: " + e.step + ": " + e.err.Error() }
+func (e *saveError) Unwrap() error { return e.err }
+
+// key identifies the failure without the file names in the error (the
+// temporary file's is random), so that a failure that repeats at every
+// save is logged once.
+func (e *saveError) key() string {
+	var pe *fs.PathError
+	if errors.As(e.err, &pe) {
+		return e.step + ": " + pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(e.err, &le) {
+		return e.step + ": " + le.Err.Error()
+	}
+	return e.Error()
+}
+
+// errorKey is what decides whether a save error is logged again.
+func errorKey(err error) string {
+	var se *saveError
+	if errors.As(err, &se) {
+		return se.key()
+	}
+	return err.Error()
 }
