@@ -14,8 +14,24 @@
 //
 // The collector is off and has no targets by default, so a stock install
 // sends no DNS query. Runs are rare (30 minutes by default, 5 at least),
-// answers are cached for their TTL, queries in flight are bounded and each
-// has its own deadline: a list that never answers delays nothing else.
+// answers are cached for their TTL, and each query has its own deadline.
+//
+// A list that never answers delays nothing else. At most
+// resolver.max_concurrent queries are in flight, and a free slot goes to the
+// list with the fewest queries in flight (then the fewest timeouts in a row),
+// so while other lists have queries left a silent list holds at most its
+// share of the slots. A list whose query timed out is sent nothing more
+// until its queries in flight are back, and after two timeouts in a row
+// (no answer of that list between them) it is given up for the run: its
+// remaining targets get query_success 0 without being asked. A run stops
+// waiting a tenth of its timeout (at most 1 s) before the timeout ends and
+// exports what was answered; the pairs not answered by then get
+// query_success 0 (and listed 0, as every pair without a verdict).
+//
+// mailwatch_dnsbl_query_errors_total counts queries that were sent and gave
+// no verdict. Targets not asked (a list given up, the run's deadline) and
+// answers served from the cache are not counted again; every (zone, reason)
+// series is exported from the first run, at 0.
 //
 // It needs no privileges: outgoing DNS to the resolver, and for
 // auto_addresses the interface list and /proc/net/if_inet6.
@@ -81,10 +97,17 @@ type Collector struct {
 	hostAddrs func() ([]netip.Addr, error)
 	logger    *zap.Logger
 	secret    string // the DQS key: part of query names, never logged
+	// maxInFlight bounds the queries in flight (resolver.max_concurrent).
+	// The resolver has the same bound (and stays the hard one); keeping
+	// to it here means queries wait in the collector, which shares the
+	// slots among the lists (see query), and not in the resolver's
+	// semaphore, which serves them in arrival order whatever their list.
+	maxInFlight int
 
 	mu      sync.Mutex
 	errors  map[string]map[string]float64 // zone -> reason -> count, held across runs
 	state   map[pairKey]string            // last logged state: "listed", "" or a reason
+	answers map[pairKey]*dnsclient.Response
 	autoErr string
 }
 
@@ -107,13 +130,15 @@ func NewWithResolver(cfg Config, res Resolver, hostAddrs func() ([]netip.Addr, e
 		hostAddrs = hostAddresses
 	}
 	c := &Collector{
-		auto:      cfg.AutoAddresses,
-		res:       res,
-		hostAddrs: hostAddrs,
-		logger:    logger,
-		secret:    string(cfg.SpamhausDQSKey),
-		errors:    map[string]map[string]float64{},
-		state:     map[pairKey]string{},
+		auto:        cfg.AutoAddresses,
+		res:         res,
+		hostAddrs:   hostAddrs,
+		logger:      logger,
+		secret:      string(cfg.SpamhausDQSKey),
+		maxInFlight: max(cfg.Resolver.MaxConcurrent, 1),
+		errors:      map[string]map[string]float64{},
+		state:       map[pairKey]string{},
+		answers:     map[pairKey]*dnsclient.Response{},
 	}
 	for _, s := range cfg.Addresses {
 		if a, err := netip.ParseAddr(s); err == nil {
@@ -175,45 +200,22 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 type result struct {
 	pair
-	v   Verdict
-	err error
+	v    Verdict
+	err  error
+	sent bool                // the query was handed to the resolver (false: not asked)
+	resp *dnsclient.Response // the answer, nil without one
 }
 
-// Update implements collectors.Collector.
+// Update implements collectors.Collector. It returns before ctx's deadline
+// (see withEmitMargin) with every pair's series, answered or not.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	pairs := c.pairs(c.currentTargets())
 	if len(pairs) == 0 {
 		return fmt.Errorf("no address or domain to check (auto_addresses found no public address): %w", collectors.ErrNotApplicable)
 	}
-	done := make(chan int, len(pairs))
-	results := make([]result, len(pairs))
-	for i, p := range pairs {
-		go func() {
-			results[i] = c.check(ctx, p)
-			done <- i
-		}()
-	}
-	finished := make([]bool, len(pairs))
-	for n := 0; n < len(pairs); n++ {
-		select {
-		case i := <-done:
-			finished[i] = true
-		case <-ctx.Done():
-			n = len(pairs)
-			drain(done, finished) // finished just before the deadline: keep
-		}
-	}
-	out := make([]result, len(pairs))
-	for i, p := range pairs {
-		if finished[i] {
-			out[i] = results[i]
-			continue
-		}
-		// A resolver that ignores ctx must not hold the run: report the pair
-		// as timed out and let its goroutine finish into the buffered channel.
-		out[i] = result{pair: p, v: Verdict{Reason: dnsclient.ReasonTimeout}, err: ctx.Err()}
-	}
-	return c.emit(out, ch)
+	qctx, cancel := withEmitMargin(ctx)
+	defer cancel()
+	return c.emit(c.query(qctx, pairs), ch)
 }
 
 // currentTargets is the configured targets plus, with auto_addresses, the
@@ -255,6 +257,9 @@ func (c *Collector) check(ctx context.Context, p pair) result {
 	name := queryName(p.target, p.zone.query)
 	resp, err := c.res.Query(ctx, name, dns.TypeA)
 	v := Judge(resp, err)
+	if err != nil {
+		resp = nil
+	}
 	if v.Listed && c.logger.Core().Enabled(zap.DebugLevel) {
 		if txt, terr := c.res.Query(ctx, name, dns.TypeTXT); terr == nil {
 			for _, s := range txt.TXT() {
@@ -262,26 +267,32 @@ func (c *Collector) check(ctx context.Context, p pair) result {
 			}
 		}
 	}
-	return result{pair: p, v: v, err: err}
+	return result{pair: p, v: v, err: err, sent: true, resp: resp}
 }
 
 func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resolverDown := 0
-	for _, r := range results {
+	first := -1 // the first failure of a query sent, for the run's error
+	for i, r := range results {
 		c.noteState(r)
+		cached := c.fromCache(r)
 		lv := []string{r.target.Label, r.zone.label}
 		ch <- prometheus.MustNewConstMetric(listedDesc, prometheus.GaugeValue, b2f(r.v.Listed), lv...)
 		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(r.v.Reason == ""), lv...)
 		if r.v.Reason == "" {
 			continue
 		}
-		if m := c.errors[r.zone.label]; m != nil {
+		// Only a query sent counts; a cached answer was counted when it came.
+		if m := c.errors[r.zone.label]; m != nil && r.sent && !cached {
 			m[r.v.Reason]++
 		}
 		if isResolverReason(r.v.Reason) {
 			resolverDown++
+		}
+		if first < 0 && r.sent {
+			first = i
 		}
 	}
 	for _, z := range c.usedZones {
@@ -290,9 +301,27 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 		}
 	}
 	if resolverDown == len(results) {
-		return fmt.Errorf("no answer from the resolver for any of %d queries (first: %s)", len(results), c.redact(describe(results[0])))
+		return fmt.Errorf("no answer from the resolver for any of %d queries (first: %s)", len(results), c.redact(describe(results[max(first, 0)])))
 	}
 	return nil
+}
+
+// fromCache reports whether r's answer is the one this pair got in an
+// earlier run, served again from the resolver's cache without a query: the
+// dnsclient cache hands out the very Response it stored (it is shared, see
+// dnsclient.Client.Query), and every answer from the wire is a new one. It
+// remembers r's answer for the next run; c.mu is held.
+func (c *Collector) fromCache(r result) bool {
+	k := pairKey{r.target.Label, r.zone.label}
+	prev := c.answers[k]
+	if r.resp == nil {
+		if r.sent {
+			delete(c.answers, k)
+		}
+		return false
+	}
+	c.answers[k] = r.resp
+	return prev == r.resp
 }
 
 // isResolverReason: the failure says nothing about the list, only that the
@@ -381,18 +410,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// drain marks the results already delivered on done as finished.
-func drain(done <-chan int, finished []bool) {
-	for {
-		select {
-		case i := <-done:
-			finished[i] = true
-		default:
-			return
-		}
-	}
 }
 
 func b2f(b bool) float64 {

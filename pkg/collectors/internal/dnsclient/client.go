@@ -11,7 +11,9 @@
 // the TTLs. Answers are cached for their TTL (negative answers for the SOA's
 // negative TTL, RFC 2308), identical queries in flight are sent once, the
 // number of queries in flight is bounded, and every query has its own
-// deadline, so one list that never answers cannot hold up the others.
+// deadline. Its semaphore serves queries first come, first served: keeping
+// one list that never answers from holding every slot is the caller's part
+// (the dnsbl collector dispatches its queries fairly among the lists).
 //
 // It needs nothing but outgoing UDP and TCP to the resolver.
 package dnsclient
