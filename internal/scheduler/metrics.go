@@ -58,14 +58,14 @@ func (s *Scheduler) collect(ch chan<- prometheus.Metric, now time.Time) (staleAt
 			}
 		}
 		snap := st.snapshot
-		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(st.success), name)
-		ch <- prometheus.MustNewConstMetric(absentDesc, prometheus.GaugeValue, b2f(st.notApplic && !st.success), name)
-		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.duration.Seconds(), name)
+		ch <- collectors.Gauge(successDesc, collectors.B2F(st.success), name)
+		ch <- collectors.Gauge(absentDesc, collectors.B2F(st.notApplic && !st.success), name)
+		ch <- collectors.Gauge(durationDesc, st.duration.Seconds(), name)
 		if !st.lastSuccess.IsZero() {
-			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, name)
+			ch <- collectors.Gauge(lastSuccessDesc, float64(st.lastSuccess.UnixNano())/1e9, name)
 		}
-		ch <- prometheus.MustNewConstMetric(runsDesc, prometheus.CounterValue, float64(st.runs), name)
-		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.CounterValue, float64(st.failures), name)
+		ch <- collectors.Counter(runsDesc, float64(st.runs), name)
+		ch <- collectors.Counter(failuresDesc, float64(st.failures), name)
 		st.mu.Unlock()
 		for _, m := range snap {
 			ch <- m
@@ -74,11 +74,5 @@ func (s *Scheduler) collect(ch chan<- prometheus.Metric, now time.Time) (staleAt
 	return staleAt
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 var _ prometheus.Collector = (*Scheduler)(nil)

@@ -27,12 +27,13 @@ const Namespace = "mailwatch"
 // and is called once when the collector is registered.
 //
 // Update performs one measurement. It must return promptly once ctx is done,
-// must not use ch after it returns, and sends only const metrics. The
-// scheduler calls Update from one goroutine at a time, never concurrently
-// with itself. Update returns an error only when the run produced nothing
-// trustworthy; per-target failures are reported as data (a _success gauge at
-// 0). ErrNotApplicable (possibly wrapped) means the thing it watches is not
-// on this host.
+// must not use ch after it returns, and sends only const metrics, built with
+// Gauge, Counter or Metric so that every label value is valid UTF-8 (see
+// LabelValue). The scheduler calls Update from one goroutine at a time,
+// never concurrently with itself. Update returns an error only when the run
+// produced nothing trustworthy; per-target failures are reported as data (a
+// _success gauge at 0). ErrNotApplicable (possibly wrapped) means the thing
+// it watches is not on this host.
 type Collector interface {
 	Describe(ch chan<- *prometheus.Desc)
 	Update(ctx context.Context, ch chan<- prometheus.Metric) error

@@ -294,11 +294,11 @@ func softDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func (c *Collector) emit(ch chan<- prometheus.Metric, s Set, sc scan) {
-	ch <- gauge(scanSuccessDesc, b2f(sc.err == nil), s.Name)
-	ch <- gauge(filesDesc, float64(sc.files), s.Name)
+	ch <- collectors.Gauge(scanSuccessDesc, collectors.B2F(sc.err == nil), s.Name)
+	ch <- collectors.Gauge(filesDesc, float64(sc.files), s.Name)
 	if sc.newest != nil {
-		ch <- gauge(newestTimeDesc, float64(sc.newest.mtime)/1e9, s.Name)
-		ch <- gauge(newestSizeDesc, float64(sc.newest.size), s.Name)
+		ch <- collectors.Gauge(newestTimeDesc, float64(sc.newest.mtime)/1e9, s.Name)
+		ch <- collectors.Gauge(newestSizeDesc, float64(sc.newest.size), s.Name)
 	}
 	if !s.Verify {
 		return
@@ -307,14 +307,14 @@ func (c *Collector) emit(ch chan<- prometheus.Metric, s Set, sc scan) {
 	v := c.verdicts[s.Name]
 	c.mu.Unlock()
 	if v == nil {
-		ch <- gauge(verifySuccessDesc, 0, s.Name)
+		ch <- collectors.Gauge(verifySuccessDesc, 0, s.Name)
 		return
 	}
-	ch <- gauge(verifySuccessDesc, b2f(v.ok), s.Name)
-	ch <- gauge(verifyTimeDesc, float64(v.at.UnixNano())/1e9, s.Name)
-	ch <- gauge(verifiedFileTimeDesc, float64(v.file.mtime)/1e9, s.Name)
+	ch <- collectors.Gauge(verifySuccessDesc, collectors.B2F(v.ok), s.Name)
+	ch <- collectors.Gauge(verifyTimeDesc, float64(v.at.UnixNano())/1e9, s.Name)
+	ch <- collectors.Gauge(verifiedFileTimeDesc, float64(v.file.mtime)/1e9, s.Name)
 	if v.ok && v.entries >= 0 {
-		ch <- gauge(verifiedEntriesDesc, float64(v.entries), s.Name)
+		ch <- collectors.Gauge(verifiedEntriesDesc, float64(v.entries), s.Name)
 	}
 }
 
@@ -342,17 +342,6 @@ func (c *Collector) logScans(scans []scan) {
 		}
 		c.lastScan[s.Name] = key
 	}
-}
-
-func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)

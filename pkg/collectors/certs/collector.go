@@ -153,7 +153,8 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 		go func() {
 			pctx, cancel := context.WithTimeout(ctx, c.endpointTimeout)
 			defer cancel()
-			s, err := probe(pctx, c.dial, ep, &c.params)
+			// Unrecovered, a panic in this goroutine would end the process.
+			s, err := guarded(func() (served, error) { return probe(pctx, c.dial, ep, &c.params) })
 			probes <- probeResult{i: i, s: s, err: err}
 		}()
 	}
@@ -194,8 +195,20 @@ func readFile(ctx context.Context, path string) fileResult {
 	if err := ctx.Err(); err != nil {
 		return fileResult{err: fmt.Errorf("%s: %w", path, err)}
 	}
-	chain, err := readBundle(path)
+	chain, err := guarded(func() ([]*x509.Certificate, error) { return readBundle(path) })
 	return fileResult{chain: chain, err: err}
+}
+
+// guarded calls f and returns a panic in it as its error, so that the panic
+// fails only the target, pattern or discovery source f works on.
+func guarded[T any](f func() (T, error)) (T, error) {
+	var v T
+	var err error
+	if p := collectors.SafeCall(func() { v, err = f() }); p != nil {
+		var zero T
+		return zero, p
+	}
+	return v, err
 }
 
 // resolveFiles expands the globs and runs discovery. The map holds the
@@ -207,7 +220,7 @@ func (c *Collector) resolveFiles(ctx context.Context) (fileSet, map[string]error
 			set.add(f, c.maxFiles)
 			continue
 		}
-		matches, err := expandGlob(f)
+		matches, err := guarded(func() ([]string, error) { return expandGlob(f) })
 		if err != nil {
 			set.globErrs[f] = err
 		}
@@ -218,7 +231,7 @@ func (c *Collector) resolveFiles(ctx context.Context) (fileSet, map[string]error
 	discovery := map[string]error{}
 	if c.postconf != "" {
 		dctx, cancel := context.WithTimeout(ctx, c.endpointTimeout)
-		found, err := discoverPostfix(dctx, c.run, c.postconf)
+		found, err := guarded(func() ([]string, error) { return discoverPostfix(dctx, c.run, c.postconf) })
 		cancel()
 		if !errors.Is(err, errAbsent) {
 			discovery[sourcePostfix] = err
@@ -228,7 +241,7 @@ func (c *Collector) resolveFiles(ctx context.Context) (fileSet, map[string]error
 		}
 	}
 	if c.dovecotConfig != "" {
-		found, err := discoverDovecot(c.dovecotConfig)
+		found, err := guarded(func() ([]string, error) { return discoverDovecot(c.dovecotConfig) })
 		if !errors.Is(err, errAbsent) {
 			discovery[sourceDovecot] = err
 		}
@@ -296,10 +309,11 @@ type run struct {
 	roots     *x509.CertPool
 	seen      map[string]bool
 	total, ok int
+	buf       []prometheus.Metric // the metrics of the target being emitted
 }
 
 func (r *run) gauge(d *prometheus.Desc, v float64, lv ...string) {
-	r.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+	r.buf = append(r.buf, collectors.Gauge(d, v, lv...))
 }
 
 func (r *run) note(kind, target string, err error) {
@@ -307,9 +321,31 @@ func (r *run) note(kind, target string, err error) {
 	r.c.note(kind, target, err)
 }
 
-// leaf emits the dates and the verification of a certificate chain.
+// target emits the metrics of one target, made by emit, which reports
+// whether the target's certificate was read. A panic in emit costs this
+// target only: what it made is dropped, the target is exported as
+// check_success 0 and the panic is logged as its error.
+func (r *run) target(label string, emit func() bool) {
+	r.total++
+	r.buf = r.buf[:0]
+	var ok bool
+	err := collectors.SafeCall(func() { ok = emit() })
+	r.note("panic", label, err)
+	if err != nil {
+		ok = false
+		r.buf = append(r.buf[:0], collectors.Gauge(checkDesc, 0, label))
+	}
+	for _, m := range r.buf {
+		r.ch <- m
+	}
+	r.buf = r.buf[:0]
+	if ok {
+		r.ok++
+	}
+}
+
+// leaf makes the dates and the verification of a certificate chain.
 func (r *run) leaf(label string, chain []*x509.Certificate, name string) {
-	r.ok++
 	r.gauge(notAfterDesc, float64(chain[0].NotAfter.Unix()), label)
 	r.gauge(notBeforeDesc, float64(chain[0].NotBefore.Unix()), label)
 	r.gauge(checkDesc, 1, label)
@@ -318,46 +354,52 @@ func (r *run) leaf(label string, chain []*x509.Certificate, name string) {
 	}
 	err := verify(chain, name, r.roots, r.now)
 	r.note("verify", label, err)
-	r.gauge(verifyDesc, b2f(err == nil), label)
+	r.gauge(verifyDesc, collectors.B2F(err == nil), label)
 }
 
 func (r *run) emitFiles(set fileSet, files map[string]fileResult) {
 	for pattern, err := range set.globErrs {
-		r.total++
-		r.note("glob", pattern, err)
-		r.gauge(checkDesc, 0, pattern)
+		r.target(pattern, func() bool {
+			r.note("glob", pattern, err)
+			r.gauge(checkDesc, 0, pattern)
+			return false
+		})
 	}
 	for _, p := range set.paths {
-		r.total++
-		res := files[p]
-		r.note("file", p, res.err)
-		if res.err != nil {
-			r.gauge(checkDesc, 0, p)
-			continue
-		}
-		r.leaf(p, res.chain, "")
+		r.target(p, func() bool {
+			res := files[p]
+			r.note("file", p, res.err)
+			if res.err != nil {
+				r.gauge(checkDesc, 0, p)
+				return false
+			}
+			r.leaf(p, res.chain, "")
+			return true
+		})
 	}
 }
 
 func (r *run) emitEndpoints(results []probeResult, files map[string]fileResult) {
 	for i, ep := range r.c.endpoints {
-		r.total++
 		res := results[i]
-		r.note("endpoint", ep.label, res.err)
-		if res.err != nil {
-			r.gauge(checkDesc, 0, ep.label)
-			continue
-		}
-		r.leaf(ep.label, res.s.chain, ep.serverName)
-		r.gauge(versionDesc, 1, ep.label, tlsVersion(res.s.version))
-		if ep.expectFile == "" {
-			continue
-		}
-		f := files[ep.expectFile]
-		r.note("expect", ep.label, f.err)
-		if f.err == nil {
-			r.gauge(matchesDesc, b2f(bytes.Equal(f.chain[0].Raw, res.s.chain[0].Raw)), ep.label)
-		}
+		r.target(ep.label, func() bool {
+			r.note("endpoint", ep.label, res.err)
+			if res.err != nil {
+				r.gauge(checkDesc, 0, ep.label)
+				return false
+			}
+			r.leaf(ep.label, res.s.chain, ep.serverName)
+			r.gauge(versionDesc, 1, ep.label, tlsVersion(res.s.version))
+			if ep.expectFile == "" {
+				return true
+			}
+			f := files[ep.expectFile]
+			r.note("expect", ep.label, f.err)
+			if f.err == nil {
+				r.gauge(matchesDesc, collectors.B2F(bytes.Equal(f.chain[0].Raw, res.s.chain[0].Raw)), ep.label)
+			}
+			return true
+		})
 	}
 }
 
@@ -370,19 +412,12 @@ func (r *run) emitDiscovery(discovery map[string]error) error {
 			continue
 		}
 		r.note("discovery", src, err)
-		r.gauge(discoveryDesc, b2f(err == nil), src)
+		r.ch <- collectors.Gauge(discoveryDesc, collectors.B2F(err == nil), src)
 		if err != nil && first == nil {
 			first = fmt.Errorf("%s certificate discovery: %w", src, err)
 		}
 	}
 	return first
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)

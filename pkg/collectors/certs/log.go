@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
 // logKinds are the things a run can fail at, with the level of a failure
@@ -26,6 +28,7 @@ var logKinds = map[string]struct {
 	"verify":    {zap.InfoLevel, "certificate does not verify", "certificate verifies again", "target"},
 	"discovery": {zap.WarnLevel, "cannot discover the certificate files of a mail server", "certificate discovery works again", "source"},
 	"roots":     {zap.WarnLevel, "cannot load trust roots, verify_success not exported", "trust roots loaded again", "ca_file"},
+	"panic":     {zap.ErrorLevel, "certificate check panicked, the target is reported as failed", "certificate check no longer panics", "target"},
 }
 
 // note logs a failure when it starts or changes, and its recovery; never
@@ -48,6 +51,10 @@ func (c *Collector) note(kind, target string, err error) {
 	c.lastErr[key] = msg
 	if ce := c.logger.Check(k.level, k.fail); ce != nil {
 		ce.Write(zap.String(k.targetKey, target), zap.Error(err))
+	}
+	var pe *collectors.PanicError
+	if errors.As(err, &pe) {
+		c.logger.Debug("stack of the panic", zap.String(k.targetKey, target), zap.ByteString("stack", pe.Stack))
 	}
 }
 

@@ -139,14 +139,14 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 		c.noteError(r.name, r.err)
 		if r.err != nil {
 			failed = append(failed, r.name+": "+r.err.Error())
-			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, 0, r.name)
+			ch <- collectors.Gauge(successDesc, 0, r.name)
 			continue
 		}
 		h := r.db.Header
-		ch <- prometheus.MustNewConstMetric(buildDesc, prometheus.GaugeValue, float64(h.BuildTime.Unix()), r.name)
-		ch <- prometheus.MustNewConstMetric(versionDesc, prometheus.GaugeValue, float64(h.Version), r.name)
-		ch <- prometheus.MustNewConstMetric(sigsDesc, prometheus.GaugeValue, float64(h.Signatures), r.name)
-		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, 1, r.name)
+		ch <- collectors.Gauge(buildDesc, float64(h.BuildTime.Unix()), r.name)
+		ch <- collectors.Gauge(versionDesc, float64(h.Version), r.name)
+		ch <- collectors.Gauge(sigsDesc, float64(h.Signatures), r.name)
+		ch <- collectors.Gauge(successDesc, 1, r.name)
 	}
 	if len(results) > 0 && len(failed) == len(results) {
 		return fmt.Errorf("no database readable in %s: %s", c.dir, strings.Join(failed, "; "))

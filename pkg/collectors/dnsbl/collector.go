@@ -279,8 +279,8 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 		c.noteState(r)
 		cached := c.fromCache(r)
 		lv := []string{r.target.Label, r.zone.label}
-		ch <- prometheus.MustNewConstMetric(listedDesc, prometheus.GaugeValue, b2f(r.v.Listed), lv...)
-		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(r.v.Reason == ""), lv...)
+		ch <- collectors.Gauge(listedDesc, collectors.B2F(r.v.Listed), lv...)
+		ch <- collectors.Gauge(successDesc, collectors.B2F(r.v.Reason == ""), lv...)
 		if r.v.Reason == "" {
 			continue
 		}
@@ -297,7 +297,7 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 	}
 	for _, z := range c.usedZones {
 		for _, reason := range Reasons {
-			ch <- prometheus.MustNewConstMetric(errorsDesc, prometheus.CounterValue, c.errors[z][reason], z, reason)
+			ch <- collectors.Counter(errorsDesc, c.errors[z][reason], z, reason)
 		}
 	}
 	if resolverDown == len(results) {
@@ -412,11 +412,5 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnstest"
 )
@@ -84,7 +85,7 @@ func checkLiveDead(t *testing.T, got map[string]float64, deadTimeouts int) {
 	want := map[string]float64{}
 	for _, a := range twelveAddresses() {
 		want[`mailwatch_dnsbl_query_success{target="`+a+`",zone="`+liveZone+`"}`] = 1
-		want[`mailwatch_dnsbl_listed{target="`+a+`",zone="`+liveZone+`"}`] = b2f(liveListed[a])
+		want[`mailwatch_dnsbl_listed{target="`+a+`",zone="`+liveZone+`"}`] = collectors.B2F(liveListed[a])
 		want[`mailwatch_dnsbl_query_success{target="`+a+`",zone="`+deadZone+`"}`] = 0
 		want[`mailwatch_dnsbl_listed{target="`+a+`",zone="`+deadZone+`"}`] = 0
 	}
@@ -340,7 +341,7 @@ func TestQueriesInFlightBounded(t *testing.T) {
 	for _, a := range twelveAddresses() {
 		for _, z := range cfg.Zones {
 			k := `mailwatch_dnsbl_query_success{target="` + a + `",zone="` + z.Zone + `"}`
-			if want := b2f(!dead[z.Zone]); got[k] != want {
+			if want := collectors.B2F(!dead[z.Zone]); got[k] != want {
 				t.Errorf("%s = %v, want %v", k, got[k], want)
 			}
 		}

@@ -185,10 +185,10 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) {
 		active[j.Name] = j.Active
 	}
 	for _, l := range labels {
-		ch <- prometheus.MustNewConstMetric(bannedDesc, prometheus.GaugeValue, float64(banned[l]), l)
-		ch <- prometheus.MustNewConstMetric(bansDesc, prometheus.CounterValue, c.totals[l], l)
+		ch <- collectors.Gauge(bannedDesc, float64(banned[l]), l)
+		ch <- collectors.Counter(bansDesc, c.totals[l], l)
 		if l != OtherJail {
-			ch <- prometheus.MustNewConstMetric(activeDesc, prometheus.GaugeValue, b2f(active[l]), l)
+			ch <- collectors.Gauge(activeDesc, collectors.B2F(active[l]), l)
 		}
 	}
 	if c.log == nil {
@@ -196,7 +196,7 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) {
 	}
 	c.noteLogError(r.logErr)
 	if r.logErr != nil {
-		ch <- prometheus.MustNewConstMetric(logOKDesc, prometheus.GaugeValue, 0)
+		ch <- collectors.Gauge(logOKDesc, 0)
 		return
 	}
 	if r.failures.Overflowed && !c.warnedOverfl {
@@ -205,9 +205,9 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) {
 	}
 	failed := sumByLabel(r.failures.ByJail, labelOf)
 	for _, l := range labels {
-		ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(failed[l]), l)
+		ch <- collectors.Gauge(failedDesc, float64(failed[l]), l)
 	}
-	ch <- prometheus.MustNewConstMetric(logOKDesc, prometheus.GaugeValue, 1)
+	ch <- collectors.Gauge(logOKDesc, 1)
 }
 
 // labels returns the jail label values of this run and how a jail name
@@ -287,13 +287,6 @@ func (c *Collector) noteLogError(err error) {
 		c.logger.Warn("cannot read fail2ban log; failed counts absent (log_file: none turns this off)", zap.Error(err))
 		c.lastLogErr = err.Error()
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -126,17 +126,17 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 			if errors.Is(r.err, fs.ErrNotExist) {
 				absent++
 			}
-			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, 0, r.path)
+			ch <- collectors.Gauge(successDesc, 0, r.path)
 			continue
 		}
 		ok++
 		lv := []string{r.path, r.u.Mountpoint}
-		ch <- prometheus.MustNewConstMetric(sizeDesc, prometheus.GaugeValue, r.u.SizeBytes, lv...)
-		ch <- prometheus.MustNewConstMetric(availDesc, prometheus.GaugeValue, r.u.AvailBytes, lv...)
-		ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, r.u.Files, lv...)
-		ch <- prometheus.MustNewConstMetric(filesFreeDesc, prometheus.GaugeValue, r.u.FilesFree, lv...)
-		ch <- prometheus.MustNewConstMetric(readonlyDesc, prometheus.GaugeValue, b2f(r.u.ReadOnly), lv...)
-		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, 1, r.path)
+		ch <- collectors.Gauge(sizeDesc, r.u.SizeBytes, lv...)
+		ch <- collectors.Gauge(availDesc, r.u.AvailBytes, lv...)
+		ch <- collectors.Gauge(filesDesc, r.u.Files, lv...)
+		ch <- collectors.Gauge(filesFreeDesc, r.u.FilesFree, lv...)
+		ch <- collectors.Gauge(readonlyDesc, collectors.B2F(r.u.ReadOnly), lv...)
+		ch <- collectors.Gauge(successDesc, 1, r.path)
 	}
 	switch {
 	case len(results) == 0 || ok > 0:
@@ -168,13 +168,6 @@ func (c *Collector) noteError(path string, err error) {
 		}
 		c.lastErr[path] = err.Error()
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)

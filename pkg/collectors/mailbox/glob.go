@@ -98,10 +98,11 @@ func (e *expander) isDir(p string, ent fs.DirEntry) bool {
 	return err == nil && fi.IsDir()
 }
 
-// mailboxName joins the wildcard parts into the mailbox label; a name that
-// is not valid UTF-8 is repaired so that it can be a label value.
+// mailboxName joins the wildcard parts into the mailbox label. A name that
+// is not valid UTF-8 is kept as it is: collectors.Gauge escapes it into the
+// label value, where a repair to U+FFFD here would merge distinct mailboxes.
 func mailboxName(parts []string) string {
-	return strings.ToValidUTF8(strings.Join(parts, "/"), "\uFFFD")
+	return strings.Join(parts, "/")
 }
 
 // domainOf is the domain a mailbox belongs to: the first wildcard part when
@@ -110,10 +111,10 @@ func mailboxName(parts []string) string {
 func domainOf(parts []string) string {
 	switch {
 	case len(parts) >= 2:
-		return strings.ToValidUTF8(parts[0], "\uFFFD")
+		return parts[0]
 	case len(parts) == 1:
 		if i := strings.LastIndexByte(parts[0], '@'); i >= 0 && i < len(parts[0])-1 {
-			return strings.ToValidUTF8(parts[0][i+1:], "\uFFFD")
+			return parts[0][i+1:]
 		}
 	}
 	return ""

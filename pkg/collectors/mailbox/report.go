@@ -48,9 +48,9 @@ func (c *Collector) report(ch chan<- prometheus.Metric, w walkResult) error {
 	labelled := c.emitMailboxes(ch, w.t)
 	c.emitDomains(ch, w.t)
 	for _, r := range roots {
-		ch <- gauge(rootMailboxesDesc, float64(r.found), r.path)
-		ch <- gauge(rootUnmeasuredDesc, float64(r.unmeasured), r.path)
-		ch <- gauge(rootSuccessDesc, b2f(len(r.listErrs) == 0), r.path)
+		ch <- collectors.Gauge(rootMailboxesDesc, float64(r.found), r.path)
+		ch <- collectors.Gauge(rootUnmeasuredDesc, float64(r.unmeasured), r.path)
+		ch <- collectors.Gauge(rootSuccessDesc, collectors.B2F(len(r.listErrs) == 0), r.path)
 	}
 	if !quotaAbsent {
 		emitQuota(ch, q, labelled)
@@ -75,14 +75,14 @@ func (c *Collector) emitMailboxes(ch chan<- prometheus.Metric, t *tally) map[str
 		b := t.boxes[i]
 		if len(labelled) < c.top && b.name != other {
 			labelled[b.name] = true
-			ch <- gauge(sizeDesc, float64(b.u.bytes), b.name)
-			ch <- gauge(msgsDesc, float64(b.u.msgs), b.name)
+			ch <- collectors.Gauge(sizeDesc, float64(b.u.bytes), b.name)
+			ch <- collectors.Gauge(msgsDesc, float64(b.u.msgs), b.name)
 			continue
 		}
 		rest.add(b.u)
 	}
-	ch <- gauge(sizeDesc, float64(rest.bytes), other)
-	ch <- gauge(msgsDesc, float64(rest.msgs), other)
+	ch <- collectors.Gauge(sizeDesc, float64(rest.bytes), other)
+	ch <- collectors.Gauge(msgsDesc, float64(rest.msgs), other)
 	return labelled
 }
 
@@ -123,19 +123,19 @@ func (c *Collector) emitDomains(ch chan<- prometheus.Metric, t *tally) {
 			rest.boxes += d.boxes
 			continue
 		}
-		ch <- gauge(domainSizeDesc, float64(d.u.bytes), d.name)
-		ch <- gauge(domainMsgsDesc, float64(d.u.msgs), d.name)
-		ch <- gauge(domainBoxesDesc, float64(d.boxes), d.name)
+		ch <- collectors.Gauge(domainSizeDesc, float64(d.u.bytes), d.name)
+		ch <- collectors.Gauge(domainMsgsDesc, float64(d.u.msgs), d.name)
+		ch <- collectors.Gauge(domainBoxesDesc, float64(d.boxes), d.name)
 	}
-	ch <- gauge(domainSizeDesc, float64(rest.u.bytes), other)
-	ch <- gauge(domainMsgsDesc, float64(rest.u.msgs), other)
-	ch <- gauge(domainBoxesDesc, float64(rest.boxes), other)
+	ch <- collectors.Gauge(domainSizeDesc, float64(rest.u.bytes), other)
+	ch <- collectors.Gauge(domainMsgsDesc, float64(rest.u.msgs), other)
+	ch <- collectors.Gauge(domainBoxesDesc, float64(rest.boxes), other)
 }
 
 // emitQuota joins Dovecot users to the labelled mailboxes; every other
 // user goes to _other.
 func emitQuota(ch chan<- prometheus.Metric, q quotaResult, labelled map[string]bool) {
-	ch <- gauge(quotaSuccessDesc, b2f(q.err == nil))
+	ch <- collectors.Gauge(quotaSuccessDesc, collectors.B2F(q.err == nil))
 	if q.users == nil {
 		return
 	}
@@ -163,22 +163,22 @@ func emitQuota(ch chan<- prometheus.Metric, q quotaResult, labelled map[string]b
 	}
 	for name, u := range mine {
 		if u.storage.seen {
-			ch <- gauge(quotaUsedBytesDesc, float64(u.storage.used), name)
+			ch <- collectors.Gauge(quotaUsedBytesDesc, float64(u.storage.used), name)
 			if u.storage.limit > 0 {
-				ch <- gauge(quotaLimitBytesDesc, float64(u.storage.limit), name)
+				ch <- collectors.Gauge(quotaLimitBytesDesc, float64(u.storage.limit), name)
 			}
 		}
 		if u.messages.seen {
-			ch <- gauge(quotaUsedMsgsDesc, float64(u.messages.used), name)
+			ch <- collectors.Gauge(quotaUsedMsgsDesc, float64(u.messages.used), name)
 			if u.messages.limit > 0 {
-				ch <- gauge(quotaLimitMsgsDesc, float64(u.messages.limit), name)
+				ch <- collectors.Gauge(quotaLimitMsgsDesc, float64(u.messages.limit), name)
 			}
 		}
-		ch <- gauge(quotaRatioDesc, u.ratio(), name)
+		ch <- collectors.Gauge(quotaRatioDesc, u.ratio(), name)
 	}
-	ch <- gauge(quotaUsedBytesDesc, float64(rest.storage.used), other)
-	ch <- gauge(quotaUsedMsgsDesc, float64(rest.messages.used), other)
-	ch <- gauge(quotaRatioDesc, restRatio, other)
+	ch <- collectors.Gauge(quotaUsedBytesDesc, float64(rest.storage.used), other)
+	ch <- collectors.Gauge(quotaUsedMsgsDesc, float64(rest.messages.used), other)
+	ch <- collectors.Gauge(quotaRatioDesc, restRatio, other)
 }
 
 // logRoots logs a root's problems when they start or change, and its
@@ -233,15 +233,4 @@ func (c *Collector) logQuota(err error) {
 		c.logger.Warn("cannot read dovecot quota", zap.Error(err))
 	}
 	c.lastQuota = key
-}
-
-func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

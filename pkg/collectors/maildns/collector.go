@@ -260,14 +260,14 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 			if o.queryFailed {
 				unanswered++
 			}
-			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, b2f(o.ok), domain, name)
-			ch <- prometheus.MustNewConstMetric(querySuccessDesc, prometheus.GaugeValue, b2f(!o.queryFailed), domain, name)
+			ch <- collectors.Gauge(successDesc, collectors.B2F(o.ok), domain, name)
+			ch <- collectors.Gauge(querySuccessDesc, collectors.B2F(!o.queryFailed), domain, name)
 		}
 		if r.spfLookups >= 0 {
-			ch <- prometheus.MustNewConstMetric(spfLookupsDesc, prometheus.GaugeValue, float64(r.spfLookups), domain)
+			ch <- collectors.Gauge(spfLookupsDesc, float64(r.spfLookups), domain)
 		}
 		for _, p := range dmarcPolicies {
-			ch <- prometheus.MustNewConstMetric(dmarcPolicyDesc, prometheus.GaugeValue, b2f(r.policy == p), domain, p)
+			ch <- collectors.Gauge(dmarcPolicyDesc, collectors.B2F(r.policy == p), domain, p)
 		}
 	}
 	if total > 0 && unanswered == total {
@@ -307,13 +307,6 @@ func drain(done <-chan int, finished []bool) {
 			return
 		}
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -152,9 +152,9 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 	for _, r := range results {
 		c.noteError(r.spool, r.err)
 		inst := r.spool.Name
-		ch <- gauge(successDesc, b2f(r.err == nil), inst)
+		ch <- collectors.Gauge(successDesc, collectors.B2F(r.err == nil), inst)
 		for _, s := range allSources {
-			ch <- gauge(sourceDesc, b2f(s == r.source), inst, s)
+			ch <- collectors.Gauge(sourceDesc, collectors.B2F(s == r.source), inst, s)
 		}
 		if r.err != nil {
 			if errors.Is(r.err, collectors.ErrNotApplicable) {
@@ -178,19 +178,19 @@ func (c *Collector) emitTally(t *tally, inst string, ch chan<- prometheus.Metric
 	for q := range numQueues {
 		s := t.queues[q]
 		name := q.String()
-		ch <- gauge(messagesDesc, float64(s.Messages), inst, name)
-		ch <- gauge(recipientsDesc, float64(s.Recipients), inst, name)
-		ch <- gauge(sizeDesc, float64(s.SizeBytes), inst, name)
+		ch <- collectors.Gauge(messagesDesc, float64(s.Messages), inst, name)
+		ch <- collectors.Gauge(recipientsDesc, float64(s.Recipients), inst, name)
+		ch <- collectors.Gauge(sizeDesc, float64(s.SizeBytes), inst, name)
 		if s.Messages > 0 {
-			ch <- gauge(oldestDesc, float64(s.Oldest), inst, name)
+			ch <- collectors.Gauge(oldestDesc, float64(s.Oldest), inst, name)
 		}
 	}
 	for r := range numReasons {
-		ch <- gauge(deferredDesc, float64(t.deferred[r]), inst, r.String())
+		ch <- collectors.Gauge(deferredDesc, float64(t.deferred[r]), inst, r.String())
 	}
 	if c.topN > 0 {
 		for _, d := range t.topDomains(c.topN) {
-			ch <- gauge(domainDesc, float64(d.Count), inst, d.Domain)
+			ch <- collectors.Gauge(domainDesc, float64(d.Count), inst, d.Domain)
 		}
 	}
 }
@@ -215,17 +215,6 @@ func (c *Collector) noteError(sp Spool, err error) {
 		}
 		c.lastErr[sp.Name] = err.Error()
 	}
-}
-
-func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)

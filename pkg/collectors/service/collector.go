@@ -178,10 +178,10 @@ func (c *Collector) query(ctx context.Context) ([]status, error) {
 
 func emit(ch chan<- prometheus.Metric, st status) {
 	for _, s := range States {
-		ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, b2f(st.State == s), st.Name, s)
+		ch <- collectors.Gauge(stateDesc, collectors.B2F(st.State == s), st.Name, s)
 	}
-	ch <- prometheus.MustNewConstMetric(presentDesc, prometheus.GaugeValue, b2f(st.Present), st.Name)
-	ch <- prometheus.MustNewConstMetric(checkDesc, prometheus.GaugeValue, b2f(st.Err == nil), st.Name)
+	ch <- collectors.Gauge(presentDesc, collectors.B2F(st.Present), st.Name)
+	ch <- collectors.Gauge(checkDesc, collectors.B2F(st.Err == nil), st.Name)
 	for _, f := range []struct {
 		d *prometheus.Desc
 		t prometheus.ValueType
@@ -193,7 +193,7 @@ func emit(ch chan<- prometheus.Metric, st status) {
 		{cpuDesc, prometheus.CounterValue, st.CPUSeconds},
 	} {
 		if f.v.ok {
-			ch <- prometheus.MustNewConstMetric(f.d, f.t, f.v.v, st.Name)
+			ch <- collectors.Metric(f.d, f.t, f.v.v, st.Name)
 		}
 	}
 }
@@ -267,13 +267,6 @@ func (c *Collector) Close() error {
 		return nil
 	}
 	return c.src.Close()
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var (

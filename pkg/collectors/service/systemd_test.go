@@ -214,7 +214,7 @@ func TestSystemdStatesAndRestarts(t *testing.T) {
 			t.Fatalf("%s: %v", tc.state, err)
 		}
 		for _, s := range States {
-			want := b2f(s == tc.state)
+			want := collectors.B2F(s == tc.state)
 			if v := got[`mailwatch_service_state{state="`+s+`",`+unit+`}`]; v != want {
 				t.Errorf("%s/%s: state %s = %v, want %v", tc.u.LoadState, tc.state, s, v, want)
 			}

@@ -140,15 +140,15 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) error {
 		return fmt.Errorf("%w; and %w", r.aptErr, r.rebootErr)
 	}
 	if r.aptErr == nil {
-		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(r.pending.All), KindAll)
-		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(r.pending.Security), KindSecurity)
+		ch <- collectors.Gauge(pendingDesc, float64(r.pending.All), KindAll)
+		ch <- collectors.Gauge(pendingDesc, float64(r.pending.Security), KindSecurity)
 	}
-	ch <- prometheus.MustNewConstMetric(checkDesc, prometheus.GaugeValue, b2f(r.aptErr == nil))
+	ch <- collectors.Gauge(checkDesc, collectors.B2F(r.aptErr == nil))
 	if r.rebootErr == nil {
-		ch <- prometheus.MustNewConstMetric(rebootDesc, prometheus.GaugeValue, b2f(r.reboot))
+		ch <- collectors.Gauge(rebootDesc, collectors.B2F(r.reboot))
 	}
 	if r.lists.ok {
-		ch <- prometheus.MustNewConstMetric(listsDesc, prometheus.GaugeValue, r.lists.unix)
+		ch <- collectors.Gauge(listsDesc, r.lists.unix)
 	}
 	return nil
 }
@@ -167,13 +167,6 @@ func (c *Collector) note(part string, err error) {
 		c.logger.Warn("update check part failed", zap.String("part", part), zap.Error(err))
 		c.lastErr[part] = err.Error()
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 var _ collectors.Collector = (*Collector)(nil)
