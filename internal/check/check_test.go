@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/mailwatchd/mailwatchd/internal/config"
 )
 
 var now = time.Unix(1_800_000_000, 0)
@@ -31,8 +33,8 @@ func families(t *testing.T, text string) Families {
 	return out
 }
 
-func thresholds() Thresholds {
-	var th Thresholds
+func thresholds() config.Thresholds {
+	var th config.Thresholds
 	th.ApplyDefaults()
 	return th
 }

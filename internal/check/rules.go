@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mailwatchd/mailwatchd/internal/config"
 )
 
 // CollectorStatus is what Evaluate needs to know about each collector run.
@@ -18,7 +20,7 @@ type CollectorStatus struct {
 }
 
 // Evaluate judges one round of results. now is the time of the round.
-func Evaluate(f Families, cols []CollectorStatus, th Thresholds, now time.Time) []Row {
+func Evaluate(f Families, cols []CollectorStatus, th config.Thresholds, now time.Time) []Row {
 	var rows []Row
 	rows = append(rows, collectorRows(cols)...)
 	rows = append(rows, serviceRows(f)...)
@@ -84,7 +86,7 @@ func serviceRows(f Families) []Row {
 	return rows
 }
 
-func queueRows(f Families, th Thresholds, now time.Time) []Row {
+func queueRows(f Families, th config.Thresholds, now time.Time) []Row {
 	byInst := map[string]float64{}
 	deferred := map[string]float64{}
 	for _, s := range f.samples("mailwatch_postfix_queue_messages") {
@@ -123,7 +125,7 @@ func queueRows(f Families, th Thresholds, now time.Time) []Row {
 	return rows
 }
 
-func storageRows(f Families, th Thresholds) []Row {
+func storageRows(f Families, th config.Thresholds) []Row {
 	var rows []Row
 	for _, s := range f.samples("mailwatch_filesystem_stat_success") {
 		path := s.labels["path"]
@@ -163,7 +165,7 @@ func storageRows(f Families, th Thresholds) []Row {
 	return rows
 }
 
-func certRows(f Families, th Thresholds, now time.Time) []Row {
+func certRows(f Families, th config.Thresholds, now time.Time) []Row {
 	var rows []Row
 	for _, s := range f.samples("mailwatch_cert_check_success") {
 		target := s.labels["target"]
@@ -275,7 +277,7 @@ func dnsRows(f Families) []Row {
 	return rows
 }
 
-func logRows(f Families, th Thresholds, now time.Time) []Row {
+func logRows(f Families, th config.Thresholds, now time.Time) []Row {
 	var rows []Row
 	for _, s := range f.samples("mailwatch_log_last_line_timestamp_seconds") {
 		src := s.labels["source"]
@@ -302,7 +304,7 @@ func logRows(f Families, th Thresholds, now time.Time) []Row {
 	return rows
 }
 
-func backupRows(f Families, th Thresholds, now time.Time) []Row {
+func backupRows(f Families, th config.Thresholds, now time.Time) []Row {
 	var rows []Row
 	seen := map[string]bool{}
 	for _, s := range f.samples("mailwatch_backup_files") {
@@ -332,7 +334,7 @@ func backupRows(f Families, th Thresholds, now time.Time) []Row {
 	return rows
 }
 
-func antispamRows(f Families, th Thresholds, now time.Time) []Row {
+func antispamRows(f Families, th config.Thresholds, now time.Time) []Row {
 	var rows []Row
 	for _, s := range f.samples("mailwatch_clamav_database_build_timestamp_seconds") {
 		db := s.labels["database"]

@@ -20,7 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/mailwatchd/mailwatchd/internal/check"
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
@@ -54,7 +54,7 @@ type Config struct {
 	// Logs is the log pipeline: sources, and user rules.
 	Logs logparse.Config `yaml:"logs"`
 	// Thresholds judge `mailwatchd check`; defaults equal the alert rules'.
-	Thresholds check.Thresholds `yaml:"thresholds"`
+	Thresholds Thresholds `yaml:"thresholds"`
 }
 
 // Global holds settings shared by all collectors.
@@ -266,16 +266,16 @@ func (c *Config) ApplyDefaults() {
 	}
 }
 
-// Validate returns every problem, as *collectors.FieldError with full paths.
+// Validate returns every problem, as *confval.FieldError with full paths.
 func (c *Config) Validate() []error {
 	var errs []error
 	if !strings.HasPrefix(c.Global.StateDir, "/") {
-		errs = append(errs, collectors.Errorf("global.state_dir", "must be an absolute path, got %q", c.Global.StateDir))
+		errs = append(errs, confval.Errorf("global.state_dir", "must be an absolute path, got %q", c.Global.StateDir))
 	}
 	if c.Global.StaleAfterIntervals < 1 {
-		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at least 1, got %d", c.Global.StaleAfterIntervals))
+		errs = append(errs, confval.Errorf("global.stale_after_intervals", "must be at least 1, got %d", c.Global.StaleAfterIntervals))
 	} else if c.Global.StaleAfterIntervals > maxStaleAfterIntervals {
-		errs = append(errs, collectors.Errorf("global.stale_after_intervals", "must be at most %d, got %d", maxStaleAfterIntervals, c.Global.StaleAfterIntervals))
+		errs = append(errs, confval.Errorf("global.stale_after_intervals", "must be at most %d, got %d", maxStaleAfterIntervals, c.Global.StaleAfterIntervals))
 	}
 	for _, err := range c.Logs.Validate() {
 		errs = append(errs, prefixError("logs", err))
@@ -287,16 +287,16 @@ func (c *Config) Validate() []error {
 		prefix := "collectors." + s.Name
 		st, d := s.Common(), s.Defaults()
 		if st.Interval.D() < d.MinInterval {
-			errs = append(errs, collectors.Errorf(prefix+".interval", "%s is below the minimum of %s for this collector", st.Interval, confvalDuration(d.MinInterval)))
+			errs = append(errs, confval.Errorf(prefix+".interval", "%s is below the minimum of %s for this collector", st.Interval, confvalDuration(d.MinInterval)))
 		}
 		if n := c.Global.StaleAfterIntervals; n >= 1 && n <= maxStaleAfterIntervals && st.Interval.D() > maxStaleWindow/time.Duration(n) {
-			errs = append(errs, collectors.Errorf(prefix+".interval", "%s × global.stale_after_intervals (%d) is longer than %s, the longest stale window mailwatchd keeps",
+			errs = append(errs, confval.Errorf(prefix+".interval", "%s × global.stale_after_intervals (%d) is longer than %s, the longest stale window mailwatchd keeps",
 				st.Interval, n, confvalDuration(maxStaleWindow)))
 		}
 		if st.Timeout.D() <= 0 {
-			errs = append(errs, collectors.Errorf(prefix+".timeout", "must be positive"))
+			errs = append(errs, confval.Errorf(prefix+".timeout", "must be positive"))
 		} else if st.Timeout.D() >= st.Interval.D() {
-			errs = append(errs, collectors.Errorf(prefix+".timeout", "%s must be shorter than interval (%s)", st.Timeout, st.Interval))
+			errs = append(errs, confval.Errorf(prefix+".timeout", "%s must be shorter than interval (%s)", st.Timeout, st.Interval))
 		}
 		for _, err := range s.Validate() {
 			errs = append(errs, prefixError(prefix, err))
@@ -306,7 +306,7 @@ func (c *Config) Validate() []error {
 }
 
 func prefixError(prefix string, err error) error {
-	var fe *collectors.FieldError
+	var fe *confval.FieldError
 	if errors.As(err, &fe) {
 		p := prefix
 		if fe.Path != "" {
@@ -316,7 +316,7 @@ func prefixError(prefix string, err error) error {
 				p += "." + fe.Path
 			}
 		}
-		return &collectors.FieldError{Path: p, Msg: fe.Msg}
+		return &confval.FieldError{Path: p, Msg: fe.Msg}
 	}
-	return &collectors.FieldError{Path: prefix, Msg: err.Error()}
+	return &confval.FieldError{Path: prefix, Msg: err.Error()}
 }

@@ -13,7 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
 func confvalDuration(d time.Duration) confval.Duration { return confval.Duration(d) }
@@ -134,7 +133,7 @@ func (x *index) typeProblem(msg string) Problem {
 
 // fieldProblem adds the line to a validation error.
 func (x *index) fieldProblem(err error) Problem {
-	var fe *collectors.FieldError
+	var fe *confval.FieldError
 	if !errors.As(err, &fe) {
 		return Problem{Msg: err.Error()}
 	}

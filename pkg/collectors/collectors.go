@@ -10,7 +10,6 @@ package collectors
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,25 +76,6 @@ type Section interface {
 	ApplyDefaults()
 	// Validate returns every problem of the section; it does no I/O.
 	Validate() []error
-}
-
-// FieldError is a validation problem at a YAML path. Path is relative to the
-// section that produced it; the config loader prefixes it and adds the line.
-type FieldError struct {
-	Path string
-	Msg  string
-}
-
-func (e *FieldError) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
-
-// Errorf builds a FieldError.
-func Errorf(path, format string, args ...any) error {
-	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Help builds the HELP text of a metric refreshed by a scheduled collector:

@@ -14,7 +14,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
 // Config is the logs: section of the configuration.
@@ -122,11 +121,11 @@ var (
 	unitName  = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+\.(service|socket|scope|timer|slice|mount|target|path)$`)
 )
 
-// Validate returns every problem of the section as *collectors.FieldError,
+// Validate returns every problem of the section as *confval.FieldError,
 // with paths relative to logs. It does no I/O. Call ApplyDefaults first.
 func (c *Config) Validate() []error {
 	var errs []error
-	add := func(path, format string, args ...any) { errs = append(errs, collectors.Errorf(path, format, args...)) }
+	add := func(path, format string, args ...any) { errs = append(errs, confval.Errorf(path, format, args...)) }
 	if c.StartAt != StartEnd && c.StartAt != StartBegin {
 		add("start_at", "must be %q or %q, not %q", StartEnd, StartBegin, c.StartAt)
 	}
@@ -167,7 +166,7 @@ func (c *Config) Validate() []error {
 
 func (s *SourceConfig) validate(p string, names map[string]bool) []error {
 	var errs []error
-	add := func(path, format string, args ...any) { errs = append(errs, collectors.Errorf(path, format, args...)) }
+	add := func(path, format string, args ...any) { errs = append(errs, confval.Errorf(path, format, args...)) }
 	switch {
 	case !snakeCase.MatchString(s.Name):
 		add(p+".name", "%q is not a snake_case name", s.Name)

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 )
 
 func decode(t *testing.T, src string) (Config, error) {
@@ -142,9 +142,9 @@ rules:
 	c.ApplyDefaults()
 	var got []string
 	for _, e := range c.Validate() {
-		var fe *collectors.FieldError
+		var fe *confval.FieldError
 		if !errors.As(e, &fe) {
-			t.Fatalf("%v is not a *collectors.FieldError", e)
+			t.Fatalf("%v is not a *confval.FieldError", e)
 		}
 		got = append(got, fe.Path)
 	}

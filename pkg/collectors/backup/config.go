@@ -95,20 +95,20 @@ var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 func (c *Config) Validate() []error {
 	var errs []error
 	if len(c.Sets) > maxSets {
-		errs = append(errs, collectors.Errorf("sets", "lists %d sets, at most %d", len(c.Sets), maxSets))
+		errs = append(errs, confval.Errorf("sets", "lists %d sets, at most %d", len(c.Sets), maxSets))
 	}
 	names := map[string]bool{}
 	for i, s := range c.Sets {
 		errs = append(errs, s.validate("sets["+strconv.Itoa(i)+"]", names)...)
 	}
 	if c.VerifyInterval.D() < time.Minute {
-		errs = append(errs, collectors.Errorf("verify_interval", "must be at least 1m, got %s", c.VerifyInterval))
+		errs = append(errs, confval.Errorf("verify_interval", "must be at least 1m, got %s", c.VerifyInterval))
 	}
 	if c.VerifyTimeout.D() < time.Second {
-		errs = append(errs, collectors.Errorf("verify_timeout", "must be at least 1s, got %s", c.VerifyTimeout))
+		errs = append(errs, confval.Errorf("verify_timeout", "must be at least 1s, got %s", c.VerifyTimeout))
 	}
 	if c.VerifyReadBytesPerSecond < minVerifyRate {
-		errs = append(errs, collectors.Errorf("verify_read_bytes_per_second", "must be at least %d, got %d", minVerifyRate, c.VerifyReadBytesPerSecond))
+		errs = append(errs, confval.Errorf("verify_read_bytes_per_second", "must be at least %d, got %d", minVerifyRate, c.VerifyReadBytesPerSecond))
 	}
 	return errs
 }
@@ -117,41 +117,41 @@ func (s *Set) validate(at string, names map[string]bool) []error {
 	var errs []error
 	switch {
 	case !snakeCase.MatchString(s.Name):
-		errs = append(errs, collectors.Errorf(at+".name", "must be snake_case, got %q", s.Name))
+		errs = append(errs, confval.Errorf(at+".name", "must be snake_case, got %q", s.Name))
 	case names[s.Name]:
-		errs = append(errs, collectors.Errorf(at+".name", "%q is used twice", s.Name))
+		errs = append(errs, confval.Errorf(at+".name", "%q is used twice", s.Name))
 	}
 	names[s.Name] = true
 	dir, base := filepath.Split(s.Path)
 	switch {
 	case !filepath.IsAbs(s.Path):
-		errs = append(errs, collectors.Errorf(at+".path", "must be an absolute path, got %q", s.Path))
+		errs = append(errs, confval.Errorf(at+".path", "must be an absolute path, got %q", s.Path))
 	case filepath.Clean(s.Path) != s.Path:
-		errs = append(errs, collectors.Errorf(at+".path", "%q is not clean; write %q", s.Path, filepath.Clean(s.Path)))
+		errs = append(errs, confval.Errorf(at+".path", "%q is not clean; write %q", s.Path, filepath.Clean(s.Path)))
 	case strings.ContainsAny(dir, `*?[\`):
-		errs = append(errs, collectors.Errorf(at+".path", "wildcards are allowed in the file name only, got %q", s.Path))
+		errs = append(errs, confval.Errorf(at+".path", "wildcards are allowed in the file name only, got %q", s.Path))
 	default:
 		if _, err := filepath.Match(base, ""); err != nil {
-			errs = append(errs, collectors.Errorf(at+".path", "bad pattern %q", base))
+			errs = append(errs, confval.Errorf(at+".path", "bad pattern %q", base))
 		}
 	}
 	if s.Format != "" && !knownFormat(s.Format) {
-		errs = append(errs, collectors.Errorf(at+".format", "must be one of %s, got %q", strings.Join(formats, ", "), s.Format))
+		errs = append(errs, confval.Errorf(at+".format", "must be one of %s, got %q", strings.Join(formats, ", "), s.Format))
 	}
 	format := s.format()
 	if s.Verify && format == "" && s.Format == "" {
-		errs = append(errs, collectors.Errorf(at+".format", "cannot tell the archive format from %q; set format", base))
+		errs = append(errs, confval.Errorf(at+".format", "cannot tell the archive format from %q; set format", base))
 	}
 	if s.MinSizeBytes < 0 {
-		errs = append(errs, collectors.Errorf(at+".min_size_bytes", "must not be negative, got %d", s.MinSizeBytes))
+		errs = append(errs, confval.Errorf(at+".min_size_bytes", "must not be negative, got %d", s.MinSizeBytes))
 	}
 	if s.MinEntries < 0 {
-		errs = append(errs, collectors.Errorf(at+".min_entries", "must not be negative, got %d", s.MinEntries))
+		errs = append(errs, confval.Errorf(at+".min_entries", "must not be negative, got %d", s.MinEntries))
 	} else if s.MinEntries > 0 && !strings.HasPrefix(format, "tar") {
-		errs = append(errs, collectors.Errorf(at+".min_entries", "needs a tar format, got %q", format))
+		errs = append(errs, confval.Errorf(at+".min_entries", "needs a tar format, got %q", format))
 	}
 	if (s.MinSizeBytes > 0 || s.MinEntries > 0) && !s.Verify {
-		errs = append(errs, collectors.Errorf(at+".verify", "min_size_bytes and min_entries are checked by verification; set verify: true"))
+		errs = append(errs, confval.Errorf(at+".verify", "min_size_bytes and min_entries are checked by verification; set verify: true"))
 	}
 	return errs
 }

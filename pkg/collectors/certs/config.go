@@ -128,42 +128,42 @@ func (c *Config) Validate() []error {
 		at := "files[" + strconv.Itoa(i) + "]"
 		errs = append(errs, checkPath(at, f)...)
 		if _, err := filepath.Match(f, ""); err != nil {
-			errs = append(errs, collectors.Errorf(at, "%q is not a valid glob pattern", f))
+			errs = append(errs, confval.Errorf(at, "%q is not a valid glob pattern", f))
 		}
 		if seen[f] {
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", f))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", f))
 		}
 		seen[f] = true
 	}
 	if c.MaxFiles < 1 || c.MaxFiles > maxMaxFiles {
-		errs = append(errs, collectors.Errorf("max_files", "must be between 1 and %d, got %d", maxMaxFiles, c.MaxFiles))
+		errs = append(errs, confval.Errorf("max_files", "must be between 1 and %d, got %d", maxMaxFiles, c.MaxFiles))
 	}
 	errs = append(errs, checkOptionalPath("discover.postconf", c.Discover.Postconf)...)
 	errs = append(errs, checkOptionalPath("discover.dovecot_config", c.Discover.DovecotConfig)...)
 	errs = append(errs, checkOptionalPath("ca_file", c.CAFile)...)
 	if c.EHLOName != "" && !isHostname(c.EHLOName) {
-		errs = append(errs, collectors.Errorf("ehlo_name", "%q is not a host name", c.EHLOName))
+		errs = append(errs, confval.Errorf("ehlo_name", "%q is not a host name", c.EHLOName))
 	}
 	switch et := c.EndpointTimeout.D(); {
 	case et <= 0:
-		errs = append(errs, collectors.Errorf("endpoint_timeout", "must be positive"))
+		errs = append(errs, confval.Errorf("endpoint_timeout", "must be positive"))
 	case c.Timeout.D() > 0 && et > c.Timeout.D():
-		errs = append(errs, collectors.Errorf("endpoint_timeout", "%s is longer than timeout (%s)", c.EndpointTimeout, c.Timeout))
+		errs = append(errs, confval.Errorf("endpoint_timeout", "%s is longer than timeout (%s)", c.EndpointTimeout, c.Timeout))
 	}
 	if len(c.Endpoints) > maxEndpoints {
-		errs = append(errs, collectors.Errorf("endpoints", "%d endpoints, more than %d", len(c.Endpoints), maxEndpoints))
+		errs = append(errs, confval.Errorf("endpoints", "%d endpoints, more than %d", len(c.Endpoints), maxEndpoints))
 	}
 	targets := map[string]bool{}
 	for i, e := range c.Endpoints {
 		at := "endpoints[" + strconv.Itoa(i) + "]"
 		if _, err := parseTarget(e.Target); err != nil {
-			errs = append(errs, collectors.Errorf(at+".target", "%v", err))
+			errs = append(errs, confval.Errorf(at+".target", "%v", err))
 		} else if targets[e.Target] {
-			errs = append(errs, collectors.Errorf(at+".target", "%q is listed twice", e.Target))
+			errs = append(errs, confval.Errorf(at+".target", "%q is listed twice", e.Target))
 		}
 		targets[e.Target] = true
 		if e.ServerName != "" && (!isHostname(e.ServerName) || net.ParseIP(e.ServerName) != nil) {
-			errs = append(errs, collectors.Errorf(at+".server_name", "%q is not a DNS name", e.ServerName))
+			errs = append(errs, confval.Errorf(at+".server_name", "%q is not a DNS name", e.ServerName))
 		}
 		errs = append(errs, checkOptionalPath(at+".expect_file", e.ExpectFile)...)
 	}
@@ -180,9 +180,9 @@ func checkOptionalPath(at, p string) []error {
 func checkPath(at, p string) []error {
 	switch {
 	case !filepath.IsAbs(p):
-		return []error{collectors.Errorf(at, "must be an absolute path, got %q", p)}
+		return []error{confval.Errorf(at, "must be an absolute path, got %q", p)}
 	case filepath.Clean(p) != p:
-		return []error{collectors.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p))}
+		return []error{confval.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p))}
 	}
 	return nil
 }

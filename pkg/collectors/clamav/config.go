@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
@@ -65,23 +66,23 @@ func (c *Config) Validate() []error {
 	var errs []error
 	switch d := c.DatabaseDir; {
 	case !filepath.IsAbs(d):
-		errs = append(errs, collectors.Errorf("database_dir", "must be an absolute path, got %q", d))
+		errs = append(errs, confval.Errorf("database_dir", "must be an absolute path, got %q", d))
 	case filepath.Clean(d) != d:
-		errs = append(errs, collectors.Errorf("database_dir", "%q is not clean; write %q", d, filepath.Clean(d)))
+		errs = append(errs, confval.Errorf("database_dir", "%q is not clean; write %q", d, filepath.Clean(d)))
 	}
 	if len(c.Databases) > maxDatabases {
-		errs = append(errs, collectors.Errorf("databases", "%d databases, more than %d", len(c.Databases), maxDatabases))
+		errs = append(errs, confval.Errorf("databases", "%d databases, more than %d", len(c.Databases), maxDatabases))
 	}
 	seen := map[string]bool{}
 	for i, db := range c.Databases {
 		at := "databases[" + strconv.Itoa(i) + "]"
 		switch {
 		case strings.HasSuffix(db, ".cvd") || strings.HasSuffix(db, ".cld") || strings.HasSuffix(db, ".cud"):
-			errs = append(errs, collectors.Errorf(at, "%q: write the name without extension (%q)", db, db[:len(db)-4]))
+			errs = append(errs, confval.Errorf(at, "%q: write the name without extension (%q)", db, db[:len(db)-4]))
 		case !databaseName.MatchString(db):
-			errs = append(errs, collectors.Errorf(at, "%q is not a database name (letters, digits, '_', '-', '.')", db))
+			errs = append(errs, confval.Errorf(at, "%q is not a database name (letters, digits, '_', '-', '.')", db))
 		case seen[db]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", db))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", db))
 		}
 		seen[db] = true
 	}

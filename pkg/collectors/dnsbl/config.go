@@ -104,20 +104,20 @@ func (c *Config) Validate() []error {
 		a, err := netip.ParseAddr(s)
 		switch {
 		case err != nil || a.Zone() != "":
-			errs = append(errs, collectors.Errorf(at, "%q is not an IP address", s))
+			errs = append(errs, confval.Errorf(at, "%q is not an IP address", s))
 		// Loopback stays allowed: 127.0.0.2 is the test entry every list
 		// must carry (RFC 5782 section 5), a canary that the list answers.
 		case a.IsUnspecified() || a.IsMulticast():
-			errs = append(errs, collectors.Errorf(at, "%q is not a sending address", s))
+			errs = append(errs, confval.Errorf(at, "%q is not a sending address", s))
 		case seen[a.Unmap().String()]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", s))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", s))
 		default:
 			seen[a.Unmap().String()] = true
 		}
 	}
 	errs = append(errs, validateNames("domains", c.Domains)...)
 	if len(c.Zones) > maxZones {
-		errs = append(errs, collectors.Errorf("zones", "%d zones, more than %d", len(c.Zones), maxZones))
+		errs = append(errs, confval.Errorf("zones", "%d zones, more than %d", len(c.Zones), maxZones))
 	}
 	zseen := map[string]bool{}
 	ipZones, domainZones := 0, 0
@@ -126,9 +126,9 @@ func (c *Config) Validate() []error {
 		name := dnsclient.NormalizeName(z.Zone)
 		switch {
 		case !dnsclient.IsHostname(name):
-			errs = append(errs, collectors.Errorf(at+".zone", "%q is not a fully qualified zone", z.Zone))
+			errs = append(errs, confval.Errorf(at+".zone", "%q is not a fully qualified zone", z.Zone))
 		case zseen[name]:
-			errs = append(errs, collectors.Errorf(at+".zone", "%q is listed twice", z.Zone))
+			errs = append(errs, confval.Errorf(at+".zone", "%q is listed twice", z.Zone))
 		}
 		zseen[name] = true
 		switch z.Kind {
@@ -137,21 +137,21 @@ func (c *Config) Validate() []error {
 		case KindDomain:
 			domainZones++
 		default:
-			errs = append(errs, collectors.Errorf(at+".kind", "must be %q or %q, got %q", KindIP, KindDomain, z.Kind))
+			errs = append(errs, confval.Errorf(at+".kind", "must be %q or %q, got %q", KindIP, KindDomain, z.Kind))
 		}
 	}
 	if k := string(c.SpamhausDQSKey); k != "" && !isDQSKey(k) {
-		errs = append(errs, collectors.Errorf("spamhaus_dqs_key", "must be 16 to 64 letters and digits"))
+		errs = append(errs, confval.Errorf("spamhaus_dqs_key", "must be 16 to 64 letters and digits"))
 	}
 	addrs := len(c.Addresses)
 	if c.AutoAddresses {
 		addrs += maxAutoAddresses
 	}
 	if pairs := addrs*ipZones + len(c.Domains)*domainZones; pairs > maxPairs {
-		errs = append(errs, collectors.Errorf("", "%d addresses × %d ip zones + %d domains × %d domain zones = %d queries per run, more than %d", addrs, ipZones, len(c.Domains), domainZones, pairs, maxPairs))
+		errs = append(errs, confval.Errorf("", "%d addresses × %d ip zones + %d domains × %d domain zones = %d queries per run, more than %d", addrs, ipZones, len(c.Domains), domainZones, pairs, maxPairs))
 	}
 	if c.IsEnabled() && len(c.Addresses) == 0 && len(c.Domains) == 0 && !c.AutoAddresses {
-		errs = append(errs, collectors.Errorf("", "enabled but nothing to check: set addresses, domains or auto_addresses"))
+		errs = append(errs, confval.Errorf("", "enabled but nothing to check: set addresses, domains or auto_addresses"))
 	}
 	return errs
 }
@@ -164,9 +164,9 @@ func validateNames(key string, names []string) []error {
 		n := dnsclient.NormalizeName(d)
 		switch {
 		case !dnsclient.IsHostname(n):
-			errs = append(errs, collectors.Errorf(at, "%q is not a fully qualified domain name", d))
+			errs = append(errs, confval.Errorf(at, "%q is not a fully qualified domain name", d))
 		case seen[n]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", d))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", d))
 		}
 		seen[n] = true
 	}

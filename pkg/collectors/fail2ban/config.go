@@ -92,24 +92,24 @@ func (c *Config) Validate() []error {
 		errs = append(errs, checkPath("log_file", c.LogFile)...)
 	}
 	if d := c.FindTime.D(); d <= 0 || d > maxFindTime {
-		errs = append(errs, collectors.Errorf("find_time", "must be between 1s and 7d, got %s", c.FindTime))
+		errs = append(errs, confval.Errorf("find_time", "must be between 1s and 7d, got %s", c.FindTime))
 	}
 	if c.MaxJails < 1 || c.MaxJails > maxJailsLimit {
-		errs = append(errs, collectors.Errorf("max_jails", "must be between 1 and %d, got %d", maxJailsLimit, c.MaxJails))
+		errs = append(errs, confval.Errorf("max_jails", "must be between 1 and %d, got %d", maxJailsLimit, c.MaxJails))
 	}
 	if len(c.Jails) > maxJailsLimit {
-		errs = append(errs, collectors.Errorf("jails", "%d jails, more than %d", len(c.Jails), maxJailsLimit))
+		errs = append(errs, confval.Errorf("jails", "%d jails, more than %d", len(c.Jails), maxJailsLimit))
 	}
 	seen := map[string]bool{}
 	for i, j := range c.Jails {
 		at := "jails[" + strconv.Itoa(i) + "]"
 		switch {
 		case !validJailName(j):
-			errs = append(errs, collectors.Errorf(at, "%q is not a jail name (1 to %d printable characters, no spaces)", j, maxJailName))
+			errs = append(errs, confval.Errorf(at, "%q is not a jail name (1 to %d printable characters, no spaces)", j, maxJailName))
 		case j == OtherJail:
-			errs = append(errs, collectors.Errorf(at, "%q is reserved for the jails beyond max_jails", j))
+			errs = append(errs, confval.Errorf(at, "%q is reserved for the jails beyond max_jails", j))
 		case seen[j]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", j))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", j))
 		}
 		seen[j] = true
 	}
@@ -119,9 +119,9 @@ func (c *Config) Validate() []error {
 func checkPath(key, p string) []error {
 	switch {
 	case !filepath.IsAbs(p):
-		return []error{collectors.Errorf(key, "must be an absolute path, got %q", p)}
+		return []error{confval.Errorf(key, "must be an absolute path, got %q", p)}
 	case filepath.Clean(p) != p:
-		return []error{collectors.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
+		return []error{confval.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
 	}
 	return nil
 }

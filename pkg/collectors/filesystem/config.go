@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
@@ -48,11 +49,11 @@ func (c *Config) Validate() []error {
 		at := "paths[" + strconv.Itoa(i) + "]"
 		switch {
 		case !filepath.IsAbs(p):
-			errs = append(errs, collectors.Errorf(at, "must be an absolute path, got %q", p))
+			errs = append(errs, confval.Errorf(at, "must be an absolute path, got %q", p))
 		case filepath.Clean(p) != p:
-			errs = append(errs, collectors.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p)))
+			errs = append(errs, confval.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p)))
 		case seen[p]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", p))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", p))
 		}
 		seen[p] = true
 	}

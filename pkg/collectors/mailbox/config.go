@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
@@ -116,23 +117,23 @@ func (c *Config) Validate() []error {
 	for i, r := range c.Roots {
 		at := "roots[" + strconv.Itoa(i) + "]"
 		if err := validatePattern(r.Path); err != "" {
-			errs = append(errs, collectors.Errorf(at+".path", "%s", err))
+			errs = append(errs, confval.Errorf(at+".path", "%s", err))
 		} else if seen[r.Path] {
-			errs = append(errs, collectors.Errorf(at+".path", "%q is listed twice", r.Path))
+			errs = append(errs, confval.Errorf(at+".path", "%q is listed twice", r.Path))
 		}
 		seen[r.Path] = true
 		if r.Format != FormatMaildir && r.Format != FormatMbox {
-			errs = append(errs, collectors.Errorf(at+".format", "must be %q or %q, got %q", FormatMaildir, FormatMbox, r.Format))
+			errs = append(errs, confval.Errorf(at+".format", "must be %q or %q, got %q", FormatMaildir, FormatMbox, r.Format))
 		}
 	}
 	if c.Top < 1 || c.Top > maxTop {
-		errs = append(errs, collectors.Errorf("top", "must be between 1 and %d, got %d", maxTop, c.Top))
+		errs = append(errs, confval.Errorf("top", "must be between 1 and %d, got %d", maxTop, c.Top))
 	}
 	if c.Domains < 0 || c.Domains > maxDomains {
-		errs = append(errs, collectors.Errorf("domains", "must be between 0 (off) and %d, got %d", maxDomains, c.Domains))
+		errs = append(errs, confval.Errorf("domains", "must be between 0 (off) and %d, got %d", maxDomains, c.Domains))
 	}
 	if c.MaxMailboxes < 1 || c.MaxMailboxes > maxMailboxLimit {
-		errs = append(errs, collectors.Errorf("max_mailboxes", "must be between 1 and %d, got %d", maxMailboxLimit, c.MaxMailboxes))
+		errs = append(errs, confval.Errorf("max_mailboxes", "must be between 1 and %d, got %d", maxMailboxLimit, c.MaxMailboxes))
 	}
 	return append(errs, c.Quota.validate()...)
 }
@@ -140,19 +141,19 @@ func (c *Config) Validate() []error {
 func (q *Quota) validate() []error {
 	var errs []error
 	if d := q.Doveadm; strings.ContainsRune(d, '/') && (!filepath.IsAbs(d) || filepath.Clean(d) != d) {
-		errs = append(errs, collectors.Errorf("quota.doveadm", "must be a program name or a clean absolute path, got %q", d))
+		errs = append(errs, confval.Errorf("quota.doveadm", "must be a program name or a clean absolute path, got %q", d))
 	}
 	if len(q.Users) > maxQuotaUsers {
-		errs = append(errs, collectors.Errorf("quota.users", "lists %d users, at most %d (leave it empty to ask for all users with -A)", len(q.Users), maxQuotaUsers))
+		errs = append(errs, confval.Errorf("quota.users", "lists %d users, at most %d (leave it empty to ask for all users with -A)", len(q.Users), maxQuotaUsers))
 	}
 	seen := map[string]bool{}
 	for i, u := range q.Users {
 		at := "quota.users[" + strconv.Itoa(i) + "]"
 		switch {
 		case u == "" || strings.HasPrefix(u, "-") || strings.IndexFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-			errs = append(errs, collectors.Errorf(at, "%q is not a user name", u))
+			errs = append(errs, confval.Errorf(at, "%q is not a user name", u))
 		case seen[u]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", u))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", u))
 		}
 		seen[u] = true
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
 )
@@ -73,10 +74,10 @@ func (c *Config) ApplyDefaults() { c.Resolver.ApplyDefaults() }
 func (c *Config) Validate() []error {
 	errs := c.Resolver.Validate("resolver")
 	if c.OpenDKIMKeyTable != "" && !filepath.IsAbs(c.OpenDKIMKeyTable) {
-		errs = append(errs, collectors.Errorf("opendkim_key_table", "must be an absolute path, got %q", c.OpenDKIMKeyTable))
+		errs = append(errs, confval.Errorf("opendkim_key_table", "must be an absolute path, got %q", c.OpenDKIMKeyTable))
 	}
 	if len(c.Domains) > maxDomains {
-		errs = append(errs, collectors.Errorf("domains", "%d domains, more than %d", len(c.Domains), maxDomains))
+		errs = append(errs, confval.Errorf("domains", "%d domains, more than %d", len(c.Domains), maxDomains))
 	}
 	seen := map[string]bool{}
 	for i, d := range c.Domains {
@@ -84,15 +85,15 @@ func (c *Config) Validate() []error {
 		name := dnsclient.NormalizeName(d.Domain)
 		switch {
 		case !dnsclient.IsHostname(name):
-			errs = append(errs, collectors.Errorf(at+".domain", "%q is not a fully qualified domain name", d.Domain))
+			errs = append(errs, confval.Errorf(at+".domain", "%q is not a fully qualified domain name", d.Domain))
 		case seen[name]:
-			errs = append(errs, collectors.Errorf(at+".domain", "%q is listed twice", d.Domain))
+			errs = append(errs, confval.Errorf(at+".domain", "%q is listed twice", d.Domain))
 		}
 		seen[name] = true
 		errs = append(errs, validateDomain(at, d)...)
 	}
 	if c.IsEnabled() && len(c.Domains) == 0 {
-		errs = append(errs, collectors.Errorf("domains", "enabled but no domain to check"))
+		errs = append(errs, confval.Errorf("domains", "enabled but no domain to check"))
 	}
 	return errs
 }
@@ -100,7 +101,7 @@ func (c *Config) Validate() []error {
 func validateDomain(at string, d Domain) []error {
 	var errs []error
 	if len(d.DKIM) > maxSelectors {
-		errs = append(errs, collectors.Errorf(at+".dkim", "%d selectors, more than %d", len(d.DKIM), maxSelectors))
+		errs = append(errs, confval.Errorf(at+".dkim", "%d selectors, more than %d", len(d.DKIM), maxSelectors))
 	}
 	sels := map[string]bool{}
 	for j, s := range d.DKIM {
@@ -108,17 +109,17 @@ func validateDomain(at string, d Domain) []error {
 		sel := strings.ToLower(s.Selector)
 		switch {
 		case !isSelector(sel):
-			errs = append(errs, collectors.Errorf(sat+".selector", "%q is not a DKIM selector", s.Selector))
+			errs = append(errs, confval.Errorf(sat+".selector", "%q is not a DKIM selector", s.Selector))
 		case sels[sel]:
-			errs = append(errs, collectors.Errorf(sat+".selector", "%q is listed twice", s.Selector))
+			errs = append(errs, confval.Errorf(sat+".selector", "%q is listed twice", s.Selector))
 		}
 		sels[sel] = true
 		if s.KeyFile != "" && !filepath.IsAbs(s.KeyFile) {
-			errs = append(errs, collectors.Errorf(sat+".key_file", "must be an absolute path, got %q", s.KeyFile))
+			errs = append(errs, confval.Errorf(sat+".key_file", "must be an absolute path, got %q", s.KeyFile))
 		}
 	}
 	if len(d.SendingIPs) > maxSendingIPs {
-		errs = append(errs, collectors.Errorf(at+".sending_ips", "%d addresses, more than %d", len(d.SendingIPs), maxSendingIPs))
+		errs = append(errs, confval.Errorf(at+".sending_ips", "%d addresses, more than %d", len(d.SendingIPs), maxSendingIPs))
 	}
 	ips := map[netip.Addr]bool{}
 	for j, s := range d.SendingIPs {
@@ -126,9 +127,9 @@ func validateDomain(at string, d Domain) []error {
 		a, err := netip.ParseAddr(s)
 		switch {
 		case err != nil || a.Zone() != "":
-			errs = append(errs, collectors.Errorf(iat, "%q is not an IP address", s))
+			errs = append(errs, confval.Errorf(iat, "%q is not an IP address", s))
 		case ips[a.Unmap()]:
-			errs = append(errs, collectors.Errorf(iat, "%q is listed twice", s))
+			errs = append(errs, confval.Errorf(iat, "%q is listed twice", s))
 		}
 		ips[a.Unmap()] = true
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
@@ -99,7 +100,7 @@ func (c *Config) ApplyDefaults() {
 func (c *Config) Validate() []error {
 	var errs []error
 	if len(c.Spools) == 0 {
-		errs = append(errs, collectors.Errorf("spools", "must list at least one spool directory"))
+		errs = append(errs, confval.Errorf("spools", "must list at least one spool directory"))
 	}
 	paths, names := map[string]bool{}, map[string]bool{}
 	for i, s := range c.Spools {
@@ -108,19 +109,19 @@ func (c *Config) Validate() []error {
 		errs = append(errs, checkAbs(at+".config_directory", s.ConfigDirectory, false)...)
 		switch {
 		case !instanceNameRE.MatchString(s.Name):
-			errs = append(errs, collectors.Errorf(at+".name", "%q is not a valid instance name (letters, digits, '_', '.', '-'; 63 at most)", s.Name))
+			errs = append(errs, confval.Errorf(at+".name", "%q is not a valid instance name (letters, digits, '_', '.', '-'; 63 at most)", s.Name))
 		case names[s.Name]:
-			errs = append(errs, collectors.Errorf(at+".name", "instance name %q is used twice; set name to tell the spools apart", s.Name))
+			errs = append(errs, confval.Errorf(at+".name", "instance name %q is used twice; set name to tell the spools apart", s.Name))
 		}
 		if s.Path != "" && paths[s.Path] {
-			errs = append(errs, collectors.Errorf(at+".path", "%q is listed twice", s.Path))
+			errs = append(errs, confval.Errorf(at+".path", "%q is listed twice", s.Path))
 		}
 		names[s.Name], paths[s.Path] = true, true
 	}
 	errs = append(errs, c.validateSources()...)
 	errs = append(errs, checkAbs("postqueue_path", c.PostqueuePath, true)...)
 	if c.TopDeferredDomains < 0 || c.TopDeferredDomains > MaxTopDomains {
-		errs = append(errs, collectors.Errorf("top_deferred_domains", "must be between 0 (off) and %d, got %d", MaxTopDomains, c.TopDeferredDomains))
+		errs = append(errs, confval.Errorf("top_deferred_domains", "must be between 0 (off) and %d, got %d", MaxTopDomains, c.TopDeferredDomains))
 	}
 	return errs
 }
@@ -128,16 +129,16 @@ func (c *Config) Validate() []error {
 func (c *Config) validateSources() []error {
 	var errs []error
 	if len(c.Sources) == 0 {
-		errs = append(errs, collectors.Errorf("sources", "must name at least one of showq, postqueue, walk"))
+		errs = append(errs, confval.Errorf("sources", "must name at least one of showq, postqueue, walk"))
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
 		at := "sources[" + strconv.Itoa(i) + "]"
 		switch {
 		case s != SourceShowq && s != SourcePostqueue && s != SourceWalk:
-			errs = append(errs, collectors.Errorf(at, "unknown source %q (want showq, postqueue or walk)", s))
+			errs = append(errs, confval.Errorf(at, "unknown source %q (want showq, postqueue or walk)", s))
 		case seen[s]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", s))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", s))
 		}
 		seen[s] = true
 	}
@@ -149,9 +150,9 @@ func checkAbs(at, p string, required bool) []error {
 	case p == "" && !required:
 		return nil
 	case !filepath.IsAbs(p):
-		return []error{collectors.Errorf(at, "must be an absolute path, got %q", p)}
+		return []error{confval.Errorf(at, "must be an absolute path, got %q", p)}
 	case filepath.Clean(p) != p:
-		return []error{collectors.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p))}
+		return []error{confval.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p))}
 	}
 	return nil
 }

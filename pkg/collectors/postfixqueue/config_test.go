@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -117,9 +117,9 @@ func TestConfigValidate(t *testing.T) {
 			c.ApplyDefaults()
 			var got []string
 			for _, err := range c.Validate() {
-				var fe *collectors.FieldError
+				var fe *confval.FieldError
 				if !errors.As(err, &fe) {
-					t.Fatalf("%v is not a *collectors.FieldError", err)
+					t.Fatalf("%v is not a *confval.FieldError", err)
 				}
 				got = append(got, fe.Path)
 			}

@@ -131,16 +131,16 @@ func (c *Config) Validate() []error {
 	switch c.Backend {
 	case BackendAuto, BackendSystemd, BackendProcess:
 	default:
-		errs = append(errs, collectors.Errorf("backend", "must be %q, %q or %q, got %q", BackendAuto, BackendSystemd, BackendProcess, c.Backend))
+		errs = append(errs, confval.Errorf("backend", "must be %q, %q or %q, got %q", BackendAuto, BackendSystemd, BackendProcess, c.Backend))
 	}
 	seen := map[string]bool{}
 	errs = append(errs, validateUnits("units", c.Units, seen)...)
 	errs = append(errs, validateUnits("optional_units", c.OptionalUnits, seen)...)
 	if n := len(c.Units) + len(c.OptionalUnits); n > maxServices {
-		errs = append(errs, collectors.Errorf("units", "%d units with optional_units, more than %d", n, maxServices))
+		errs = append(errs, confval.Errorf("units", "%d units with optional_units, more than %d", n, maxServices))
 	}
 	if len(c.Processes) > maxServices {
-		errs = append(errs, collectors.Errorf("processes", "%d entries, more than %d", len(c.Processes), maxServices))
+		errs = append(errs, confval.Errorf("processes", "%d entries, more than %d", len(c.Processes), maxServices))
 	}
 	names := map[string]bool{}
 	for i, p := range c.Processes {
@@ -150,11 +150,11 @@ func (c *Config) Validate() []error {
 		noUnits := len(c.Units)+len(c.OptionalUnits) == 0
 		switch {
 		case c.Backend == BackendSystemd && noUnits:
-			errs = append(errs, collectors.Errorf("units", "backend systemd but no units to watch"))
+			errs = append(errs, confval.Errorf("units", "backend systemd but no units to watch"))
 		case c.Backend == BackendProcess && len(c.Processes) == 0:
-			errs = append(errs, collectors.Errorf("processes", "backend process but no processes to watch"))
+			errs = append(errs, confval.Errorf("processes", "backend process but no processes to watch"))
 		case c.Backend == BackendAuto && noUnits && len(c.Processes) == 0:
-			errs = append(errs, collectors.Errorf("", "enabled but nothing to watch: set units or processes"))
+			errs = append(errs, confval.Errorf("", "enabled but nothing to watch: set units or processes"))
 		}
 	}
 	return errs
@@ -168,11 +168,11 @@ func validateUnits(key string, units []string, seen map[string]bool) []error {
 	for i, u := range units {
 		at := key + "[" + strconv.Itoa(i) + "]"
 		if msg := checkUnitName(u); msg != "" {
-			errs = append(errs, collectors.Errorf(at, "%q %s", u, msg))
+			errs = append(errs, confval.Errorf(at, "%q %s", u, msg))
 			continue
 		}
 		if seen[u] {
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", u))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", u))
 		}
 		seen[u] = true
 	}
@@ -226,30 +226,30 @@ func (p *Process) validate(at string, names map[string]bool) []error {
 	var errs []error
 	switch {
 	case p.Name == "":
-		errs = append(errs, collectors.Errorf(at+".name", "is required"))
+		errs = append(errs, confval.Errorf(at+".name", "is required"))
 	case !onlyFrom(p.Name, processNameChars):
-		errs = append(errs, collectors.Errorf(at+".name", "%q may only have letters, digits and :-_.@", p.Name))
+		errs = append(errs, confval.Errorf(at+".name", "%q may only have letters, digits and :-_.@", p.Name))
 	case names[p.Name]:
-		errs = append(errs, collectors.Errorf(at+".name", "%q is listed twice", p.Name))
+		errs = append(errs, confval.Errorf(at+".name", "%q is listed twice", p.Name))
 	}
 	names[p.Name] = true
 	for _, f := range []struct{ key, path string }{{"pidfile", p.Pidfile}, {"executable", p.Executable}} {
 		switch {
 		case f.path == "":
 		case !filepath.IsAbs(f.path):
-			errs = append(errs, collectors.Errorf(at+"."+f.key, "must be an absolute path, got %q", f.path))
+			errs = append(errs, confval.Errorf(at+"."+f.key, "must be an absolute path, got %q", f.path))
 		case filepath.Clean(f.path) != f.path:
-			errs = append(errs, collectors.Errorf(at+"."+f.key, "%q is not clean; write %q", f.path, filepath.Clean(f.path)))
+			errs = append(errs, confval.Errorf(at+"."+f.key, "%q is not clean; write %q", f.path, filepath.Clean(f.path)))
 		}
 	}
 	if len(p.Comm) > maxComm || strings.ContainsAny(p.Comm, "/\x00") {
-		errs = append(errs, collectors.Errorf(at+".comm", "%q is not a process name: the kernel keeps at most %d bytes and no /", p.Comm, maxComm))
+		errs = append(errs, confval.Errorf(at+".comm", "%q is not a process name: the kernel keeps at most %d bytes and no /", p.Comm, maxComm))
 	}
 	switch {
 	case p.Cmdline.Regexp != nil && p.Comm == "":
-		errs = append(errs, collectors.Errorf(at+".cmdline", "only narrows comm: set comm too"))
+		errs = append(errs, confval.Errorf(at+".cmdline", "only narrows comm: set comm too"))
 	case p.Pidfile == "" && p.Comm == "":
-		errs = append(errs, collectors.Errorf(at, "set pidfile or comm: nothing identifies the process"))
+		errs = append(errs, confval.Errorf(at, "set pidfile or comm: nothing identifies the process"))
 	}
 	return errs
 }

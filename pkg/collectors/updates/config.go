@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
@@ -69,7 +70,7 @@ func (c *Config) Validate() []error {
 	if strings.Contains(c.AptGet, "/") {
 		errs = append(errs, checkPath("apt_get", c.AptGet)...)
 	} else if !commandName.MatchString(c.AptGet) {
-		errs = append(errs, collectors.Errorf("apt_get", "%q is neither an absolute path nor a command name (it is run without a shell: no arguments)", c.AptGet))
+		errs = append(errs, confval.Errorf("apt_get", "%q is neither an absolute path nor a command name (it is run without a shell: no arguments)", c.AptGet))
 	}
 	errs = append(errs, checkPath("apt_lists_dir", c.AptListsDir)...)
 	errs = append(errs, checkPath("reboot_required_file", c.RebootRequiredFile)...)
@@ -79,9 +80,9 @@ func (c *Config) Validate() []error {
 func checkPath(key, p string) []error {
 	switch {
 	case !filepath.IsAbs(p):
-		return []error{collectors.Errorf(key, "must be an absolute path, got %q", p)}
+		return []error{confval.Errorf(key, "must be an absolute path, got %q", p)}
 	case filepath.Clean(p) != p:
-		return []error{collectors.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
+		return []error{confval.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
 	}
 	return nil
 }

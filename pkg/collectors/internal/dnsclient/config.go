@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
 // Defaults and limits of the resolver section.
@@ -55,17 +54,17 @@ func (c *Config) Validate(prefix string) []error {
 		hp, err := ParseServer(s)
 		switch {
 		case err != nil:
-			errs = append(errs, collectors.Errorf(at, "%v", err))
+			errs = append(errs, confval.Errorf(at, "%v", err))
 		case seen[hp]:
-			errs = append(errs, collectors.Errorf(at, "%q is listed twice", s))
+			errs = append(errs, confval.Errorf(at, "%q is listed twice", s))
 		}
 		seen[hp] = true
 	}
 	if d := c.QueryTimeout.D(); d < minQueryTimeout || d > maxQueryTimeout {
-		errs = append(errs, collectors.Errorf(prefix+".query_timeout", "%s is outside %s..%s", c.QueryTimeout, minQueryTimeout, maxQueryTimeout))
+		errs = append(errs, confval.Errorf(prefix+".query_timeout", "%s is outside %s..%s", c.QueryTimeout, minQueryTimeout, maxQueryTimeout))
 	}
 	if c.MaxConcurrent < 1 || c.MaxConcurrent > maxConcurrentLimit {
-		errs = append(errs, collectors.Errorf(prefix+".max_concurrent", "must be between 1 and %d, got %d", maxConcurrentLimit, c.MaxConcurrent))
+		errs = append(errs, confval.Errorf(prefix+".max_concurrent", "must be between 1 and %d, got %d", maxConcurrentLimit, c.MaxConcurrent))
 	}
 	return errs
 }

@@ -1,13 +1,12 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package check
+package config
 
 import (
 	"time"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
 
 // Thresholds is the `thresholds:` config section. The defaults equal the
@@ -44,24 +43,24 @@ func (t *Thresholds) ApplyDefaults() {
 func (t *Thresholds) Validate() []error {
 	var errs []error
 	if t.QueueMessagesWarning < 1 {
-		errs = append(errs, collectors.Errorf("queue_messages_warning", "must be at least 1"))
+		errs = append(errs, confval.Errorf("queue_messages_warning", "must be at least 1"))
 	}
 	if t.QueueMessagesCritical < t.QueueMessagesWarning {
-		errs = append(errs, collectors.Errorf("queue_messages_critical", "%d is below queue_messages_warning (%d)", t.QueueMessagesCritical, t.QueueMessagesWarning))
+		errs = append(errs, confval.Errorf("queue_messages_critical", "%d is below queue_messages_warning (%d)", t.QueueMessagesCritical, t.QueueMessagesWarning))
 	}
 	for _, r := range []struct {
 		key string
 		v   float64
 	}{{"disk_free_warning_ratio", t.DiskFreeWarningRatio}, {"disk_free_critical_ratio", t.DiskFreeCriticalRatio}} {
 		if r.v <= 0 || r.v >= 1 {
-			errs = append(errs, collectors.Errorf(r.key, "must be a ratio between 0 and 1 (0.2 means 20 %%), got %g", r.v))
+			errs = append(errs, confval.Errorf(r.key, "must be a ratio between 0 and 1 (0.2 means 20 %%), got %g", r.v))
 		}
 	}
 	if t.DiskFreeCriticalRatio > t.DiskFreeWarningRatio {
-		errs = append(errs, collectors.Errorf("disk_free_critical_ratio", "%g is above disk_free_warning_ratio (%g)", t.DiskFreeCriticalRatio, t.DiskFreeWarningRatio))
+		errs = append(errs, confval.Errorf("disk_free_critical_ratio", "%g is above disk_free_warning_ratio (%g)", t.DiskFreeCriticalRatio, t.DiskFreeWarningRatio))
 	}
 	if t.CertExpiryCritical > t.CertExpiryWarning {
-		errs = append(errs, collectors.Errorf("cert_expiry_critical", "%s is longer than cert_expiry_warning (%s)", t.CertExpiryCritical, t.CertExpiryWarning))
+		errs = append(errs, confval.Errorf("cert_expiry_critical", "%s is longer than cert_expiry_warning (%s)", t.CertExpiryCritical, t.CertExpiryWarning))
 	}
 	return errs
 }
