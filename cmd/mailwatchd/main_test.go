@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/registry"
+	"github.com/mailwatchd/mailwatchd/internal/config"
 )
 
 var binary string
@@ -339,7 +339,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 func onlyFilesystem(paths ...string) string {
 	var b strings.Builder
 	b.WriteString("collectors:\n")
-	for _, f := range registry.Factories() {
+	for _, f := range (&config.Collectors{}).Sections() {
 		if f.Name != "filesystem" {
 			fmt.Fprintf(&b, "  %s:\n    enabled: false\n", f.Name)
 		}

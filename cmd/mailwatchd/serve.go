@@ -27,7 +27,6 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/registry"
 	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
@@ -58,23 +57,18 @@ func validateWebConfig(path string) error {
 
 // jobs builds every enabled collector from cfg. Nothing is started.
 func jobs(cfg *config.Config, logger *zap.Logger) ([]scheduler.Job, error) {
-	sections := map[string]config.Section{}
-	for _, s := range cfg.Collectors.Sections() {
-		sections[s.Name] = s
-	}
 	var out []scheduler.Job
-	for _, f := range registry.Factories() {
-		s := sections[f.Name]
+	for _, s := range cfg.Collectors.Sections() {
 		st := s.Common()
 		if !st.IsEnabled() {
 			continue
 		}
-		c, err := f.New(cfg, logger.With(zap.String("collector", f.Name)))
+		c, err := s.Build(logger.With(zap.String("collector", s.Name)))
 		if err != nil {
-			return nil, fmt.Errorf("collector %s: %w", f.Name, err)
+			return nil, fmt.Errorf("collector %s: %w", s.Name, err)
 		}
 		out = append(out, scheduler.Job{
-			Name: f.Name, Collector: c,
+			Name: s.Name, Collector: c,
 			Interval: st.Interval.D(), Timeout: st.Timeout.D(),
 			StaleAfter: time.Duration(cfg.Global.StaleAfterIntervals) * st.Interval.D(),
 		})

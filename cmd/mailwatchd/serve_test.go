@@ -20,7 +20,6 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/registry"
 	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
@@ -36,7 +35,7 @@ func TestGathererServesCachedAndLiveSeries(t *testing.T) {
 	}
 	var yaml strings.Builder
 	fmt.Fprintf(&yaml, "global:\n  state_dir: %s\nlogs:\n  poll_interval: 10ms\n  sources:\n    - name: mail\n      paths: [%s]\ncollectors:\n", dir, logPath)
-	for _, f := range registry.Factories() {
+	for _, f := range (&config.Collectors{}).Sections() {
 		if f.Name != "filesystem" {
 			fmt.Fprintf(&yaml, "  %s:\n    enabled: false\n", f.Name)
 		}

@@ -66,13 +66,16 @@ type Global struct {
 	StaleAfterIntervals int `yaml:"stale_after_intervals"`
 }
 
-// Collectors has one section per collector; the yaml key of each field is the
-// collector's name. Every field must implement collectors.Section (a test
-// checks this and that each has a factory in the registry).
+// Collectors is the one list of mailwatchd's collectors: one section per
+// collector, the yaml key of each field being the collector's name and its
+// collector label. Every field implements collectors.Section, which builds
+// the collector; the order here is the order of the landing page and of the
+// jobs. Adding a collector is its package, one field here, its block in
+// config.example.yaml and its row in the README (tests check all three).
 type Collectors struct {
 	Service      service.Config      `yaml:"service"`
-	PostfixQueue postfixqueue.Config `yaml:"postfix_queue"`
 	Filesystem   filesystem.Config   `yaml:"filesystem"`
+	PostfixQueue postfixqueue.Config `yaml:"postfix_queue"`
 	Mailbox      mailbox.Config      `yaml:"mailbox"`
 	Backup       backup.Config       `yaml:"backup"`
 	Certs        certs.Config        `yaml:"certs"`

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -15,9 +16,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 )
 
 func TestLoadExample(t *testing.T) {
@@ -285,5 +289,45 @@ func TestLoadRefusesNonRegularAndHugeFiles(t *testing.T) {
 	}
 	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") {
 		t.Errorf("2 MiB file: want 'larger than', got %v", err)
+	}
+}
+
+var sectionNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// TestEverySectionBuilds: config.Collectors is the one list of collectors.
+// Every section has a unique snake_case name that the README documents,
+// builds its collector from the defaults, and the collector's descriptors
+// register cleanly on a pedantic registry.
+func TestEverySectionBuilds(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("defaults", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	reg := prometheus.NewPedanticRegistry()
+	for _, s := range cfg.Collectors.Sections() {
+		if !sectionNameRe.MatchString(s.Name) || seen[s.Name] {
+			t.Errorf("collector name %q is not snake_case, or used twice", s.Name)
+		}
+		seen[s.Name] = true
+		if !strings.Contains(string(readme), "`"+s.Name+"`") {
+			t.Errorf("README.md does not document collector `%s`", s.Name)
+		}
+		c, err := s.Build(zap.NewNop())
+		if err != nil {
+			t.Errorf("collector %q with defaults: %v", s.Name, err)
+			continue
+		}
+		if err := reg.Register(&collectortest.Adapter{C: c}); err != nil {
+			t.Errorf("collector %q descriptors: %v", s.Name, err)
+		}
+		if cl, ok := c.(interface{ Close() error }); ok {
+			cl.Close()
+		}
 	}
 }

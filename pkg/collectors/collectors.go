@@ -4,7 +4,7 @@
 // Package collectors defines the contract every mailwatchd collector meets:
 // it gathers one area of a mail host (queue, services, storage, ...) on its
 // own schedule and hands the scheduler a complete set of const metrics. The
-// list of collectors lives in the registry subpackage.
+// list of collectors is config.Collectors: each section builds its collector.
 package collectors
 
 import (
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 )
@@ -76,6 +77,9 @@ type Section interface {
 	ApplyDefaults()
 	// Validate returns every problem of the section; it does no I/O.
 	Validate() []error
+	// Build makes the collector from the validated, defaulted section. It
+	// may check the host (a missing tool is an error) but starts nothing.
+	Build(logger *zap.Logger) (Collector, error)
 }
 
 // Help builds the HELP text of a metric refreshed by a scheduled collector:

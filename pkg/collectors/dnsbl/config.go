@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
@@ -72,6 +74,10 @@ var DefaultZones = []Zone{
 	{Zone: "dbl.spamhaus.org", Kind: KindDomain},
 	{Zone: "multi.surbl.org", Kind: KindDomain},
 }
+
+// Build makes the collector this section configures; the config loader
+// calls it for every enabled section.
+func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
 // Common returns the scheduling settings.
 func (c *Config) Common() *collectors.Settings { return &c.Settings }

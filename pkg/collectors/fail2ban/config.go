@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.uber.org/zap"
+
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
@@ -54,6 +56,10 @@ type Config struct {
 	// MaxJails bounds the discovered jails.
 	MaxJails int `yaml:"max_jails"`
 }
+
+// Build makes the collector this section configures; the config loader
+// calls it for every enabled section.
+func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
 // Common returns the scheduling settings.
 func (c *Config) Common() *collectors.Settings { return &c.Settings }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
@@ -58,6 +60,10 @@ type Selector struct {
 	// set, else the record only has to parse.
 	KeyFile string `yaml:"key_file"`
 }
+
+// Build makes the collector this section configures; the config loader
+// calls it for every enabled section.
+func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
 // Common returns the scheduling settings.
 func (c *Config) Common() *collectors.Settings { return &c.Settings }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
@@ -98,6 +100,10 @@ func DefaultProcesses() []Process {
 }
 
 func mustRegexp(s string) confval.Regexp { return confval.Regexp{Regexp: regexp.MustCompile(s)} }
+
+// Build makes the collector this section configures; the config loader
+// calls it for every enabled section.
+func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
 // Common returns the scheduling settings.
 func (c *Config) Common() *collectors.Settings { return &c.Settings }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/pkg/collectors"
 )
@@ -39,6 +41,10 @@ type Config struct {
 	// upgrade needs a reboot to take effect.
 	RebootRequiredFile string `yaml:"reboot_required_file"`
 }
+
+// Build makes the collector this section configures; the config loader
+// calls it for every enabled section.
+func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
 // Common returns the scheduling settings.
 func (c *Config) Common() *collectors.Settings { return &c.Settings }
