@@ -19,7 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/mailwatchd/mailwatchd/internal/check"
+	"github.com/mailwatchd/mailwatchd/internal/config"
 )
 
 // tool finds a command, skipping the test when it is absent unless CI asks
@@ -134,7 +134,7 @@ func TestEveryAlertTestedAndDocumented(t *testing.T) {
 // same thresholds.
 func TestThresholdsInStep(t *testing.T) {
 	t.Parallel()
-	var th check.Thresholds
+	var th config.Thresholds
 	th.ApplyDefaults()
 	secs := func(d interface{ Seconds() float64 }) float64 { return d.Seconds() }
 	want := map[string]float64{

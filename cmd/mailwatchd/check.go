@@ -19,8 +19,8 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/internal/config"
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
 // runCheck is `mailwatchd check`: every enabled collector once, in

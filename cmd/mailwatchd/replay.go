@@ -13,7 +13,7 @@ import (
 	"syscall"
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 )
 
 // runReplay is `mailwatchd replay [FILE...]`: classify log files (plain or

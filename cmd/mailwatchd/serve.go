@@ -25,9 +25,9 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/buildinfo"
 	"github.com/mailwatchd/mailwatchd/internal/config"
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
 // daemon is the running service: config, scheduler, reload bookkeeping.

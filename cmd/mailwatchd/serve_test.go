@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
 )
 
 // TestGathererServesCachedAndLiveSeries wires /metrics as serve does: the

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // FuzzLabelValue: any bytes give a valid UTF-8 label value that a metric

@@ -20,20 +20,20 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/backup"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/certs"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/clamav"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/dnsbl"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/fail2ban"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/filesystem"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/mailbox"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/maildns"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/postfixqueue"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/service"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/updates"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/backup"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/certs"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/clamav"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/dnsbl"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/fail2ban"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/filesystem"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/mailbox"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/maildns"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/postfixqueue"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/service"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/updates"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 )
 
 // Bounds of the stale window (stale_after_intervals × a collector's

@@ -20,8 +20,8 @@ import (
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
 )
 
 func TestLoadExample(t *testing.T) {

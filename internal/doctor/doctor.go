@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
-	"github.com/mailwatchd/mailwatchd/pkg/logparse"
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 )
 
 // Status of a finding.

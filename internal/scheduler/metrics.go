@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // Meta-metrics, one series per collector. They avoid the scrape_ prefix on
@@ -73,6 +73,5 @@ func (s *Scheduler) collect(ch chan<- prometheus.Metric, now time.Time) (staleAt
 	}
 	return staleAt
 }
-
 
 var _ prometheus.Collector = (*Scheduler)(nil)

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 type file struct {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 func TestParsePostconf(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 // TestRealStack runs the collector once, with its defaults plus endpoints,

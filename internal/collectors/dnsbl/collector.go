@@ -48,8 +48,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 var (
@@ -411,6 +411,5 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
-
 
 var _ collectors.Collector = (*Collector)(nil)

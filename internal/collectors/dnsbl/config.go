@@ -10,9 +10,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
 )
 
 // Name is the collector's config key and collector label.

@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 type file struct {

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 const (

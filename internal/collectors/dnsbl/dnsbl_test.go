@@ -24,11 +24,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnstest"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnstest"
 )
 
 // testZone holds the lists of the tests: bl.test lists 192.0.2.10 and

@@ -16,11 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnstest"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnstest"
 )
 
 // The set-up of the head-of-line report: twelve sending addresses, a live

@@ -10,7 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 // Reasons a DNSBL query gives no verdict: the label values of

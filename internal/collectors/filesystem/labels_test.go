@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 // TestInvalidUTF8Mountpoint: a mount point from mountinfo is any bytes; one

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 // fakeDoveadm writes an executable named doveadm into a new directory: it

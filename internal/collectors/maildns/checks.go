@@ -13,7 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 // Check names: the check label values.

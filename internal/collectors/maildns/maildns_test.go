@@ -25,11 +25,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnstest"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnsclient"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/internal/dnstest"
 )
 
 // keys are two RSA keys generated once per test binary: the local signing

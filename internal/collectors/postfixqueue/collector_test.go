@@ -18,8 +18,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 func mustNew(t *testing.T, cfg Config) *Collector {

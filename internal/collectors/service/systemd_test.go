@@ -29,9 +29,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/collectortest"
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/service/internal/fakesystemd"
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/service/internal/fakesystemd"
 )
 
 // successUnits is successStatuses as fake systemd serves it.

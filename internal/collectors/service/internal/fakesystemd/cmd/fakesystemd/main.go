@@ -21,7 +21,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/mailwatchd/mailwatchd/pkg/collectors/service/internal/fakesystemd"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/service/internal/fakesystemd"
 )
 
 func main() {
