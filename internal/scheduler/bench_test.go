@@ -33,11 +33,7 @@ func benchScheduler(b *testing.B) *Scheduler {
 		}}
 		jobs = append(jobs, Job{Name: fmt.Sprintf("c%d", i), Collector: c, Interval: time.Hour, Timeout: time.Minute, StaleAfter: time.Hour})
 	}
-	s.Apply(jobs)
-	b.Cleanup(s.Stop)
-	for !s.RanOnce() {
-		time.Sleep(time.Millisecond)
-	}
+	RunOnce(context.Background(), s, jobs) // one run each, and no job loops to run again
 	return s
 }
 

@@ -64,7 +64,7 @@ func (c *Cache) Gather() ([]*dto.MetricFamily, error) {
 	defer c.mu.Unlock()
 	// The generation is read before collecting: a run recorded while the
 	// registry gathers moves it past c.gen, and the next Gather rebuilds.
-	gen, now := c.s.gen.Load(), c.s.now()
+	gen, now := c.s.gen.Load(), c.s.clk.Now()
 	if !c.built || gen != c.gen || !now.Before(c.expires) {
 		c.col.now = now
 		c.mfs, c.err = c.reg.Gather()

@@ -62,38 +62,30 @@ func sameFamilies(a, b []*dto.MetricFamily) bool {
 	return true
 }
 
-// fakeClock is a settable Scheduler.now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // TestCacheFollowsRunsAndStaleWindow walks one collector through runs that
 // succeed, fail and go stale, with a maxAge far longer than the test, so
 // that only the generation and the stale window can refresh the cache.
 func TestCacheFollowsRunsAndStaleWindow(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	const interval = time.Minute
 	results := make(chan error)
 	var n atomic.Int64
 	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
 		ch <- value(float64(n.Add(1)), "run")
 		return <-results
 	}}
-	s := New(zap.NewNop())
-	s.now = clock.Now
-	j := job("c", c, time.Millisecond, time.Hour)
-	j.StaleAfter = time.Minute
+	s, clock := newFakeScheduler()
+	j := job("c", c, interval, time.Hour)
+	// Run 3 fails within run 2's window (an interval after it, at most
+	// 66 s), and run 4 is due at least 54 s after run 3, past the window's
+	// end (108 s after run 2): no run starts while the window runs out.
+	j.StaleAfter = 100 * time.Second
 	cache := NewCache(s, time.Hour)
 	s.Apply([]Job{j})
 	defer func() { close(results); s.Stop() }()
 
 	results <- nil // run 1 succeeds with value 1
-	waitFor(t, "run 1", func() bool { return status(s, "c").Runs == 1 })
+	clock.waitFor(t, "run 1", func() bool { return status(s, "c").Runs == 1 })
 	first, err := cache.Gather()
 	if out := text(t, first, err); !strings.Contains(out, `mailwatch_test_value{source="run"} 1`+"\n") {
 		t.Fatalf("want value 1 after run 1:\n%s", out)
@@ -103,8 +95,9 @@ func TestCacheFollowsRunsAndStaleWindow(t *testing.T) {
 		t.Fatal("second scrape without a change was gathered again; the cache is not used")
 	}
 
+	clock.nextRun(t, interval)
 	results <- nil // run 2: the very next scrape must show it
-	waitFor(t, "run 2", func() bool { return status(s, "c").Runs == 2 })
+	clock.waitFor(t, "run 2", func() bool { return status(s, "c").Runs == 2 })
 	out := scrapeText(t, cache)
 	for _, want := range []string{`mailwatch_test_value{source="run"} 2` + "\n", `mailwatch_collector_runs_total{collector="c"} 2` + "\n"} {
 		if !strings.Contains(out, want) {
@@ -112,20 +105,22 @@ func TestCacheFollowsRunsAndStaleWindow(t *testing.T) {
 		}
 	}
 
+	clock.nextRun(t, interval)
 	results <- errors.New("down") // run 3 fails: value 2 stays, success drops to 0
-	waitFor(t, "run 3", func() bool { return status(s, "c").Runs == 3 })
+	clock.waitFor(t, "run 3", func() bool { return status(s, "c").Runs == 3 })
 	kept, err := cache.Gather()
 	out = text(t, kept, err)
 	if !strings.Contains(out, `mailwatch_test_value{source="run"} 2`+"\n") || !strings.Contains(out, `mailwatch_collector_success{collector="c"} 0`) {
 		t.Fatalf("want the last good value 2 and success 0 after a failed run:\n%s", out)
 	}
 
-	clock.Add(time.Minute) // run 2 ended at the start time: exactly at the edge of the stale window
+	edge := status(s, "c").LastSuccess.Add(j.StaleAfter)
+	clock.Advance(edge.Sub(clock.Now())) // exactly at the edge of run 2's stale window
 	out = scrapeText(t, cache)
 	if !strings.Contains(out, `mailwatch_test_value{source="run"} 2`) {
 		t.Fatalf("snapshot dropped before its stale window ended:\n%s", out)
 	}
-	clock.Add(time.Nanosecond) // past it, and nowhere near maxAge
+	clock.Advance(time.Nanosecond) // past it, and nowhere near maxAge
 	out = scrapeText(t, cache)
 	if strings.Contains(out, "mailwatch_test_value") {
 		t.Fatalf("snapshot past its stale window still served from the cache:\n%s", out)
@@ -140,9 +135,7 @@ func TestCacheFollowsRunsAndStaleWindow(t *testing.T) {
 // maxAge has passed, not before.
 func TestCacheMaxAge(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
-	s := New(zap.NewNop())
-	s.now = clock.Now
+	s, clock := newFakeScheduler()
 	RunOnce(context.Background(), s, []Job{job("c", &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
 		ch <- value(1, "x")
 		return nil
@@ -154,11 +147,11 @@ func TestCacheMaxAge(t *testing.T) {
 	st.mu.Lock()
 	st.runs = 42 // no s.changed()
 	st.mu.Unlock()
-	clock.Add(time.Second - time.Nanosecond)
+	clock.Advance(time.Second - time.Nanosecond)
 	if out := scrapeText(t, cache); out != before {
 		t.Fatalf("re-gathered before maxAge without a generation change:\n%s", out)
 	}
-	clock.Add(time.Nanosecond)
+	clock.Advance(time.Nanosecond)
 	if out := scrapeText(t, cache); !strings.Contains(out, `mailwatch_collector_runs_total{collector="c"} 42`) {
 		t.Fatalf("change not served after maxAge:\n%s", out)
 	}
@@ -172,11 +165,11 @@ func TestCacheFollowsApply(t *testing.T) {
 			return nil
 		}}
 	}
-	s := New(zap.NewNop())
+	s, clock := newFakeScheduler()
 	cache := NewCache(s, time.Hour)
 	s.Apply([]Job{job("a", ok(1), time.Hour, time.Minute)})
 	defer s.Stop()
-	waitFor(t, "a's first run", func() bool { return status(s, "a").Runs == 1 })
+	clock.waitFor(t, "a's first run", func() bool { return status(s, "a").Runs == 1 })
 	if out := scrapeText(t, cache); !strings.Contains(out, `collector="a"`) {
 		t.Fatalf("a missing:\n%s", out)
 	}

@@ -34,7 +34,7 @@ var (
 func (s *Scheduler) Describe(chan<- *prometheus.Desc) {}
 
 // Collect copies the snapshots and meta-metrics. No I/O, O(series).
-func (s *Scheduler) Collect(ch chan<- prometheus.Metric) { s.collect(ch, s.now()) }
+func (s *Scheduler) Collect(ch chan<- prometheus.Metric) { s.collect(ch, s.clk.Now()) }
 
 // collect is Collect as of now. It returns when the first snapshot still
 // served will cross its stale window (zero if none can), the one moment at

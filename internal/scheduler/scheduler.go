@@ -60,7 +60,13 @@ type Status struct {
 // snapshots and meta-metrics. It is safe for concurrent use.
 type Scheduler struct {
 	logger *zap.Logger
-	now    func() time.Time
+	clk    clock // time.Now, timers and run deadlines; a fake one in tests
+
+	// recorded, when set, is called after each run's outcome is recorded
+	// (by the goroutine that recorded it). It is a test hook, nil in the
+	// daemon: tests wait on it for a run instead of polling Statuses. Set
+	// it before Apply or RunOnce.
+	recorded func()
 
 	mu     sync.Mutex
 	states map[string]*state // by job name; kept across Apply so counters survive reloads
@@ -94,9 +100,12 @@ type state struct {
 }
 
 // New returns an idle scheduler; call Apply to start jobs.
-func New(logger *zap.Logger) *Scheduler {
-	s := &Scheduler{logger: logger, now: time.Now, states: map[string]*state{}}
-	s.beat.Store(time.Now().UnixNano())
+func New(logger *zap.Logger) *Scheduler { return newScheduler(logger, realClock{}) }
+
+// newScheduler is New on clk.
+func newScheduler(logger *zap.Logger, clk clock) *Scheduler {
+	s := &Scheduler{logger: logger, clk: clk, states: map[string]*state{}}
+	s.beat.Store(clk.Now().UnixNano())
 	return s
 }
 
@@ -178,18 +187,21 @@ func (s *Scheduler) Stop() {
 // Alive reports whether the scheduler's own loop ticked within maxAge; the
 // systemd watchdog is only fed while it does.
 func (s *Scheduler) Alive(maxAge time.Duration) bool {
-	return time.Since(time.Unix(0, s.beat.Load())) < maxAge
+	return s.clk.Now().Sub(time.Unix(0, s.beat.Load())) < maxAge
 }
 
+// heartbeat is how often supervise records that the scheduler is alive.
+const heartbeat = time.Second
+
 func (s *Scheduler) supervise(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	for {
-		s.beat.Store(time.Now().UnixNano())
+		s.beat.Store(s.clk.Now().UnixNano())
+		t := s.clk.NewTimer(heartbeat)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -206,10 +218,12 @@ func (s *Scheduler) loop(ctx context.Context, st *state) {
 		case <-ctx.Done():
 			return
 		}
+		t := s.clk.NewTimer(jitter(job.Interval))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(jitter(job.Interval)):
+		case <-t.C():
 		}
 	}
 }
@@ -232,8 +246,8 @@ var errTimeout = errors.New("run exceeded its timeout")
 // run performs one Update under the job's timeout and records the outcome.
 // It returns a channel closed when Update has really returned.
 func (s *Scheduler) run(parent context.Context, st *state, job Job) <-chan struct{} {
-	ctx, cancel := context.WithTimeout(parent, job.Timeout)
-	start := s.now()
+	ctx, cancel := s.clk.WithTimeout(parent, job.Timeout)
+	start := s.clk.Now()
 	st.mu.Lock()
 	st.running = true
 	st.mu.Unlock()
@@ -282,6 +296,9 @@ func (s *Scheduler) run(parent context.Context, st *state, job Job) <-chan struc
 		return finished // shutting down: not a failure of the collector
 	}
 	s.record(st, job, start, metrics, err)
+	if s.recorded != nil {
+		s.recorded()
+	}
 	return finished
 }
 
@@ -295,7 +312,7 @@ func safeUpdate(ctx context.Context, c collectors.Collector, ch chan<- prometheu
 }
 
 func (s *Scheduler) record(st *state, job Job, start time.Time, metrics []prometheus.Metric, err error) {
-	now := s.now()
+	now := s.clk.Now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	// Deferred after the unlock, so it runs before it: the generation

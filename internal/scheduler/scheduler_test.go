@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/zap"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
@@ -50,20 +48,11 @@ func value(v float64, source string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(valueDesc, prometheus.GaugeValue, v, source)
 }
 
+// job returns a job with an hour's stale window. Tests on a fake clock
+// keep intervals (jittered ±10 %), timeouts and the scheduler's 1 s
+// heartbeat apart, so that fakeClock.sleeping and running tell them apart.
 func job(name string, c collectors.Collector, interval, timeout time.Duration) Job {
 	return Job{Name: name, Collector: c, Interval: interval, Timeout: timeout, StaleAfter: time.Hour}
-}
-
-// waitFor polls cond until it holds or the test's patience (10s) runs out.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func status(s *Scheduler, name string) Status {
@@ -99,6 +88,7 @@ func gather(t *testing.T, s *Scheduler) string {
 
 func TestBlockedCollectorDoesNotDelayScrapeAndTimesOut(t *testing.T) {
 	t.Parallel()
+	const interval, timeout = time.Minute, 10 * time.Second
 	release := make(chan struct{})
 	blocked := &fakeCollector{update: func(context.Context, chan<- prometheus.Metric) error {
 		<-release // ignores its context entirely
@@ -108,11 +98,15 @@ func TestBlockedCollectorDoesNotDelayScrapeAndTimesOut(t *testing.T) {
 		ch <- value(1, "healthy")
 		return nil
 	}}
-	s := New(zap.NewNop())
-	s.Apply([]Job{job("blocked", blocked, 10*time.Millisecond, 5*time.Millisecond), job("healthy", healthy, 10*time.Millisecond, 5*time.Millisecond)})
+	s, clk := newFakeScheduler()
+	s.Apply([]Job{job("blocked", blocked, interval, timeout), job("healthy", healthy, interval, time.Hour)})
 	defer func() { close(release); s.Stop() }()
 
-	waitFor(t, "the blocked collector's run to be failed by its timeout", func() bool {
+	clk.waitFor(t, "the blocked run to wait for its deadline and the healthy job for its next run", func() bool {
+		return clk.running(timeout) == 1 && clk.sleeping(interval) == 1
+	})
+	clk.Advance(timeout)
+	clk.waitFor(t, "the blocked collector's run to be failed by its timeout", func() bool {
 		st := status(s, "blocked")
 		return st.Failures >= 1 && !st.Success
 	})
@@ -130,7 +124,14 @@ func TestBlockedCollectorDoesNotDelayScrapeAndTimesOut(t *testing.T) {
 		t.Errorf("last error should name the timeout, got %q", status(s, "blocked").LastError)
 	}
 	// The stuck run is never overlapped by a new one, however many intervals pass.
-	waitFor(t, "the healthy collector to run a few more times", func() bool { return healthy.calls.Load() >= 5 })
+	for range 5 {
+		runs := status(s, "healthy").Runs
+		clk.nextRun(t, interval)
+		clk.waitFor(t, "the healthy collector's next run", func() bool { return status(s, "healthy").Runs > runs })
+	}
+	if n := healthy.calls.Load(); n < 5 {
+		t.Errorf("healthy collector ran %d times, want at least 5", n)
+	}
 	if n := blocked.calls.Load(); n != 1 {
 		t.Errorf("blocked collector was called %d times while stuck, want 1", n)
 	}
@@ -138,6 +139,7 @@ func TestBlockedCollectorDoesNotDelayScrapeAndTimesOut(t *testing.T) {
 
 func TestCancelledAtTimeout(t *testing.T) {
 	t.Parallel()
+	const timeout = 10 * time.Second
 	sawCancel := make(chan error, 1)
 	c := &fakeCollector{update: func(ctx context.Context, _ chan<- prometheus.Metric) error {
 		<-ctx.Done()
@@ -147,30 +149,35 @@ func TestCancelledAtTimeout(t *testing.T) {
 		}
 		return ctx.Err()
 	}}
-	s := New(zap.NewNop())
-	s.Apply([]Job{job("slow", c, time.Hour, 5*time.Millisecond)})
+	s, clk := newFakeScheduler()
+	s.Apply([]Job{job("slow", c, time.Hour, timeout)})
 	defer s.Stop()
+	clk.waitFor(t, "the run to wait for its deadline", func() bool { return clk.running(timeout) == 1 })
+	clk.Advance(timeout)
 	select {
 	case err := <-sawCancel:
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("collector saw %v, want deadline exceeded", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(10 * time.Second): // a guard, not a wait: the cancel comes at once
 		t.Fatal("collector's context was never cancelled")
 	}
-	waitFor(t, "the failure to be recorded", func() bool { return status(s, "slow").Failures == 1 })
+	clk.waitFor(t, "the failure to be recorded", func() bool { return status(s, "slow").Failures == 1 })
 }
 
 func TestPanicRecoveredAndCounted(t *testing.T) {
 	t.Parallel()
+	const interval = time.Minute
 	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
 		ch <- value(1, "partial")
 		panic("boom")
 	}}
-	s := New(zap.NewNop())
-	s.Apply([]Job{job("panicky", c, 5*time.Millisecond, 4*time.Millisecond)})
+	s, clk := newFakeScheduler()
+	s.Apply([]Job{job("panicky", c, interval, 10*time.Second)})
 	defer s.Stop()
-	waitFor(t, "two panicking runs", func() bool { return status(s, "panicky").Failures >= 2 })
+	clk.waitFor(t, "the first panicking run", func() bool { return status(s, "panicky").Failures == 1 })
+	clk.nextRun(t, interval)
+	clk.waitFor(t, "two panicking runs", func() bool { return status(s, "panicky").Failures >= 2 })
 	out := gather(t, s)
 	if strings.Contains(out, "source=partial") {
 		t.Errorf("metrics sent before a panic must not be served:\n%s", out)
@@ -182,8 +189,7 @@ func TestPanicRecoveredAndCounted(t *testing.T) {
 
 func TestSnapshotReplacedKeptThenDropped(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	now := time.Unix(1_000_000, 0)
+	const interval = time.Minute
 	results := make(chan error)
 	var n atomic.Int64
 	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
@@ -191,31 +197,32 @@ func TestSnapshotReplacedKeptThenDropped(t *testing.T) {
 		ch <- value(float64(i), "run")
 		return <-results
 	}}
-	s := New(zap.NewNop())
-	s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	j := job("c", c, time.Millisecond, time.Hour)
-	j.StaleAfter = time.Minute
+	s, clk := newFakeScheduler()
+	j := job("c", c, interval, time.Hour)
+	j.StaleAfter = 2 * time.Minute // longer than an interval: run 3 fails within the window of run 2
 	s.Apply([]Job{j})
 	defer func() { close(results); s.Stop() }()
 
 	results <- nil // run 1 succeeds with value 1
-	waitFor(t, "run 1", func() bool { return status(s, "c").Runs == 1 })
+	clk.waitFor(t, "run 1", func() bool { return status(s, "c").Runs == 1 })
 	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=run} 1\n") {
 		t.Fatalf("want value 1 after run 1:\n%s", out)
 	}
+	clk.nextRun(t, interval)
 	results <- nil // run 2 replaces it with 2
-	waitFor(t, "run 2", func() bool { return status(s, "c").Runs == 2 })
+	clk.waitFor(t, "run 2", func() bool { return status(s, "c").Runs == 2 })
 	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=run} 2\n") {
 		t.Fatalf("want value 2 after run 2:\n%s", out)
 	}
+	clk.nextRun(t, interval)
 	results <- errors.New("down") // run 3 fails: value 2 is kept (not 3, not half)
-	waitFor(t, "run 3", func() bool { return status(s, "c").Runs == 3 })
+	clk.waitFor(t, "run 3", func() bool { return status(s, "c").Runs == 3 })
 	if out := gather(t, s); !strings.Contains(out, "mailwatch_test_value{source=run} 2\n") || !strings.Contains(out, "mailwatch_collector_success{collector=c} 0") {
 		t.Fatalf("want the last good value 2 and success 0 after a failed run:\n%s", out)
 	}
-	mu.Lock()
-	now = now.Add(2 * time.Minute) // past the stale window
-	mu.Unlock()
+	// Past the stale window. Run 4 starts on the way, but records nothing
+	// until the test ends.
+	clk.Advance(j.StaleAfter)
 	if out := gather(t, s); strings.Contains(out, "mailwatch_test_value") {
 		t.Fatalf("stale snapshot should be dropped:\n%s", out)
 	}
@@ -223,10 +230,15 @@ func TestSnapshotReplacedKeptThenDropped(t *testing.T) {
 
 func TestApplyKeepsCountersAndSnapshot(t *testing.T) {
 	t.Parallel()
+	const interval = time.Minute
 	ok := func(_ context.Context, ch chan<- prometheus.Metric) error { ch <- value(7, "x"); return nil }
-	s := New(zap.NewNop())
-	s.Apply([]Job{job("a", &fakeCollector{update: ok}, time.Millisecond, time.Hour/2)})
-	waitFor(t, "three runs", func() bool { return status(s, "a").Runs >= 3 })
+	s, clk := newFakeScheduler()
+	s.Apply([]Job{job("a", &fakeCollector{update: ok}, interval, time.Hour/2)})
+	clk.waitFor(t, "run 1", func() bool { return status(s, "a").Runs == 1 })
+	for want := uint64(2); want <= 3; want++ {
+		clk.nextRun(t, interval)
+		clk.waitFor(t, "three runs", func() bool { return status(s, "a").Runs == want })
+	}
 	before := status(s, "a").Runs
 
 	block := make(chan struct{})
@@ -250,10 +262,10 @@ func TestNotApplicableIsFailureWithoutSnapshot(t *testing.T) {
 	c := &fakeCollector{update: func(context.Context, chan<- prometheus.Metric) error {
 		return fmt.Errorf("no spool: %w", collectors.ErrNotApplicable)
 	}}
-	s := New(zap.NewNop())
-	s.Apply([]Job{job("absent", c, time.Hour, time.Second)})
+	s, clk := newFakeScheduler()
+	s.Apply([]Job{job("absent", c, time.Hour, 10*time.Second)})
 	defer s.Stop()
-	waitFor(t, "one run", func() bool { return status(s, "absent").Runs == 1 })
+	clk.waitFor(t, "one run", func() bool { return status(s, "absent").Runs == 1 })
 	want := `
 # HELP mailwatch_collector_success 1 if the collector's last run succeeded, 0 if it failed, timed out or panicked.
 # TYPE mailwatch_collector_success gauge
@@ -270,6 +282,26 @@ mailwatch_collector_failures_total{collector="absent"} 1
 	}
 	if probs, err := testutil.CollectAndLint(s); err != nil || len(probs) > 0 {
 		t.Errorf("lint: %v %v", err, probs)
+	}
+}
+
+// TestHeartbeat: Alive follows the supervisor's heartbeat on the
+// scheduler's clock, and goes false once the loop no longer beats.
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	s, clk := newFakeScheduler()
+	s.Apply(nil)
+	beating := func() bool { return clk.armed(heartbeat, heartbeat) == 1 }
+	clk.waitFor(t, "the first heartbeat", beating)
+	clk.Advance(5 * heartbeat)
+	clk.waitFor(t, "the next heartbeat", beating)
+	if !s.Alive(heartbeat) {
+		t.Error("not alive right after a beat")
+	}
+	s.Stop()
+	clk.Advance(2 * heartbeat)
+	if s.Alive(2 * heartbeat) {
+		t.Error("alive two beats after the supervisor stopped")
 	}
 }
 
