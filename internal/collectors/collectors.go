@@ -5,6 +5,11 @@
 // it gathers one area of a mail host (queue, services, storage, ...) on its
 // own schedule and hands the scheduler a complete set of const metrics. The
 // list of collectors is config.Collectors: each section builds its collector.
+//
+// Next to the contract is the kit the collectors share (node_exporter keeps
+// its helpers the same way): metrics with valid label values (metric.go),
+// logging on change (log.go), the busy guard (guard.go), running a program
+// (exec.go) and the file system of directory walks (fs.go).
 package collectors
 
 import (
@@ -34,6 +39,32 @@ const Namespace = "mailwatch"
 // produced nothing trustworthy; per-target failures are reported as data (a
 // _success gauge at 0). ErrNotApplicable (possibly wrapped) means the thing
 // it watches is not on this host.
+//
+// What the scheduler guarantees, and what it leaves to the collector: it
+// bounds each run by the job's timeout; a run still in Update at the
+// deadline is abandoned and counted as failed (so is one that returns data
+// after it), and the job starts no other run until that Update has
+// returned. So runs of one collector never overlap (a reload builds new
+// collectors and does not wait for an old one's Update). But an Update that
+// does not return stops its job: no run is recorded while it hangs
+// (runs_total and failures_total stand still, the only error shown is the
+// timeout). That is the backstop for a bug, not the design.
+//
+// Busy guards, settled: work that can block in a call that ignores ctx (a
+// read on a dead NFS mount, statfs, a D-Bus peer) runs under a Guard. The
+// Guard returns at ctx's end and, until the abandoned call returns, fails
+// later runs at once with ErrBusy rather than start the work again (or
+// makes them Wait for it within their own deadline): one failed run per
+// interval with its reason, and one goroutine per stuck call, never one
+// per run. A Guard is the only busy guard a collector keeps: one for the
+// run, or one per target that can hang on its own (filesystem keeps one
+// per path, so the other paths are still measured). A program runs through
+// Command, which the context kills.
+//
+// The rest of the kit: LogOnChange logs a problem when it starts, changes
+// and ends, never every run; FS is the file system of the collectors that
+// walk directories; DrainReady keeps the results that came in just before
+// the deadline; B2F and SafeCall.
 type Collector interface {
 	Describe(ch chan<- *prometheus.Desc)
 	Update(ctx context.Context, ch chan<- prometheus.Metric) error

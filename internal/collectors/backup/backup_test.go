@@ -82,11 +82,8 @@ func goldenCollector(t *testing.T, fsys FS) *Collector {
 
 func TestGoldenSuccess(t *testing.T) {
 	t.Parallel()
-	c := goldenCollector(t, memFS{goldenTree(t, false)})
-	if err := golden(t, c, "success"); err != nil {
-		t.Fatal(err)
-	}
-	collectortest.Lint(t, c)
+	c := goldenCollector(t, collectortest.MapFS{M: goldenTree(t, false)})
+	collectortest.CheckGolden(t, c, "success", false)
 }
 
 // TestGoldenPartial: damaged archives (bit flipped in the middle,
@@ -94,33 +91,30 @@ func TestGoldenSuccess(t *testing.T) {
 // each reported; the rest is still there.
 func TestGoldenPartial(t *testing.T) {
 	t.Parallel()
-	f := newFailFS(memFS{goldenTree(t, true)})
+	f := newFailFS(collectortest.MapFS{M: goldenTree(t, true)})
 	f.fail["readdir /var/backups/mailborder"] = fs.ErrPermission
 	c := goldenCollector(t, f)
-	if err := golden(t, c, "partial"); err != nil {
+	if err := collectortest.Golden(t, c, "partial"); err != nil {
 		t.Fatalf("partial failure must not fail the run: %v", err)
 	}
 }
 
 func TestGoldenTotalFailure(t *testing.T) {
 	t.Parallel()
-	f := newFailFS(memFS{goldenTree(t, false)})
+	f := newFailFS(collectortest.MapFS{M: goldenTree(t, false)})
 	for _, d := range []string{"/root", "/var/backups/mailborder", "/srv/bk", "/srv/tar", "/srv/dump", "/srv/none"} {
 		f.fail["readdir "+d] = fs.ErrPermission
 	}
-	if err := golden(t, goldenCollector(t, f), "total_failure"); !errors.Is(err, fs.ErrPermission) {
+	if err := collectortest.Golden(t, goldenCollector(t, f), "total_failure"); !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("nothing listable: got %v, want a permission error", err)
 	}
 }
 
 func TestNoSetsNotApplicable(t *testing.T) {
 	t.Parallel()
-	c, err := New(testConfig(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := collectortest.New(t, New, testConfig(), nil)
 	defer c.Close()
-	if _, err := run(t, c, context.Background()); !errors.Is(err, collectors.ErrNotApplicable) {
+	if _, err := collectortest.Run(context.Background(), c); !errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("no sets: got %v, want ErrNotApplicable", err)
 	}
 }
@@ -224,7 +218,7 @@ func TestVerifiedOnceThenCached(t *testing.T) {
 	defer c.Close()
 	step := func(name string, wantOpens map[string]int) {
 		t.Helper()
-		got, err := run(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +254,7 @@ func TestArchiveBeingWritten(t *testing.T) {
 	f := newFailFS(OSFS{})
 	c := newCollector(testConfig(Set{Name: "b", Path: dir + "/*.tar.gz", Verify: true}), f, func() time.Time { return goldenNow }, noWait, zap.NewNop())
 	defer c.Close()
-	got, err := run(t, c, context.Background())
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,9 +303,9 @@ func (c changingFS) Open(name string) (File, error) {
 
 func TestArchiveChangedWhileRead(t *testing.T) {
 	t.Parallel()
-	c := goldenCollector(t, changingFS{memFS{goldenTree(t, false)}})
+	c := goldenCollector(t, changingFS{collectortest.MapFS{M: goldenTree(t, false)}})
 	for range 2 {
-		got, err := run(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,29 +382,19 @@ func (f blockingFile) Read(p []byte) (int, error) {
 // once ctx is done, and no second listing starts while it is stuck.
 func TestCtxListingHangs(t *testing.T) {
 	t.Parallel()
-	b := blockingFS{FS: memFS{goldenTree(t, false)}, blockList: true, release: make(chan struct{})}
+	b := blockingFS{FS: collectortest.MapFS{M: goldenTree(t, false)}, blockList: true, release: make(chan struct{})}
 	c := goldenCollector(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := run(t, c, ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := collectortest.Run(ctx, c); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("hung listing: got %v, want DeadlineExceeded", err)
 	}
-	if _, err := run(t, c, context.Background()); !errors.Is(err, errBusy) {
-		t.Fatalf("second run during the hang: got %v, want errBusy", err)
+	if _, err := collectortest.Run(context.Background(), c); !errors.Is(err, collectors.ErrBusy) {
+		t.Fatalf("second run during the hang: got %v, want collectors.ErrBusy", err)
 	}
 	close(b.release)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		c.mu.Lock()
-		listing := c.listing
-		c.mu.Unlock()
-		if !listing {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("listing still marked running after the mount came back")
-		}
-	}
-	if _, err := run(t, c, context.Background()); err != nil {
+	collectortest.Eventually(t, "the listing returned after the mount came back", func() bool { return !c.listing.Busy() })
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -420,11 +404,11 @@ func TestCtxListingHangs(t *testing.T) {
 // the listing, and the verdict appears in a later run.
 func TestCtxVerificationOutlivesRun(t *testing.T) {
 	t.Parallel()
-	b := blockingFS{FS: memFS{goldenTree(t, false)}, release: make(chan struct{})}
+	b := blockingFS{FS: collectortest.MapFS{M: goldenTree(t, false)}, release: make(chan struct{})}
 	c := goldenCollector(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	got, err := run(t, c, ctx)
+	got, err := collectortest.Run(ctx, c)
 	if err != nil || ctx.Err() != nil {
 		t.Fatalf("run must end before its deadline without error: %v (ctx %v)", err, ctx.Err())
 	}
@@ -433,7 +417,7 @@ func TestCtxVerificationOutlivesRun(t *testing.T) {
 	}
 	close(b.release)
 	c.wg.Wait()
-	got, err = run(t, c, context.Background())
+	got, err = collectortest.Run(context.Background(), c)
 	if err != nil || got[`mailwatch_backup_verify_success{backup="mail_backup"}`] != 1 {
 		t.Errorf("verdict of the background verification missing: %v %v", err, got)
 	}
@@ -466,10 +450,10 @@ func TestCloseStopsVerificationMidRead(t *testing.T) {
 		reads.Do(func() { close(started) })
 		return sleepCtx(ctx, d)
 	}
-	c := newCollector(cfg, slowFS{memFS{goldenTree(t, false)}}, time.Now, wait, zap.NewNop())
+	c := newCollector(cfg, slowFS{collectortest.MapFS{M: goldenTree(t, false)}}, time.Now, wait, zap.NewNop())
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := run(t, c, ctx); err != nil {
+	if _, err := collectortest.Run(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	<-started
@@ -499,9 +483,9 @@ func TestFormatFromName(t *testing.T) {
 // and verifies again the sets whose settings changed.
 func TestInheritKeepsVerdicts(t *testing.T) {
 	t.Parallel()
-	f := newFailFS(memFS{goldenTree(t, false)})
+	f := newFailFS(collectortest.MapFS{M: goldenTree(t, false)})
 	old := goldenCollector(t, f)
-	if _, err := run(t, old, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
 	sets := append([]Set(nil), goldenSets...)
@@ -509,7 +493,7 @@ func TestInheritKeepsVerdicts(t *testing.T) {
 	c := newCollector(testConfig(sets...), f, func() time.Time { return goldenNow }, noWait, zap.NewNop())
 	defer c.Close()
 	c.Inherit(old)
-	if _, err := run(t, c, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.openCount("/root/mail-backup-2026-11-21.tar.gz"); n != 1 {

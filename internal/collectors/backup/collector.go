@@ -67,14 +67,14 @@ type Collector struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
+	listing collectors.Guard[[]scan] // the listing, which may hang on a dead mount
+	logs    collectors.LogOnChange   // scan problems, per set
+
 	mu       sync.Mutex
-	listing  bool // a listing goroutine is running
 	running  bool // the verifier goroutine is running
 	queue    []*job
 	pending  map[string]*job     // set name -> queued or running job
 	verdicts map[string]*verdict // set name -> last conclusive verdict
-
-	lastScan map[string]string // last scan problem logged per set
 }
 
 // New builds the collector on the real file system.
@@ -98,7 +98,6 @@ func newCollector(cfg Config, fsys FS, now func() time.Time, wait func(context.C
 		stop:           stop,
 		pending:        map[string]*job{},
 		verdicts:       map[string]*verdict{},
-		lastScan:       map[string]string{},
 	}
 }
 
@@ -158,9 +157,7 @@ type scan struct {
 	absent  bool // the directory does not exist
 }
 
-var errBusy = errors.New("the previous listing has not returned yet (hung file system?)")
-
-// Update implements collectors.Collector. Listing runs in a goroutine
+// Update implements collectors.Collector. Listing runs under a guard
 // (backups often live on network mounts that can hang); verification runs
 // on the collector's own goroutine, and Update waits for the ones it
 // started only while its deadline allows.
@@ -206,32 +203,20 @@ wait:
 	return nil
 }
 
-// listAll lists every set in a goroutine it can abandon at ctx's end.
+// listAll lists every set under the listing guard: it returns at ctx's
+// end, and no listing starts while an abandoned one has not returned.
 func (c *Collector) listAll(ctx context.Context) ([]scan, error) {
-	c.mu.Lock()
-	busy := c.listing
-	c.listing = true
-	c.mu.Unlock()
-	if busy {
-		return nil, errBusy
-	}
-	done := make(chan []scan, 1)
-	go func() {
+	scans, err := c.listing.Do(ctx, func() []scan {
 		scans := make([]scan, len(c.sets))
 		for i, s := range c.sets {
 			scans[i] = c.list(s)
 		}
-		c.mu.Lock()
-		c.listing = false
-		c.mu.Unlock()
-		done <- scans
-	}()
-	select {
-	case scans := <-done:
-		return scans, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("backup listing: %w", ctx.Err())
+		return scans
+	})
+	if err != nil {
+		return nil, fmt.Errorf("backup listing: %w", err)
 	}
+	return scans, nil
 }
 
 // list finds the files of a set and its newest, by modification time.
@@ -330,17 +315,14 @@ func (c *Collector) logScans(scans []scan) {
 		case sc.absent:
 			key, lvl, msg = "absent", zap.InfoLevel, "backup directory does not exist"
 		}
-		prev, seen := c.lastScan[s.Name]
-		switch {
-		case key == prev:
-		case key == "" && seen:
-			c.logger.Info("backup set listable again", zap.String("backup", s.Name))
-		case key != "":
-			if ce := c.logger.Check(lvl, msg); ce != nil {
-				ce.Write(zap.String("backup", s.Name), zap.String("path", s.Path), zap.NamedError("error", sc.err))
-			}
+		if _, changed := c.logs.Change(s.Name, key); !changed {
+			continue
 		}
-		c.lastScan[s.Name] = key
+		if key == "" {
+			c.logger.Info("backup set listable again", zap.String("backup", s.Name))
+		} else if ce := c.logger.Check(lvl, msg); ce != nil {
+			ce.Write(zap.String("backup", s.Name), zap.String("path", s.Path), zap.NamedError("error", sc.err))
+		}
 	}
 }
 

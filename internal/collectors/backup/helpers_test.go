@@ -8,93 +8,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/ulikunitz/xz"
-
-	"github.com/mailwatchd/mailwatchd/internal/collectors"
-	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares one run's exposition with testdata/<name>.prom (with
-// -update it rewrites the file instead) and returns the run's error.
-func golden(t *testing.T, c collectors.Collector, name string) error {
-	t.Helper()
-	a := &collectortest.Adapter{C: c}
-	path := filepath.Join("testdata", name+".prom")
-	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(a)
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, mf := range mfs {
-			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return a.Err
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CollectAndCompare(a, bytes.NewReader(want)); err != nil {
-		t.Error(err)
-	}
-	return a.Err
-}
-
-// run performs one Update and returns the samples as "name{labels}" -> value.
-func run(t *testing.T, c *Collector, ctx context.Context) (map[string]float64, error) {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 1024)
-	err := c.Update(ctx, ch)
-	close(ch)
-	out := map[string]float64{}
-	for m := range ch {
-		var pb dto.Metric
-		if err := m.Write(&pb); err != nil {
-			t.Fatal(err)
-		}
-		desc := m.Desc().String()
-		name := desc[strings.Index(desc, `fqName: "`)+len(`fqName: "`):]
-		name = name[:strings.IndexByte(name, '"')]
-		var labels []string
-		for _, l := range pb.GetLabel() {
-			labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-		}
-		sort.Strings(labels)
-		out[name+"{"+strings.Join(labels, ",")+"}"] = pb.GetGauge().GetValue()
-	}
-	return out, err
-}
 
 // tarBytes builds a tar archive of n entries of size pseudo-random bytes
 // (incompressible, so a flipped byte lands in real data).
@@ -221,30 +144,6 @@ func (f *failFS) openCount(name string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.opens[name]
-}
-
-// memFS serves an fstest.MapFS under absolute paths, for golden files with
-// stable paths and times.
-type memFS struct{ m fstest.MapFS }
-
-func (f memFS) rel(name string) string { return strings.TrimPrefix(name, "/") }
-
-func (f memFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(f.m, f.rel(name)) }
-
-func (f memFS) ReadDir(name string, fn func([]fs.DirEntry) error) error {
-	ents, err := fs.ReadDir(f.m, f.rel(name))
-	if err != nil {
-		return err
-	}
-	return fn(ents)
-}
-
-func (f memFS) Open(name string) (File, error) {
-	fl, err := f.m.Open(f.rel(name))
-	if err != nil {
-		return nil, err
-	}
-	return fl, nil
 }
 
 // clock is a settable fake clock whose waits advance it.

@@ -86,7 +86,7 @@ func TestGoldenSuccess(t *testing.T) {
 		}
 		return []byte("smtpd_tls_cert_file = " + dir + "/live/mail.test/fullchain.pem\nsmtpd_tls_eccert_file =\nsmtpd_tls_dcert_file =\nsmtpd_tls_chain_files =\n"), nil
 	}
-	if err := golden(t, c, "success", dir); err != nil {
+	if err := collectortest.GoldenDir(t, c, "success", dir); err != nil {
 		t.Errorf("healthy run returned %v", err)
 	}
 	collectortest.Lint(t, c)
@@ -165,7 +165,7 @@ func TestGoldenPartial(t *testing.T) {
 	eps = append(eps, Endpoint{Target: "imaps://mail.test:993"})         // connection refused
 	c := newTestCollector(t, Config{Files: files, CAFile: dir + "/ca.pem", Endpoints: eps,
 		EndpointTimeout: confval.Duration(2 * time.Second)}, mapDial(dials))
-	if err := golden(t, c, "partial", dir); err != nil {
+	if err := collectortest.GoldenDir(t, c, "partial", dir); err != nil {
 		t.Errorf("partial run returned %v, want nil", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestGoldenTotalFailure(t *testing.T) {
 		Files:     []string{dir + "/fullchain.pem", writeFile(t, dir+"/file/x", nil) + "/*/fullchain.pem"},
 		Endpoints: []Endpoint{{Target: "smtps://mail.test:465"}},
 	}, mapDial(map[string]string{"mail.test:465": refused}))
-	err = golden(t, c, "total_failure", dir)
+	err = collectortest.GoldenDir(t, c, "total_failure", dir)
 	if err == nil || errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("total failure returned %v, want a plain error", err)
 	}
@@ -208,7 +208,7 @@ func TestNotApplicable(t *testing.T) {
 		return nil, nil
 	}
 	for range 2 {
-		got, err := collect(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if !errors.Is(err, collectors.ErrNotApplicable) {
 			t.Errorf("got %v, want ErrNotApplicable", err)
 		}
@@ -240,7 +240,7 @@ func TestSymlinkSwap(t *testing.T) {
 		if want.cert == p.long.cert {
 			symlinkSwap(t, "../archive/fullchain2.pem", link)
 		}
-		got, err := collect(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestRenewedButNotReloaded(t *testing.T) {
 	}
 	for _, st := range steps {
 		st.act()
-		got, err := collect(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +300,7 @@ func TestUpdateReturnsWhenCtxDone(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		got, err := collect(t, c, ctx)
+		got, err := collectortest.Run(ctx, c)
 		done <- result{got, err}
 	}()
 	<-s.accepted // the collector is now blocked reading the greeting
@@ -368,7 +368,7 @@ func TestLogsOncePerChange(t *testing.T) {
 	c := newTestCollector(t, Config{Endpoints: []Endpoint{{Target: target, ServerName: "mail.test"}}}, nil)
 	c.logger = zap.New(core)
 	for range 3 {
-		if _, err := collect(t, c, context.Background()); err == nil {
+		if _, err := collectortest.Run(context.Background(), c); err == nil {
 			t.Fatal("want the run to fail")
 		}
 	}
@@ -376,7 +376,7 @@ func TestLogsOncePerChange(t *testing.T) {
 		t.Errorf("failure logged %d times over 3 runs, want 1: %v", n, logs.All())
 	}
 	s.mode.Store(modeOK)
-	if _, err := collect(t, c, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if n := logs.FilterMessage("certificate endpoint check succeeds again").Len(); n != 1 {
@@ -395,7 +395,7 @@ func TestMaxFiles(t *testing.T) {
 	c := newTestCollector(t, Config{Files: []string{dir + "/live/*/fullchain.pem"}, MaxFiles: 3}, nil)
 	c.logger = zap.New(core)
 	for range 2 {
-		got, err := collect(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +553,7 @@ func TestVerifyFailureLoggedOnce(t *testing.T) {
 	clock := testNow
 	c.now = func() time.Time { clock = clock.Add(time.Hour); return clock }
 	for range 3 {
-		if _, err := collect(t, c, context.Background()); err != nil {
+		if _, err := collectortest.Run(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}

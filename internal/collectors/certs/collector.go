@@ -26,7 +26,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"time"
@@ -71,8 +70,8 @@ type Collector struct {
 	run  runFunc
 	now  func() time.Time
 
+	logs collectors.LogOnChange // by kind:target
 	// Touched only by Update, which is never called concurrently.
-	lastErr     map[string]string
 	lastDropped int
 }
 
@@ -88,7 +87,6 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 		dial:            (&net.Dialer{}).DialContext,
 		run:             runCommand,
 		now:             time.Now,
-		lastErr:         map[string]string{},
 	}
 	if c.maxFiles <= 0 {
 		c.maxFiles = defaultMaxFiles
@@ -175,11 +173,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	r.emitEndpoints(c.waitProbes(ctx, probes), files)
 	discErr := r.emitDiscovery(discovery)
 	c.noteDropped(set)
-	for k := range c.lastErr {
-		if !r.seen[k] {
-			delete(c.lastErr, k) // a target that went away
-		}
-	}
+	c.logs.Retain(func(k string) bool { return r.seen[k] }) // forget targets that went away
 	switch {
 	case r.total == 0 && discErr != nil:
 		return discErr
@@ -250,32 +244,6 @@ func (c *Collector) resolveFiles(ctx context.Context) (fileSet, map[string]error
 		}
 	}
 	return set, discovery
-}
-
-// roots is the trust anchor set of this run: ca_file, re-read every run
-// like the certificates, or the system roots. nil when neither loads.
-func (c *Collector) roots() (*x509.CertPool, error) {
-	if c.caFile == "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			return nil, fmt.Errorf("system roots: %w", err)
-		}
-		return pool, nil
-	}
-	f, err := os.Open(c.caFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, 4*maxPEMSize))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", c.caFile, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", c.caFile)
-	}
-	return pool, nil
 }
 
 // waitProbes collects the endpoint results; those still running when ctx

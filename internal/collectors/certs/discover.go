@@ -4,18 +4,14 @@
 package certs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Discovery sources, the values of the source label.
@@ -26,53 +22,6 @@ const (
 
 // maxDiscovered bounds what one source may add; max_files caps the total.
 const maxDiscovered = 64
-
-// runFunc runs a program without a shell and returns its standard output.
-type runFunc func(ctx context.Context, name string, args ...string) ([]byte, error)
-
-// runCommand is the real runFunc. ctx's end kills the program; its output
-// is capped so a confused program cannot fill memory.
-func runCommand(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	// After the kill, stop waiting for a child that kept the pipes open.
-	cmd.WaitDelay = time.Second
-	stdout := &capWriter{max: 1 << 20}
-	stderr := &capWriter{max: 1024}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Base(name), ctx.Err())
-		}
-		if msg := strings.TrimSpace(stderr.buf.String()); msg != "" {
-			return nil, fmt.Errorf("%s: %w: %s", filepath.Base(name), err, quote(msg))
-		}
-		return nil, fmt.Errorf("%s: %w", filepath.Base(name), err)
-	}
-	if stdout.over {
-		return nil, fmt.Errorf("%s: output larger than %d bytes", filepath.Base(name), stdout.max)
-	}
-	return stdout.buf.Bytes(), nil
-}
-
-// capWriter keeps the first max bytes and notes whether there were more.
-type capWriter struct {
-	buf  bytes.Buffer
-	max  int
-	over bool
-}
-
-// Write always reports the whole of p written: a short write would make
-// exec close the pipe and kill the program with SIGPIPE.
-func (w *capWriter) Write(p []byte) (int, error) {
-	keep := p
-	if room := w.max - w.buf.Len(); len(keep) > room {
-		w.over = true
-		keep = keep[:max(room, 0)]
-	}
-	w.buf.Write(keep)
-	return len(p), nil
-}
 
 // postfixCertParams are the main.cf parameters naming the files smtpd
 // serves (postconf(5)); smtpd_tls_chain_files (Postfix 3.4+) is a list of
@@ -165,22 +114,6 @@ func discoverDovecot(path string) ([]string, error) {
 	d := &dovecotConf{read: readConfigFile, glob: filepath.Glob, global: map[string]string{}}
 	err := d.parseFile(path, 0, false)
 	return d.result(), err
-}
-
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxConfigSize)
-	}
-	return data, nil
 }
 
 func (d *dovecotConf) result() []string {

@@ -5,7 +5,6 @@ package certs
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,28 +13,18 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"flag"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"go.uber.org/zap"
-
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // testNow is the clock of the tests: the certificates' dates are fixed
 // around it so that verification and the golden files never drift.
@@ -411,82 +400,10 @@ func newTestCollector(t *testing.T, cfg Config, dial dialFunc) *Collector {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatalf("invalid test config: %v", errs)
 	}
-	c, err := New(cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := collectortest.New(t, New, cfg, nil)
 	c.now = func() time.Time { return testNow }
 	if dial != nil {
 		c.dial = dial
 	}
 	return c
-}
-
-// ---- golden files ----
-
-// golden compares one run's exposition with testdata/<name>.prom, where
-// @DIR@ stands for dir (with -update it rewrites the file instead), and
-// returns the run's error.
-func golden(t *testing.T, c *Collector, name, dir string) error {
-	t.Helper()
-	a := &collectortest.Adapter{C: c}
-	path := filepath.Join("testdata", name+".prom")
-	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(a)
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, mf := range mfs {
-			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out := strings.ReplaceAll(buf.String(), dir, "@DIR@")
-		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return a.Err
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want = bytes.ReplaceAll(want, []byte("@DIR@"), []byte(dir))
-	if err := testutil.CollectAndCompare(a, bytes.NewReader(want)); err != nil {
-		t.Error(err)
-	}
-	return a.Err
-}
-
-// collect runs Update once and returns the samples as name{labels} -> value.
-func collect(t *testing.T, c *Collector, ctx context.Context) (map[string]float64, error) {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 1000)
-	err := c.Update(ctx, ch)
-	close(ch)
-	out := map[string]float64{}
-	for m := range ch {
-		k, v := sample(m)
-		out[k] = v
-	}
-	return out, err
-}
-
-func sample(m prometheus.Metric) (string, float64) {
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		return "error: " + err.Error(), 0
-	}
-	desc := m.Desc().String()
-	name := desc[strings.Index(desc, `fqName: "`)+len(`fqName: "`):]
-	name = name[:strings.IndexByte(name, '"')]
-	var labels []string
-	for _, l := range pb.GetLabel() {
-		labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-	}
-	sort.Strings(labels)
-	return name + "{" + strings.Join(labels, ",") + "}", pb.GetGauge().GetValue()
 }

@@ -169,7 +169,7 @@ func TestPanicInEmission(t *testing.T) {
 	close(ch)
 	var got []string
 	for m := range ch {
-		k, v := sample(m)
+		k, v := collectortest.Sample(m)
 		got = append(got, fmt.Sprintf("%s %v", k, v))
 	}
 	want := []string{`mailwatch_cert_check_success{target="a"} 0`, `mailwatch_cert_check_success{target="b"} 1`}

@@ -34,23 +34,10 @@ var logKinds = map[string]struct {
 // note logs a failure when it starts or changes, and its recovery; never
 // the same failure every interval.
 func (c *Collector) note(kind, target string, err error) {
-	key := kind + ":" + target
-	prev, failed := c.lastErr[key]
 	k := logKinds[kind]
-	if err == nil {
-		if failed {
-			delete(c.lastErr, key)
-			c.logger.Info(k.ok, zap.String(k.targetKey, target))
-		}
+	p := collectors.Problem{Level: k.level, Failed: k.fail, Recovered: k.ok, Key: logKey}
+	if !c.logs.Note(c.logger, kind+":"+target, err, p, zap.String(k.targetKey, target)) || err == nil {
 		return
-	}
-	msg := logKey(err)
-	if failed && msg == prev {
-		return
-	}
-	c.lastErr[key] = msg
-	if ce := c.logger.Check(k.level, k.fail); ce != nil {
-		ce.Write(zap.String(k.targetKey, target), zap.Error(err))
 	}
 	var pe *collectors.PanicError
 	if errors.As(err, &pe) {

@@ -9,47 +9,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 )
-
-// maxPEMSize bounds a certificate file: a full chain is a few KiB, and a
-// large file is more likely a mistake (a log, a device) than a bundle.
-const maxPEMSize = 1 << 20
-
-// readBundle reads a PEM file afresh (following symlinks, as certbot's live/
-// directory is made of them) and returns its certificates.
-func readBundle(path string) ([]*x509.Certificate, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxPEMSize+1))
-	// A bundle may hold the private key too (Postfix smtpd_tls_chain_files):
-	// wipe the bytes once parsed rather than leave them to the collector.
-	defer clear(data)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxPEMSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxPEMSize)
-	}
-	chain, err := parseBundle(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return chain, nil
-}
 
 // parseBundle returns the certificates of a PEM bundle in file order: the
 // first is the leaf, as in certbot's fullchain.pem, Postfix's chain files

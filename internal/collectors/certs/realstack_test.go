@@ -51,14 +51,11 @@ func TestRealStack(t *testing.T) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	c, err := New(cfg, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := collectortest.New(t, New, cfg, zaptest.NewLogger(t))
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout.D())
 	defer cancel()
 	start := time.Now()
-	got, err := collect(t, c, ctx)
+	got, err := collectortest.Run(ctx, c)
 	t.Logf("one run: %s, error %v", time.Since(start), err)
 
 	reg := prometheus.NewPedanticRegistry()

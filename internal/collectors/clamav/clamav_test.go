@@ -19,7 +19,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
@@ -164,11 +163,7 @@ func newCollector(t *testing.T, dir string, names ...string) *Collector {
 	t.Helper()
 	cfg := Config{DatabaseDir: dir, Databases: names}
 	cfg.ApplyDefaults()
-	c, err := New(cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return collectortest.New(t, New, cfg, nil)
 }
 
 func TestGolden(t *testing.T) {
@@ -197,14 +192,10 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newCollector(t, tc.dir)
-			err := golden(t, c, tc.name)
-			if (err != nil) != tc.wantErr {
-				t.Errorf("run error %v, want error: %v", err, tc.wantErr)
-			}
-			if err != nil && errors.Is(err, collectors.ErrNotApplicable) {
+			err := collectortest.CheckGolden(t, c, tc.name, tc.wantErr)
+			if errors.Is(err, collectors.ErrNotApplicable) {
 				t.Errorf("an existing directory is not 'not applicable': %v", err)
 			}
-			collectortest.Lint(t, c)
 		})
 	}
 }
@@ -275,99 +266,10 @@ func TestContextEndsHungRead(t *testing.T) {
 	t.Parallel()
 	src := &blockingSource{entered: make(chan struct{}, 2), release: make(chan struct{})}
 	c := NewWithSource(Config{DatabaseDir: "/x", Databases: []string{"main"}}, src, zap.NewNop())
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Update(ctx, make(chan prometheus.Metric, 16)) }()
-	<-src.entered
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
-	}
-	if err := c.Update(context.Background(), make(chan prometheus.Metric, 16)); !errors.Is(err, errBusy) {
-		t.Fatalf("second run while the first read hangs: got %v, want errBusy", err)
-	}
+	collectortest.HungRun(t, c, src.entered)
 	close(src.release)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.mu.Lock()
-		busy := c.busy
-		c.mu.Unlock()
-		if !busy {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("collector still busy after the read returned")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := c.Update(context.Background(), make(chan prometheus.Metric, 16)); err != nil {
+	collectortest.Eventually(t, "the read returned and the guard is free", func() bool { return !c.guard.Busy() })
+	if _, err := collectortest.Run(t.Context(), c); err != nil {
 		t.Fatalf("after the read returned: %v", err)
-	}
-}
-
-func TestValidate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		cfg  Config
-		want []string
-	}{
-		{"defaults", Config{}, nil},
-		{"relative dir", Config{DatabaseDir: "clamav"}, []string{`database_dir: must be an absolute path, got "clamav"`}},
-		{"unclean dir", Config{DatabaseDir: "/var/lib/clamav/"}, []string{`database_dir: "/var/lib/clamav/" is not clean`}},
-		{"names", Config{Databases: []string{"main", "daily.cld", "../etc/passwd", "main", ""}}, []string{
-			`databases[1]: "daily.cld": write the name without extension ("daily")`,
-			`databases[2]: "../etc/passwd" is not a database name`,
-			`databases[3]: "main" is listed twice`,
-			`databases[4]: "" is not a database name`,
-		}},
-		{"too many", Config{Databases: strings.Fields("a b c d e f g h i j k l m n o p q")}, []string{"databases: 17 databases, more than 16"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.cfg.ApplyDefaults()
-			var got []string
-			for _, e := range tc.cfg.Validate() {
-				got = append(got, e.Error())
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tc.want[i]) {
-					t.Errorf("error %d: got %q, want prefix %q", i, got[i], tc.want[i])
-				}
-			}
-		})
-	}
-}
-
-// TestExampleIsTheDefaults: the block for config.example.yaml decodes
-// strictly and says exactly what the defaults are.
-func TestExampleIsTheDefaults(t *testing.T) {
-	t.Parallel()
-	data, err := collectortest.ExampleSection("clamav")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		ClamAV Config `yaml:"clamav"`
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		t.Fatal(err)
-	}
-	got := f.ClamAV
-	var want Config
-	want.ApplyDefaults()
-	d := want.Defaults()
-	if got.IsEnabled() != d.Enabled || got.Interval.D() != d.Interval || got.Timeout.D() != d.Timeout {
-		t.Errorf("example schedule %v/%s/%s, defaults %v/%s/%s", got.IsEnabled(), got.Interval, got.Timeout, d.Enabled, d.Interval, d.Timeout)
-	}
-	got.Settings = want.Settings
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("example differs from the defaults (-defaults +example):\n%s", diff)
 	}
 }

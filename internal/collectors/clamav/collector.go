@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -46,9 +45,8 @@ type Collector struct {
 	src    Source
 	logger *zap.Logger
 
-	mu      sync.Mutex
-	busy    bool              // a read started by an earlier run has not returned
-	lastErr map[string]string // last error logged per database
+	guard collectors.Guard[reading] // the read of the directory, which may hang
+	logs  collectors.LogOnChange    // per database
 }
 
 // New builds the collector reading the files on disk.
@@ -59,11 +57,10 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 // NewWithSource builds the collector with the given Source (tests).
 func NewWithSource(cfg Config, src Source, logger *zap.Logger) *Collector {
 	return &Collector{
-		dir:     cfg.DatabaseDir,
-		names:   append([]string(nil), cfg.Databases...),
-		src:     src,
-		logger:  logger,
-		lastErr: map[string]string{},
+		dir:    cfg.DatabaseDir,
+		names:  append([]string(nil), cfg.Databases...),
+		src:    src,
+		logger: logger,
 	}
 }
 
@@ -97,46 +94,27 @@ func (c *Collector) read() reading {
 	return reading{results: out}
 }
 
-var errBusy = errors.New("a read of the database directory started by an earlier run has not returned (hung filesystem?)")
-
-// Update implements collectors.Collector.
+// Update implements collectors.Collector. The read runs under the guard:
+// Update returns at ctx's end even if a read hangs.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	c.mu.Lock()
-	if c.busy {
-		c.mu.Unlock()
-		return errBusy
+	r, err := c.guard.Do(ctx, c.read)
+	if err != nil {
+		return fmt.Errorf("read databases in %s: %w", c.dir, err)
 	}
-	c.busy = true
-	c.mu.Unlock()
-
-	done := make(chan reading, 1)
-	go func() {
-		r := c.read()
-		// Not busy before the result is out: the next run may start as soon
-		// as this one returns.
-		c.mu.Lock()
-		c.busy = false
-		c.mu.Unlock()
-		done <- r
-	}()
-	select {
-	case r := <-done:
-		if r.dirErr != nil {
-			if errors.Is(r.dirErr, fs.ErrNotExist) {
-				return fmt.Errorf("no ClamAV database directory %s: %w", c.dir, collectors.ErrNotApplicable)
-			}
-			return r.dirErr
+	if r.dirErr != nil {
+		if errors.Is(r.dirErr, fs.ErrNotExist) {
+			return fmt.Errorf("no ClamAV database directory %s: %w", c.dir, collectors.ErrNotApplicable)
 		}
-		return c.emit(r.results, ch)
-	case <-ctx.Done():
-		return fmt.Errorf("read databases in %s: %w", c.dir, ctx.Err())
+		return r.dirErr
 	}
+	return c.emit(r.results, ch)
 }
 
 func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 	var failed []string
 	for _, r := range results {
-		c.noteError(r.name, r.err)
+		// Logged when it starts or changes, and its recovery, never every run.
+		c.logs.Note(c.logger, r.name, r.err, readProblem, zap.String("database", r.name))
 		if r.err != nil {
 			failed = append(failed, r.name+": "+r.err.Error())
 			ch <- collectors.Gauge(successDesc, 0, r.name)
@@ -154,20 +132,7 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 	return nil
 }
 
-// noteError logs a database's failure when it starts or changes, and its
-// recovery, never the same failure every interval.
-func (c *Collector) noteError(name string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	prev := c.lastErr[name]
-	switch {
-	case err == nil && prev != "":
-		c.logger.Info("clamav database readable again", zap.String("database", name))
-		delete(c.lastErr, name)
-	case err != nil && err.Error() != prev:
-		c.logger.Warn("cannot read clamav database header", zap.String("database", name), zap.Error(err))
-		c.lastErr[name] = err.Error()
-	}
-}
+var readProblem = collectors.Problem{Level: zap.WarnLevel,
+	Failed: "cannot read clamav database header", Recovered: "clamav database readable again"}
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -61,12 +61,6 @@ var (
 		"DNS block list queries that gave no verdict since mailwatchd started, by zone and reason.", "zone", "reason")
 )
 
-// Resolver answers DNS queries. Query must return promptly once ctx is done
-// and may be called concurrently; *dnsclient.Client implements it.
-type Resolver interface {
-	Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error)
-}
-
 // Target is an address or a domain to look up.
 type Target struct {
 	Label  string     // the target label value
@@ -108,7 +102,7 @@ type Collector struct {
 	errors  map[string]map[string]float64 // zone -> reason -> count, held across runs
 	state   map[pairKey]string            // last logged state: "listed", "" or a reason
 	answers map[pairKey]*dnsclient.Response
-	autoErr string
+	logs    collectors.LogOnChange // of the host's address listing
 }
 
 // New builds the collector with a miekg/dns resolver from cfg.Resolver.
@@ -377,16 +371,7 @@ var hints = map[string]string{
 }
 
 func (c *Collector) noteAutoError(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	msg := ""
-	if err != nil {
-		msg = err.Error()
-	}
-	if msg != c.autoErr && err != nil {
-		c.logger.Warn("cannot list the host's addresses", zap.Error(err))
-	}
-	c.autoErr = msg
+	c.logs.Note(c.logger, "auto_addresses", err, collectors.Problem{Level: zap.WarnLevel, Failed: "cannot list the host's addresses"})
 }
 
 // redact hides the DQS key, which is part of every Spamhaus query name.

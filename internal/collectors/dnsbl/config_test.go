@@ -4,83 +4,90 @@
 package dnsbl
 
 import (
-	"bytes"
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
-type file struct {
-	DNSBL Config `yaml:"dnsbl"`
-}
-
-func decode(t *testing.T, data string) (Config, error) {
-	t.Helper()
-	var f file
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(data)))
-	dec.KnownFields(true)
-	err := dec.Decode(&f)
-	return f.DNSBL, err
-}
-
-// TestExampleIsTheDefaults: the block handed to config.example.yaml decodes
-// strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := collectortest.ExampleSection("dnsbl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := decode(t, string(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got.ApplyDefaults()
-	if errs := got.Validate(); len(errs) != 0 {
-		t.Fatalf("example invalid: %v", errs)
-	}
-	var want Config
-	want.ApplyDefaults()
-	d := want.Defaults()
-	if got.IsEnabled() != d.Enabled || got.Interval.D() != d.Interval || got.Timeout.D() != d.Timeout {
-		t.Errorf("example schedule %v/%s/%s, defaults %v/%s/%s", got.IsEnabled(), got.Interval, got.Timeout, d.Enabled, d.Interval, d.Timeout)
-	}
-	got.Settings = want.Settings
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b []string) bool { return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b) })); diff != "" {
-		t.Errorf("example differs from the defaults (-defaults +example):\n%s", diff)
-	}
-	if d.Interval != 30*time.Minute || d.MinInterval != 5*time.Minute || d.Enabled {
-		t.Errorf("defaults changed: %+v", d)
-	}
+	collectortest.ExampleIsTheDefaults[Config](t, Name, collectors.Defaults{Interval: 30 * time.Minute, Timeout: 2 * time.Minute, MinInterval: 5 * time.Minute})
 }
 
-func TestDecodeStrict(t *testing.T) {
-	t.Parallel()
-	good := `
-dnsbl:
-  enabled: true
-  resolver: {servers: ["127.0.0.1:5353"], query_timeout: 2s}
-  addresses: [192.0.2.25, "2001:db8::25"]
-  domains: [example.org]
-  zones:
-    - zone: zen.spamhaus.org
-    - {zone: dbl.spamhaus.org, kind: domain}
-  spamhaus_dqs_key: abcdefghijklmnopqrstuvwxyz
+const goodYAML = `
+enabled: true
+resolver: {servers: ["127.0.0.1:5353"], query_timeout: 2s}
+addresses: [192.0.2.25, "2001:db8::25"]
+domains: [example.org]
+zones:
+  - zone: zen.spamhaus.org
+  - {zone: dbl.spamhaus.org, kind: domain}
+spamhaus_dqs_key: abcdefghijklmnopqrstuvwxyz
 `
-	c, err := decode(t, good)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	on := true
+	var manyZones []Zone
+	for i := range maxZones + 1 {
+		manyZones = append(manyZones, Zone{Zone: fmt.Sprintf("z%d.example", i)})
+	}
+	var manyAddresses []string
+	for i := range 60 {
+		manyAddresses = append(manyAddresses, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}).String())
+	}
+	collectortest.Validation(t, []collectortest.Case[Config]{
+		{Name: "defaults"},
+		{Name: "enabled without targets", Config: Config{Settings: collectors.Settings{Enabled: &on}}, Want: []string{"nothing to check"}},
+		{Name: "good", YAML: goodYAML},
+		{Name: "problems", Config: Config{
+			Settings:       collectors.Settings{Enabled: &on},
+			Addresses:      []string{"192.0.2.1", "not-an-ip", "0.0.0.0", "::ffff:192.0.2.1", "fe80::1%eth0"},
+			Domains:        []string{"example.org", "EXAMPLE.org.", "nodot", "bad_-.example"},
+			Zones:          []Zone{{Zone: "zen.spamhaus.org"}, {Zone: "zen.spamhaus.org."}, {Zone: "bl", Kind: KindIP}, {Zone: "x.example", Kind: "uri"}},
+			SpamhausDQSKey: "short",
+		}, Want: []string{
+			`addresses[1]: "not-an-ip" is not an IP address`,
+			`addresses[2]: "0.0.0.0" is not a sending address`,
+			`addresses[3]: "::ffff:192.0.2.1" is listed twice`,
+			`addresses[4]: "fe80::1%eth0" is not an IP address`,
+			`domains[1]: "EXAMPLE.org." is listed twice`,
+			`domains[2]: "nodot" is not a fully qualified domain name`,
+			`domains[3]: "bad_-.example" is not a fully qualified domain name`,
+			`zones[1].zone: "zen.spamhaus.org." is listed twice`,
+			`zones[2].zone: "bl" is not a fully qualified zone`,
+			`zones[3].kind: must be "ip" or "domain", got "uri"`,
+			`spamhaus_dqs_key: must be 16 to 64 letters and digits`,
+		}},
+		{Name: "zone cap", Config: Config{Zones: manyZones}, Want: []string{"zones: 33 zones, more than 32"}},
+		{Name: "series budget", Config: Config{Addresses: manyAddresses, AutoAddresses: true}, Want: []string{
+			"68 addresses × 4 ip zones + 0 domains × 2 domain zones = 272 queries per run, more than 250",
+		}},
+		{Name: "unknown resolver key", YAML: "resolver: {server: [127.0.0.1]}", DecodeError: "field server not found"},
+		{Name: "unknown zone key", YAML: "zones: [{zone: a.example, kind: ip, weight: 2}]", DecodeError: "field weight not found"},
+		{Name: "unknown key", YAML: "adresses: [192.0.2.1]", DecodeError: "field adresses not found"},
+		{Name: "not a bool", YAML: "auto_addresses: maybe", DecodeError: "cannot unmarshal"},
+	})
+}
+
+// TestDefaultsFillAndKeyHidden: decoding fills the zone kind and the
+// resolver's defaults, and the DQS key shows neither when the config is
+// printed nor in a validation error.
+func TestDefaultsFillAndKeyHidden(t *testing.T) {
+	t.Parallel()
+	c, err := collectortest.Decode[Config](goodYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.ApplyDefaults()
-	if errs := c.Validate(); len(errs) != 0 {
-		t.Fatal(errs)
-	}
 	if c.Zones[0].Kind != KindIP || c.Resolver.MaxConcurrent != dnsclient.DefaultMaxConcurrent || c.Resolver.QueryTimeout.D() != 2*time.Second {
 		t.Errorf("defaults not applied: %+v", c)
 	}
@@ -88,14 +95,10 @@ dnsbl:
 	if strings.Contains(string(out), "abcdefghijklmnopqrstuvwxyz") {
 		t.Error("the DQS key is printed when the config is")
 	}
-	for _, bad := range []string{
-		"dnsbl:\n  resolver: {server: [127.0.0.1]}\n",
-		"dnsbl:\n  zones: [{zone: a.example, kind: ip, weight: 2}]\n",
-		"dnsbl:\n  adresses: [192.0.2.1]\n",
-		"dnsbl:\n  auto_addresses: maybe\n",
-	} {
-		if _, err := decode(t, bad); err == nil {
-			t.Errorf("accepted %q", bad)
+	c.SpamhausDQSKey = "short"
+	for _, err := range c.Validate() {
+		if strings.Contains(err.Error(), "short") {
+			t.Errorf("the DQS key appears in an error message: %v", err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
@@ -142,14 +143,7 @@ func (c *Collector) query(ctx context.Context, pairs []pair) []result {
 		case <-ctx.Done():
 		}
 		// Out of time: keep what has come back, report the rest.
-		for drained := false; !drained; {
-			select {
-			case f := <-ch:
-				settle(f)
-			default:
-				drained = true
-			}
-		}
+		collectors.DrainReady(ch, settle)
 		break
 	}
 	for i, s := range state {

@@ -10,10 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,61 +27,6 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnstest"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 )
-
-// testZone holds the lists of the tests: bl.test lists 192.0.2.10 and
-// 2001:db8::25, dbl.test lists example.org; public.test, quota.test,
-// typo.test and rewrite.test answer with error codes.
-const testZone = `
-$TTL 300
-test.                                  IN SOA ns.test. admin.test. 1 3600 600 86400 300
-10.2.0.192.bl.test.                    IN A   127.0.0.2
-10.2.0.192.bl.test.                    IN TXT "Listed: see https://bl.test/lookup?ip=192.0.2.10"
-5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test. IN A 127.0.0.4
-example.org.dbl.test.                  IN A   127.0.1.2
-10.2.0.192.public.test.                IN A   127.255.255.254
-20.2.0.192.public.test.                IN A   127.255.255.254
-10.2.0.192.quota.test.                 IN A   127.255.255.255
-20.2.0.192.quota.test.                 IN A   127.255.255.255
-10.2.0.192.rewrite.test.               IN A   198.51.100.80
-20.2.0.192.rewrite.test.               IN A   127.0.0.1
-example.org.typo.test.                 IN A   127.255.255.252
-`
-
-func startServer(t *testing.T) *dnstest.Server {
-	t.Helper()
-	return dnstest.Start(t, testZone)
-}
-
-func testConfig(srv *dnstest.Server, zones ...Zone) Config {
-	return Config{
-		Resolver:  dnsclient.Config{Servers: []string{srv.Addr}, QueryTimeout: confval.Duration(300 * time.Millisecond), MaxConcurrent: 4},
-		Addresses: []string{"192.0.2.10", "192.0.2.20", "2001:db8::25"},
-		Domains:   []string{"Example.org.", "clean.example"},
-		Zones:     zones,
-	}
-}
-
-func newCollector(t *testing.T, cfg Config, logger *zap.Logger) *Collector {
-	t.Helper()
-	if logger == nil {
-		logger = zap.NewNop()
-	}
-	c, err := New(cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// setFor makes every query of zone behave as b.
-func setFor(srv *dnstest.Server, cfg Config, zone string, b dnstest.Behaviour) {
-	for _, a := range cfg.Addresses {
-		srv.Set(queryName(Target{Addr: netip.MustParseAddr(a)}, zone), b)
-	}
-	for _, d := range cfg.Domains {
-		srv.Set(queryName(Target{Domain: dnsclient.NormalizeName(d)}, zone), b)
-	}
-}
 
 // TestUpdatePartial: listed, clean, error codes, SERVFAIL and a list that
 // never answers, in one run.
@@ -103,11 +45,8 @@ func TestUpdatePartial(t *testing.T) {
 	)
 	setFor(srv, cfg, "slow.test", dnstest.Hang)
 	setFor(srv, cfg, "fail.test", dnstest.ServFail)
-	c := newCollector(t, cfg, nil)
-	if err := golden(t, c, "partial"); err != nil {
-		t.Errorf("partial failure is data, not a failed run: %v", err)
-	}
-	collectortest.Lint(t, c)
+	c := collectortest.New(t, New, cfg, nil)
+	collectortest.CheckGolden(t, c, "partial", false) // partial failure is data, not a failed run
 }
 
 // TestUpdateTotalFailure: when the resolver answers nothing, the run is an
@@ -118,8 +57,8 @@ func TestUpdateTotalFailure(t *testing.T) {
 	cfg := testConfig(srv, Zone{Zone: "slow.test", Kind: KindIP}, Zone{Zone: "fail.test", Kind: KindDomain})
 	setFor(srv, cfg, "slow.test", dnstest.Hang)
 	setFor(srv, cfg, "fail.test", dnstest.ServFail)
-	c := newCollector(t, cfg, nil)
-	err := golden(t, c, "total_failure")
+	c := collectortest.New(t, New, cfg, nil)
+	err := collectortest.Golden(t, c, "total_failure")
 	if err == nil || !strings.Contains(err.Error(), "no answer from the resolver for any of 5 queries") {
 		t.Errorf("total failure: err = %v", err)
 	}
@@ -131,15 +70,15 @@ func TestUpdateSuccessCached(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
 	cfg := testConfig(srv, Zone{Zone: "bl.test", Kind: KindIP}, Zone{Zone: "dbl.test", Kind: KindDomain})
-	c := newCollector(t, cfg, nil)
-	if err := golden(t, c, "success"); err != nil {
+	c := collectortest.New(t, New, cfg, nil)
+	if err := collectortest.Golden(t, c, "success"); err != nil {
 		t.Fatal(err)
 	}
 	sent := srv.Total()
 	if sent != 5 {
 		t.Errorf("first run sent %d queries, want 5 (3 addresses + 2 domains)", sent)
 	}
-	if err := golden(t, c, "success"); err != nil {
+	if err := collectortest.Golden(t, c, "success"); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Total(); n != sent {
@@ -147,43 +86,19 @@ func TestUpdateSuccessCached(t *testing.T) {
 	}
 }
 
-// TestDefaultsSendNothing: the default config has no target; enabling it
-// without one is a config error, and a collector built from it anyway asks
-// nobody.
-func TestDefaultsSendNothing(t *testing.T) {
+// TestNoTargetsIsNotApplicable: the default config has no target
+// (enabling it so is a config error, see TestValidate); a collector built
+// from it anyway asks nobody.
+func TestNoTargetsIsNotApplicable(t *testing.T) {
 	t.Parallel()
 	var cfg Config
 	cfg.ApplyDefaults()
-	if cfg.Defaults().Enabled {
-		t.Error("dnsbl is enabled by default")
-	}
-	if errs := cfg.Validate(); len(errs) != 0 {
-		t.Errorf("default config invalid: %v", errs)
-	}
-	on := true
-	cfg.Enabled = &on
-	if errs := cfg.Validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "nothing to check") {
-		t.Errorf("enabled without targets: %v", errs)
-	}
 	res := &fakeResolver{}
 	c := NewWithResolver(cfg, res, nil, zap.NewNop())
-	err := c.Update(context.Background(), make(chan prometheus.Metric, 10))
+	_, err := collectortest.Run(t.Context(), c)
 	if !errors.Is(err, collectors.ErrNotApplicable) || res.calls.Load() != 0 {
 		t.Errorf("no targets: err %v, %d queries", err, res.calls.Load())
 	}
-}
-
-type fakeResolver struct {
-	calls atomic.Int32
-	block chan struct{} // when set, Query waits on it and ignores ctx
-}
-
-func (f *fakeResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
-	f.calls.Add(1)
-	if f.block != nil {
-		<-f.block
-	}
-	return dnsclient.NewResponse(dns.RcodeNameError), nil
 }
 
 // TestUpdateReturnsOnCtxDone: a resolver that ignores ctx and never returns
@@ -209,21 +124,6 @@ func TestUpdateReturnsOnCtxDone(t *testing.T) {
 	}
 }
 
-// orderResolver records the order in which queries return.
-type orderResolver struct {
-	Resolver
-	mu     sync.Mutex
-	events []string
-}
-
-func (o *orderResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
-	r, err := o.Resolver.Query(ctx, name, qtype)
-	o.mu.Lock()
-	o.events = append(o.events, name)
-	o.mu.Unlock()
-	return r, err
-}
-
 // TestHangingZoneDelaysNothing: against a real server where one list never
 // answers, every other list's answer comes back while the silent list's
 // queries are still waiting for their deadline; the run then reports the
@@ -242,11 +142,10 @@ func TestHangingZoneDelaysNothing(t *testing.T) {
 	}
 	res := &orderResolver{Resolver: client}
 	c := NewWithResolver(cfg, res, nil, zap.NewNop())
-	ch := make(chan prometheus.Metric, 100)
-	if err := c.Update(context.Background(), ch); err != nil {
+	got, err := collectortest.Run(context.Background(), c)
+	if err != nil {
 		t.Fatalf("run with answers from bl.test: %v", err)
 	}
-	close(ch)
 	var order []string
 	for _, e := range res.events {
 		rest := strings.TrimSuffix(e, ".test.") // "10.2.0.192.bl"
@@ -254,11 +153,6 @@ func TestHangingZoneDelaysNothing(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"bl", "bl", "bl", "slow", "slow", "slow"}, order); diff != "" {
 		t.Errorf("order in which queries returned (-want +got):\n%s", diff)
-	}
-	got := map[string]float64{}
-	for m := range ch {
-		k, v := sample(m)
-		got[k] = v
 	}
 	want := map[string]float64{
 		`mailwatch_dnsbl_listed{target="192.0.2.10",zone="bl.test"}`:            1,
@@ -286,7 +180,7 @@ test. IN SOA ns.test. admin.test. 1 3600 600 86400 60
 	cfg := testConfig(srv, Zone{Zone: "zen.spamhaus.org", Kind: KindIP}, Zone{Zone: "other.test", Kind: KindIP})
 	cfg.Addresses, cfg.Domains = []string{"192.0.2.10"}, nil
 	cfg.SpamhausDQSKey = confval.Secret(key)
-	c := newCollector(t, cfg, nil)
+	c := collectortest.New(t, New, cfg, nil)
 	collectortest.Compare(t, c, `
 # HELP mailwatch_dnsbl_listed 1 if the DNS block list zone lists the target (a sending address or mail domain), 0 if it does not or the query gave no verdict. Refreshed every collectors.dnsbl.interval.
 # TYPE mailwatch_dnsbl_listed gauge
@@ -305,7 +199,7 @@ mailwatch_dnsbl_listed{target="192.0.2.10",zone="zen.spamhaus.org"} 1
 	srv.Set("10.2.0.192.other.test", dnstest.Hang)
 	cfg.Zones = []Zone{{Zone: "zen.spamhaus.org"}}
 	core, logs := observer.New(zapcore.DebugLevel)
-	c = newCollector(t, cfg, zap.New(core))
+	c = collectortest.New(t, New, cfg, zap.New(core))
 	err := c.Update(context.Background(), make(chan prometheus.Metric, 100))
 	if err == nil || strings.Contains(err.Error(), key) {
 		t.Errorf("run error %v: want an error without the key", err)
@@ -330,7 +224,7 @@ func TestLogsOnChangeOnly(t *testing.T) {
 	cfg := testConfig(srv, Zone{Zone: "bl.test", Kind: KindIP}, Zone{Zone: "public.test", Kind: KindIP})
 	cfg.Addresses, cfg.Domains = []string{"192.0.2.10"}, nil
 	core, logs := observer.New(zapcore.DebugLevel)
-	c := newCollector(t, cfg, zap.New(core))
+	c := collectortest.New(t, New, cfg, zap.New(core))
 	for range 3 {
 		if err := c.Update(context.Background(), make(chan prometheus.Metric, 100)); err != nil {
 			t.Fatal(err)
@@ -365,18 +259,6 @@ func TestLogsOnChangeOnly(t *testing.T) {
 	if debug != 3 {
 		t.Errorf("TXT reason logged %d times at debug, want once per run (3)", debug)
 	}
-}
-
-func sortStrings(in []string) []string {
-	out := append([]string(nil), in...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func TestAutoAddresses(t *testing.T) {
@@ -534,66 +416,6 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	t.Parallel()
-	on := true
-	c := Config{
-		Settings:       collectors.Settings{Enabled: &on},
-		Addresses:      []string{"192.0.2.1", "not-an-ip", "0.0.0.0", "::ffff:192.0.2.1", "fe80::1%eth0"},
-		Domains:        []string{"example.org", "EXAMPLE.org.", "nodot", "bad_-.example"},
-		Zones:          []Zone{{Zone: "zen.spamhaus.org"}, {Zone: "zen.spamhaus.org."}, {Zone: "bl", Kind: KindIP}, {Zone: "x.example", Kind: "uri"}},
-		SpamhausDQSKey: "short",
-	}
-	c.ApplyDefaults()
-	var msgs []string
-	for _, e := range c.Validate() {
-		msgs = append(msgs, e.Error())
-	}
-	got := strings.Join(msgs, "\n")
-	for _, want := range []string{
-		`addresses[1]: "not-an-ip" is not an IP address`,
-		`addresses[2]: "0.0.0.0" is not a sending address`,
-		`addresses[3]: "::ffff:192.0.2.1" is listed twice`,
-		`addresses[4]: "fe80::1%eth0" is not an IP address`,
-		`domains[1]: "EXAMPLE.org." is listed twice`,
-		`domains[2]: "nodot" is not a fully qualified domain name`,
-		`domains[3]: "bad_-.example" is not a fully qualified domain name`,
-		`zones[1].zone: "zen.spamhaus.org." is listed twice`,
-		`zones[2].zone: "bl" is not a fully qualified zone`,
-		`zones[3].kind: must be "ip" or "domain", got "uri"`,
-		`spamhaus_dqs_key: must be 16 to 64 letters and digits`,
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("missing %q in:\n%s", want, got)
-		}
-	}
-	if len(msgs) != 11 {
-		t.Errorf("got %d problems, want 11:\n%s", len(msgs), got)
-	}
-	if strings.Contains(got, "short") {
-		t.Error("the DQS key appears in an error message")
-	}
-
-	many := Config{}
-	for i := range maxZones + 1 {
-		many.Zones = append(many.Zones, Zone{Zone: fmt.Sprintf("z%d.example", i)})
-	}
-	many.ApplyDefaults()
-	if errs := many.Validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "zones: 33 zones, more than 32") {
-		t.Errorf("zone cap: %v", errs)
-	}
-
-	big := Config{Addresses: make([]string, 0, 60), AutoAddresses: true}
-	for i := range 60 {
-		big.Addresses = append(big.Addresses, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}).String())
-	}
-	big.ApplyDefaults()
-	errs := big.Validate()
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "68 addresses × 4 ip zones + 0 domains × 2 domain zones = 272 queries per run, more than 250") {
-		t.Errorf("series budget: %v", errs)
-	}
-}
-
 // BenchmarkUpdate measures a run of 3 addresses × 2 ip zones + 2 domains ×
 // 1 domain zone against the in-process server: cold (every answer fetched)
 // and cached (every answer within its TTL).
@@ -640,13 +462,13 @@ func TestInheritKeepsCounters(t *testing.T) {
 	srv := startServer(t)
 	cfg := testConfig(srv, Zone{Zone: "public.test", Kind: KindIP}, Zone{Zone: "quota.test", Kind: KindIP})
 	cfg.Domains = nil
-	old := newCollector(t, cfg, nil)
+	old := collectortest.New(t, New, cfg, nil)
 	if err := old.Update(context.Background(), make(chan prometheus.Metric, 100)); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Zones = []Zone{{Zone: "public.test", Kind: KindIP}, {Zone: "bl.test", Kind: KindIP}}
 	core, logs := observer.New(zapcore.InfoLevel)
-	c := newCollector(t, cfg, zap.New(core))
+	c := collectortest.New(t, New, cfg, zap.New(core))
 	c.Inherit(old)
 	c.Inherit(zapCollector{})
 	collectortest.Compare(t, c, `
@@ -658,16 +480,4 @@ func TestInheritKeepsCounters(t *testing.T) {
 			t.Errorf("already-logged failure logged again after reload: %s %v", e.Message, e.ContextMap())
 		}
 	}
-}
-
-type zapCollector struct{ collectors.Collector }
-
-func counterLines(zone string, nonzero map[string]int) string {
-	var b strings.Builder
-	sorted := append([]string(nil), Reasons...)
-	sort.Strings(sorted)
-	for _, r := range sorted {
-		fmt.Fprintf(&b, "mailwatch_dnsbl_query_errors_total{reason=%q,zone=%q} %d\n", r, zone, nonzero[r])
-	}
-	return b.String()
 }

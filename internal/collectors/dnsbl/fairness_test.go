@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnstest"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
@@ -67,15 +67,6 @@ func deadSent(srv *dnstest.Server) int {
 	return n
 }
 
-func collect(ms []prometheus.Metric) map[string]float64 {
-	got := map[string]float64{}
-	for _, m := range ms {
-		k, v := sample(m)
-		got[k] = v
-	}
-	return got
-}
-
 // checkLiveDead asserts what the report found missing: every live pair
 // with its verdict, every dead pair at query_success 0 and listed 0, and
 // every (zone, reason) counter, timeout of dead.test at deadTimeouts and all
@@ -124,7 +115,7 @@ func checkLiveDead(t *testing.T, got map[string]float64, deadTimeouts int) {
 func TestDeadZoneUnderRunDeadline(t *testing.T) {
 	t.Parallel()
 	srv, cfg := startLiveDead(t)
-	c := newCollector(t, cfg, nil)
+	c := collectortest.New(t, New, cfg, nil)
 	s := scheduler.New(zap.NewNop())
 	scheduler.RunOnce(context.Background(), s, []scheduler.Job{{
 		Name: Name, Collector: c, Interval: time.Hour, Timeout: time.Second, StaleAfter: time.Hour,
@@ -136,15 +127,16 @@ func TestDeadZoneUnderRunDeadline(t *testing.T) {
 	ch := make(chan prometheus.Metric, 1000)
 	s.Collect(ch)
 	close(ch)
-	var ms []prometheus.Metric
+	got := map[string]float64{}
 	for m := range ch {
-		ms = append(ms, m)
+		k, v := collectortest.Sample(m)
+		got[k] = v
 	}
 	sent := deadSent(srv)
 	if sent < 1 || sent > 4 {
 		t.Errorf("%d queries of the dead list sent, want 1..max_concurrent (4)", sent)
 	}
-	checkLiveDead(t, collect(ms), sent)
+	checkLiveDead(t, got, sent)
 }
 
 // TestDeadZoneGivenUp: without a run deadline, the dead list is given up
@@ -154,36 +146,16 @@ func TestDeadZoneGivenUp(t *testing.T) {
 	t.Parallel()
 	srv, cfg := startLiveDead(t)
 	cfg.Resolver.QueryTimeout = confval.Duration(200 * time.Millisecond)
-	c := newCollector(t, cfg, nil)
-	ch := make(chan prometheus.Metric, 1000)
-	if err := c.Update(context.Background(), ch); err != nil {
+	c := collectortest.New(t, New, cfg, nil)
+	got, err := collectortest.Run(context.Background(), c)
+	if err != nil {
 		t.Fatal(err)
-	}
-	close(ch)
-	var ms []prometheus.Metric
-	for m := range ch {
-		ms = append(ms, m)
 	}
 	sent := deadSent(srv)
 	if sent < 2 || sent > 4 {
 		t.Errorf("%d queries of the dead list sent, want 2..max_concurrent (4)", sent)
 	}
-	checkLiveDead(t, collect(ms), sent)
-}
-
-// zoneResolver answers NXDOMAIN for every name but those under hang, for
-// which it blocks until the test ends, ignoring ctx.
-type zoneResolver struct {
-	hang string
-	stop chan struct{}
-}
-
-func (z *zoneResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
-	if strings.HasSuffix(name, "."+z.hang+".") {
-		<-z.stop
-		return nil, context.DeadlineExceeded
-	}
-	return dnsclient.NewResponse(dns.RcodeNameError), nil
+	checkLiveDead(t, got, sent)
 }
 
 // TestUpdateEndsBeforeDeadline: with a resolver that ignores ctx for one
@@ -197,20 +169,13 @@ func TestUpdateEndsBeforeDeadline(t *testing.T) {
 	c := NewWithResolver(cfg, res, nil, zap.NewNop())
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	ch := make(chan prometheus.Metric, 1000)
-	err := c.Update(ctx, ch)
+	got, err := collectortest.Run(ctx, c)
 	if ctx.Err() != nil {
 		t.Fatal("Update returned after its ctx's deadline: the scheduler discards such a run")
 	}
 	if err != nil {
 		t.Fatalf("run with twelve verdicts: %v", err)
 	}
-	close(ch)
-	var ms []prometheus.Metric
-	for m := range ch {
-		ms = append(ms, m)
-	}
-	got := collect(ms)
 	for _, a := range twelveAddresses() {
 		if k := `mailwatch_dnsbl_query_success{target="` + a + `",zone="` + liveZone + `"}`; got[k] != 1 {
 			t.Errorf("%s = %v, want 1", k, got[k])
@@ -239,20 +204,19 @@ func TestErrorCountersCountQueries(t *testing.T) {
 		Zone{Zone: "rewrite.test", Kind: KindIP},
 		Zone{Zone: "typo.test", Kind: KindDomain},
 	)
-	c := newCollector(t, cfg, nil)
+	c := collectortest.New(t, New, cfg, nil)
 	want := counterLines("public.test", map[string]int{reasonPublicResolver: 2}) +
 		counterLines("quota.test", map[string]int{reasonRateLimited: 2}) +
 		counterLines("rewrite.test", map[string]int{reasonInvalidAnswer: 2}) +
 		counterLines("typo.test", map[string]int{reasonTypo: 1})
 	got := func() string {
-		ch := make(chan prometheus.Metric, 1000)
-		if err := c.Update(context.Background(), ch); err != nil {
+		samples, err := collectortest.Run(context.Background(), c)
+		if err != nil {
 			t.Fatal(err)
 		}
-		close(ch)
 		var lines []string
-		for m := range ch {
-			if k, v := sample(m); strings.HasPrefix(k, "mailwatch_dnsbl_query_errors_total") {
+		for k, v := range samples {
+			if strings.HasPrefix(k, "mailwatch_dnsbl_query_errors_total") {
 				lines = append(lines, fmt.Sprintf("%s %v", k, v))
 			}
 		}
@@ -277,43 +241,6 @@ func TestErrorCountersCountQueries(t *testing.T) {
 	}
 }
 
-// slowResolver answers NXDOMAIN after a millisecond, except for names under
-// the dead zones: those time out after 50 ms (or when ctx is done). It
-// records how many queries are in flight at once, in all and per zone.
-type slowResolver struct {
-	dead map[string]bool
-
-	mu       sync.Mutex
-	inflight int
-	maxIn    int
-	sent     map[string]int
-}
-
-func (s *slowResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
-	zone := strings.TrimSuffix(name, ".")
-	zone = zone[strings.LastIndexByte(strings.TrimSuffix(zone, ".test"), '.')+1:]
-	s.mu.Lock()
-	s.inflight++
-	s.maxIn = max(s.maxIn, s.inflight)
-	s.sent[zone]++
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inflight--
-		s.mu.Unlock()
-	}()
-	if !s.dead[zone] {
-		time.Sleep(time.Millisecond)
-		return dnsclient.NewResponse(dns.RcodeNameError), nil
-	}
-	select {
-	case <-time.After(50 * time.Millisecond):
-		return nil, fmt.Errorf("query %s: %w", name, context.DeadlineExceeded)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 // TestQueriesInFlightBounded: with more lists than slots, four of them
 // dead, the collector itself never has more than max_concurrent queries in
 // flight, every live list answers for every target, and each dead list is
@@ -328,16 +255,10 @@ func TestQueriesInFlightBounded(t *testing.T) {
 		Zones:     []Zone{{Zone: "d1.test"}, {Zone: "d2.test"}, {Zone: "d3.test"}, {Zone: "d4.test"}, {Zone: "l1.test"}, {Zone: "l2.test"}},
 	}
 	c := NewWithResolver(cfg, res, nil, zap.NewNop())
-	ch := make(chan prometheus.Metric, 1000)
-	if err := c.Update(context.Background(), ch); err != nil {
+	got, err := collectortest.Run(context.Background(), c)
+	if err != nil {
 		t.Fatal(err)
 	}
-	close(ch)
-	var ms []prometheus.Metric
-	for m := range ch {
-		ms = append(ms, m)
-	}
-	got := collect(ms)
 	for _, a := range twelveAddresses() {
 		for _, z := range cfg.Zones {
 			k := `mailwatch_dnsbl_query_success{target="` + a + `",zone="` + z.Zone + `"}`

@@ -4,80 +4,167 @@
 package dnsbl
 
 import (
-	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
+	"context"
+	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
+	"github.com/miekg/dns"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
-	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnstest"
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+// testZone holds the lists of the tests: bl.test lists 192.0.2.10 and
+// 2001:db8::25, dbl.test lists example.org; public.test, quota.test,
+// typo.test and rewrite.test answer with error codes.
+const testZone = `
+$TTL 300
+test.                                  IN SOA ns.test. admin.test. 1 3600 600 86400 300
+10.2.0.192.bl.test.                    IN A   127.0.0.2
+10.2.0.192.bl.test.                    IN TXT "Listed: see https://bl.test/lookup?ip=192.0.2.10"
+5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test. IN A 127.0.0.4
+example.org.dbl.test.                  IN A   127.0.1.2
+10.2.0.192.public.test.                IN A   127.255.255.254
+20.2.0.192.public.test.                IN A   127.255.255.254
+10.2.0.192.quota.test.                 IN A   127.255.255.255
+20.2.0.192.quota.test.                 IN A   127.255.255.255
+10.2.0.192.rewrite.test.               IN A   198.51.100.80
+20.2.0.192.rewrite.test.               IN A   127.0.0.1
+example.org.typo.test.                 IN A   127.255.255.252
+`
 
-// golden compares one run's exposition with testdata/<name>.prom (with
-// -update it rewrites the file from the run instead) and returns the run's
-// error.
-func golden(t *testing.T, c collectors.Collector, name string) error {
+func startServer(t *testing.T) *dnstest.Server {
 	t.Helper()
-	a := &collectortest.Adapter{C: c}
-	path := filepath.Join("testdata", name+".prom")
-	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(a)
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, mf := range mfs {
-			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return a.Err
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CollectAndCompare(a, bytes.NewReader(want)); err != nil {
-		t.Error(err)
-	}
-	return a.Err
+	return dnstest.Start(t, testZone)
 }
 
-// sample renders a metric as `name{l="v",...}` and returns its value.
-func sample(m prometheus.Metric) (string, float64) {
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		return "error: " + err.Error(), 0
+func testConfig(srv *dnstest.Server, zones ...Zone) Config {
+	return Config{
+		Resolver:  dnsclient.Config{Servers: []string{srv.Addr}, QueryTimeout: confval.Duration(300 * time.Millisecond), MaxConcurrent: 4},
+		Addresses: []string{"192.0.2.10", "192.0.2.20", "2001:db8::25"},
+		Domains:   []string{"Example.org.", "clean.example"},
+		Zones:     zones,
 	}
-	desc := m.Desc().String()
-	name := desc[strings.Index(desc, `fqName: "`)+len(`fqName: "`):]
-	name = name[:strings.IndexByte(name, '"')]
-	var labels []string
-	for _, l := range pb.GetLabel() {
-		labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+}
+
+// setFor makes every query of zone behave as b.
+func setFor(srv *dnstest.Server, cfg Config, zone string, b dnstest.Behaviour) {
+	for _, a := range cfg.Addresses {
+		srv.Set(queryName(Target{Addr: netip.MustParseAddr(a)}, zone), b)
 	}
-	sort.Strings(labels)
-	v := pb.GetGauge().GetValue()
-	if pb.Counter != nil {
-		v = pb.GetCounter().GetValue()
+	for _, d := range cfg.Domains {
+		srv.Set(queryName(Target{Domain: dnsclient.NormalizeName(d)}, zone), b)
 	}
-	return name + "{" + strings.Join(labels, ",") + "}", v
+}
+
+type fakeResolver struct {
+	calls atomic.Int32
+	block chan struct{} // when set, Query waits on it and ignores ctx
+}
+
+func (f *fakeResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
+	f.calls.Add(1)
+	if f.block != nil {
+		<-f.block
+	}
+	return dnsclient.NewResponse(dns.RcodeNameError), nil
+}
+
+// orderResolver records the order in which queries return.
+type orderResolver struct {
+	Resolver
+	mu     sync.Mutex
+	events []string
+}
+
+func (o *orderResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
+	r, err := o.Resolver.Query(ctx, name, qtype)
+	o.mu.Lock()
+	o.events = append(o.events, name)
+	o.mu.Unlock()
+	return r, err
+}
+
+func sortStrings(in []string) []string {
+	out := append([]string(nil), in...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+type zapCollector struct{ collectors.Collector }
+
+func counterLines(zone string, nonzero map[string]int) string {
+	var b strings.Builder
+	sorted := append([]string(nil), Reasons...)
+	sort.Strings(sorted)
+	for _, r := range sorted {
+		fmt.Fprintf(&b, "mailwatch_dnsbl_query_errors_total{reason=%q,zone=%q} %d\n", r, zone, nonzero[r])
+	}
+	return b.String()
+}
+
+// zoneResolver answers NXDOMAIN for every name but those under hang, for
+// which it blocks until the test ends, ignoring ctx.
+type zoneResolver struct {
+	hang string
+	stop chan struct{}
+}
+
+func (z *zoneResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
+	if strings.HasSuffix(name, "."+z.hang+".") {
+		<-z.stop
+		return nil, context.DeadlineExceeded
+	}
+	return dnsclient.NewResponse(dns.RcodeNameError), nil
+}
+
+// slowResolver answers NXDOMAIN after a millisecond, except for names under
+// the dead zones: those time out after 50 ms (or when ctx is done). It
+// records how many queries are in flight at once, in all and per zone.
+type slowResolver struct {
+	dead map[string]bool
+
+	mu       sync.Mutex
+	inflight int
+	maxIn    int
+	sent     map[string]int
+}
+
+func (s *slowResolver) Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
+	zone := strings.TrimSuffix(name, ".")
+	zone = zone[strings.LastIndexByte(strings.TrimSuffix(zone, ".test"), '.')+1:]
+	s.mu.Lock()
+	s.inflight++
+	s.maxIn = max(s.maxIn, s.inflight)
+	s.sent[zone]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
+	}()
+	if !s.dead[zone] {
+		time.Sleep(time.Millisecond)
+		return dnsclient.NewResponse(dns.RcodeNameError), nil
+	}
+	select {
+	case <-time.After(50 * time.Millisecond):
+		return nil, fmt.Errorf("query %s: %w", name, context.DeadlineExceeded)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -43,7 +43,6 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,13 +73,12 @@ type Collector struct {
 	now        func() time.Time
 	logger     *zap.Logger
 
-	mu   sync.Mutex
-	busy bool // a read started by an earlier run has not returned
+	guard collectors.Guard[reading] // the read of the database and log, which may hang
+	logs  collectors.LogOnChange    // of the log
 	// Below: touched only by Update, which the scheduler never runs twice
 	// at once.
 	mark         Mark
 	totals       map[string]float64 // bans_total per label
-	lastLogErr   string
 	warnedOverfl bool
 }
 
@@ -121,39 +119,21 @@ type reading struct {
 	logErr   error
 }
 
-var errBusy = errors.New("a read of fail2ban's database or log started by an earlier run has not returned (hung filesystem?)")
-
-// Update implements collectors.Collector.
+// Update implements collectors.Collector. The read runs under the guard:
+// Update returns at ctx's end even if a read hangs, and a read that ends
+// after that is dropped whole (its bans are counted by the next one).
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	c.mu.Lock()
-	if c.busy {
-		c.mu.Unlock()
-		return errBusy
-	}
-	c.busy = true
-	c.mu.Unlock()
-
-	now := c.now()
-	done := make(chan reading, 1)
-	go func(from Mark) {
+	now, from := c.now(), c.mark
+	r, err := c.guard.Do(ctx, func() reading {
 		var r reading
 		r.snap, r.dbErr = c.db.Read(ctx, now, from)
 		if r.dbErr == nil && c.log != nil {
 			r.failures, r.logErr = c.log.Poll(now)
 		}
-		// Not busy before the result is out: the next run may start as soon
-		// as this one returns.
-		c.mu.Lock()
-		c.busy = false
-		c.mu.Unlock()
-		done <- r
-	}(c.mark)
-
-	var r reading
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("read fail2ban state: %w", ctx.Err())
+		return r
+	})
+	if err != nil {
+		return fmt.Errorf("read fail2ban state: %w", err)
 	}
 	if r.dbErr != nil {
 		if errors.Is(r.dbErr, fs.ErrNotExist) {
@@ -276,17 +256,14 @@ func sumByLabel(byJail map[string]int, labelOf func(string) string) map[string]i
 	return out
 }
 
+var logProblem = collectors.Problem{Level: zap.WarnLevel,
+	Failed:    "cannot read fail2ban log; failed counts absent (log_file: none turns this off)",
+	Recovered: "fail2ban log readable again"}
+
 // noteLogError logs a log read failure when it starts or changes, and the
 // recovery, never the same failure every interval.
 func (c *Collector) noteLogError(err error) {
-	switch {
-	case err == nil && c.lastLogErr != "":
-		c.logger.Info("fail2ban log readable again")
-		c.lastLogErr = ""
-	case err != nil && err.Error() != c.lastLogErr:
-		c.logger.Warn("cannot read fail2ban log; failed counts absent (log_file: none turns this off)", zap.Error(err))
-		c.lastLogErr = err.Error()
-	}
+	c.logs.Note(c.logger, "log", err, logProblem)
 }
 
 var _ collectors.Collector = (*Collector)(nil)

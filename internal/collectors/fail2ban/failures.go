@@ -13,24 +13,6 @@ import (
 	"time"
 )
 
-// FailureLog counts, per jail, the addresses that failed recently and have
-// not been banned since: fail2ban's "Currently failed", which lives only in
-// fail2ban's memory and is not in its database. Poll may block on a sick
-// filesystem; the collector calls it from a goroutine it can abandon, never
-// from two goroutines at once.
-type FailureLog interface {
-	Poll(now time.Time) (Failures, error)
-}
-
-// Failures is the result of a poll.
-type Failures struct {
-	// ByJail counts the failing addresses per jail name, as in the log.
-	ByJail map[string]int
-	// Overflowed is set once more than maxTracked addresses were failing
-	// at once: the counts are then lower bounds.
-	Overflowed bool
-}
-
 // Reading limits.
 const (
 	// firstReadWindow is how much of the end of the log the first poll

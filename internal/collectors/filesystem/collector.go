@@ -6,10 +6,12 @@
 // the read-only flag. It is meant for mail hosts that run no node_exporter,
 // and is limited to the configured paths.
 //
-// A statfs on a stale NFS mount can block for ever. Each call runs in its own
-// goroutine; when the run's deadline passes the path is reported as failed
-// and marked stuck, and no new call is made for it until the stuck one
-// returns, so a dead mount never piles up goroutines or stalls anything.
+// A statfs on a stale NFS mount can block for ever. Each path has its own
+// collectors.Guard: its call runs in its own goroutine; when the run's
+// deadline passes the path is reported as failed, and no new call is made
+// for it until the stuck one returns (the path fails with
+// collectors.ErrBusy meanwhile), so a dead mount never piles up goroutines
+// or stalls anything, and the other paths are still measured.
 package filesystem
 
 import (
@@ -17,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -42,9 +43,8 @@ type Collector struct {
 	stat   Statter
 	logger *zap.Logger
 
-	mu      sync.Mutex
-	stuck   map[string]bool   // a statfs for this path has not returned yet
-	lastErr map[string]string // last error logged per path, to log changes only
+	guards map[string]*collectors.Guard[result] // per path: its statfs may hang
+	logs   collectors.LogOnChange               // per path
 }
 
 // New builds the collector with the real statfs.
@@ -54,13 +54,16 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 
 // NewWithStatter builds the collector with the given Statter (tests).
 func NewWithStatter(cfg Config, s Statter, logger *zap.Logger) *Collector {
-	return &Collector{
-		paths:   append([]string(nil), cfg.Paths...),
-		stat:    s,
-		logger:  logger,
-		stuck:   map[string]bool{},
-		lastErr: map[string]string{},
+	c := &Collector{
+		paths:  append([]string(nil), cfg.Paths...),
+		stat:   s,
+		logger: logger,
+		guards: map[string]*collectors.Guard[result]{},
 	}
+	for _, p := range c.paths {
+		c.guards[p] = &collectors.Guard[result]{}
+	}
+	return c
 }
 
 // Describe implements collectors.Collector.
@@ -76,43 +79,35 @@ type result struct {
 	err  error
 }
 
-var errStuck = errors.New("an earlier statfs of this path has not returned (hung mount?)")
-
-// Update implements collectors.Collector.
+// Update implements collectors.Collector. Every path's statfs is started at
+// once, each under the path's guard; a path whose earlier statfs has not
+// returned fails at once, and those still running at ctx's end fail then.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	results := make(chan result, len(c.paths))
-	pending := map[string]bool{}
-	var out []result
-	for _, p := range c.paths {
-		c.mu.Lock()
-		stuck := c.stuck[p]
-		if !stuck {
-			c.stuck[p] = true
+	out := make([]result, len(c.paths))
+	running := make([]<-chan result, len(c.paths))
+	for i, p := range c.paths {
+		r, err := c.guards[p].Start(func() result {
+			u, err := c.stat.Stat(p)
+			return result{path: p, u: u, err: err}
+		})
+		if err != nil {
+			out[i] = result{path: p, err: fmt.Errorf("statfs %s: %w", p, err)}
 		}
-		c.mu.Unlock()
-		if stuck {
-			out = append(out, result{path: p, err: errStuck})
+		running[i] = r
+	}
+	for i, r := range running {
+		if r == nil {
 			continue
 		}
-		pending[p] = true
-		go func() {
-			u, err := c.stat.Stat(p)
-			c.mu.Lock()
-			delete(c.stuck, p)
-			c.mu.Unlock()
-			results <- result{path: p, u: u, err: err}
-		}()
-	}
-	for len(pending) > 0 {
 		select {
-		case r := <-results:
-			delete(pending, r.path)
-			out = append(out, r)
+		case out[i] = <-r: // returned before the deadline, even if seen after it
+			continue
+		default:
+		}
+		select {
+		case out[i] = <-r:
 		case <-ctx.Done():
-			for p := range pending {
-				out = append(out, result{path: p, err: fmt.Errorf("statfs %s: %w", p, ctx.Err())})
-			}
-			pending = nil
+			out[i] = result{path: c.paths[i], err: fmt.Errorf("statfs %s: %w", c.paths[i], ctx.Err())}
 		}
 	}
 	return c.emit(out, ch)
@@ -151,23 +146,11 @@ func (c *Collector) emit(results []result, ch chan<- prometheus.Metric) error {
 // noteError logs a path's failure when it starts or changes, and its
 // recovery, never the same failure every interval.
 func (c *Collector) noteError(path string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	prev := c.lastErr[path]
-	switch {
-	case err == nil && prev != "":
-		c.logger.Info("path measurable again", zap.String("path", path))
-		delete(c.lastErr, path)
-	case err != nil && err.Error() != prev:
-		lvl := zap.WarnLevel
-		if errors.Is(err, fs.ErrNotExist) {
-			lvl = zap.InfoLevel // absent on this host: say so once
-		}
-		if ce := c.logger.Check(lvl, "cannot measure path"); ce != nil {
-			ce.Write(zap.String("path", path), zap.Error(err))
-		}
-		c.lastErr[path] = err.Error()
+	p := collectors.Problem{Level: zap.WarnLevel, Failed: "cannot measure path", Recovered: "path measurable again"}
+	if errors.Is(err, fs.ErrNotExist) {
+		p.Level = zap.InfoLevel // absent on this host: say so once
 	}
+	c.logs.Note(c.logger, path, err, p, zap.String("path", path))
 }
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -3,29 +3,41 @@
 
 package filesystem
 
-import (
-	"strconv"
-	"strings"
+import "sync"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-)
-
-type prometheusMetric = prometheus.Metric
-
-// metricString renders "name label=value ... value" for set comparisons.
-func metricString(m prometheus.Metric) string {
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		return "error: " + err.Error()
-	}
-	desc := m.Desc().String()
-	name := desc[strings.Index(desc, `fqName: "`)+len(`fqName: "`):]
-	name = name[:strings.IndexByte(name, '"')]
-	parts := []string{name}
-	for _, l := range pb.GetLabel() {
-		parts = append(parts, l.GetName()+"="+l.GetValue())
-	}
-	parts = append(parts, strconv.FormatFloat(pb.GetGauge().GetValue(), 'g', -1, 64))
-	return strings.Join(parts, " ")
+// fakeStatter answers from a table; a path mapped to block hangs until
+// release is closed.
+type fakeStatter struct {
+	mu      sync.Mutex
+	usage   map[string]Usage
+	errs    map[string]error
+	block   map[string]bool
+	release chan struct{}
+	calls   map[string]int
 }
+
+func (f *fakeStatter) Stat(p string) (Usage, error) {
+	f.mu.Lock()
+	f.calls[p]++
+	blk := f.block[p]
+	f.mu.Unlock()
+	if blk {
+		<-f.release
+	}
+	if err := f.errs[p]; err != nil {
+		return Usage{}, err
+	}
+	return f.usage[p], nil
+}
+
+func (f *fakeStatter) count(p string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[p]
+}
+
+func newFake() *fakeStatter {
+	return &fakeStatter{usage: map[string]Usage{}, errs: map[string]error{}, block: map[string]bool{}, release: make(chan struct{}), calls: map[string]int{}}
+}
+
+func cfg(paths ...string) Config { return Config{Paths: paths} }

@@ -33,7 +33,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,8 +75,8 @@ var (
 		"Usage of the Dovecot quota resource closest to its limit, 0 to 1 (above 1 when overshot); for _other the highest among the Dovecot users not labelled.", "mailbox")
 )
 
-// Collector is the mailbox collector. Update is called from one goroutine
-// at a time (the collectors contract), which is what guards its cache.
+// Collector is the mailbox collector. Its cache belongs to the walk in
+// flight under the guard, and there is at most one.
 type Collector struct {
 	roots        []Root
 	top          int
@@ -87,11 +86,9 @@ type Collector struct {
 	quota        quotaSource
 	logger       *zap.Logger
 
-	lastRoot  map[string]string // last problem logged per root
-	lastQuota string
+	logs collectors.LogOnChange // per root, and of the quota
 
-	mu   sync.Mutex
-	busy bool // a walk goroutine is running and owns scan
+	guard collectors.Guard[walkResult] // the walk, which owns scan while it runs
 }
 
 // New builds the collector on the real file system.
@@ -112,7 +109,6 @@ func newCollector(cfg Config, fsys FS, q quotaSource, now func() time.Time, logg
 		scan:         &scanner{fsys: fsys, cache: newCache(), now: now},
 		quota:        q,
 		logger:       logger,
-		lastRoot:     map[string]string{},
 	}
 }
 
@@ -127,12 +123,10 @@ func (c *Collector) Inherit(prev collectors.Collector) {
 	if !ok || old == c {
 		return
 	}
-	old.mu.Lock()
-	defer old.mu.Unlock()
-	if old.busy {
-		return
+	if !old.guard.Retire() {
+		return // its walk is stuck and still uses the cache
 	}
-	old.busy = true // it never walks again: the cache is this one's now
+	// It never walks again: the cache is this one's now.
 	c.scan.cache = old.scan.cache
 }
 
@@ -152,38 +146,19 @@ type quotaResult struct {
 	err   error
 }
 
-// errBusy: the walk of an earlier run is still inside a file system call
-// (a hung NFS mount); no new walk starts until it returns.
-var errBusy = errors.New("the previous mailbox walk has not returned yet (hung file system?)")
-
-// Update implements collectors.Collector. The walk runs in a goroutine that
-// owns the cache until it returns, so a file system call that hangs costs
-// one goroutine, never a stuck run.
+// Update implements collectors.Collector. The walk runs under the guard and
+// owns the cache until it returns, so a file system call that hangs (a dead
+// NFS mount) costs one goroutine, never a stuck run; no new walk starts
+// until it returns.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	c.mu.Lock()
-	busy := c.busy
-	c.busy = true
-	c.mu.Unlock()
-	if busy {
-		return errBusy
+	w, err := c.guard.Do(ctx, func() walkResult { return c.walk(ctx) })
+	if err != nil {
+		return fmt.Errorf("mailbox walk: %w", err)
 	}
-	done := make(chan walkResult, 1)
-	go func() {
-		w := c.walk(ctx)
-		c.mu.Lock()
-		c.busy = false
-		c.mu.Unlock()
-		done <- w
-	}()
-	select {
-	case w := <-done:
-		if w.err != nil {
-			return w.err
-		}
-		return c.report(ch, w)
-	case <-ctx.Done():
-		return fmt.Errorf("mailbox walk: %w", ctx.Err())
+	if w.err != nil {
+		return w.err
 	}
+	return c.report(ch, w)
 }
 
 type walkResult struct {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
 // TestRealDoveadm checks the quota part against Dovecot itself where it is
@@ -117,13 +117,10 @@ plugin {
 		Root{Path: dir + "/vhosts/*/*/Maildir"},
 	)
 	cfg.Quota = Quota{Enabled: true, Doveadm: wrapper}
-	c, err := New(cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := collectortest.New(t, New, cfg, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	got, err := run(t, c, ctx)
+	got, err := collectortest.Run(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

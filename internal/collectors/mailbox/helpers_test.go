@@ -4,94 +4,16 @@
 package mailbox
 
 import (
-	"bytes"
-	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-
-	"github.com/mailwatchd/mailwatchd/internal/collectors"
-	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares one run's exposition with testdata/<name>.prom (with
-// -update it rewrites the file instead) and returns the run's error.
-func golden(t *testing.T, c collectors.Collector, name string) error {
-	t.Helper()
-	a := &collectortest.Adapter{C: c}
-	path := filepath.Join("testdata", name+".prom")
-	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(a)
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, mf := range mfs {
-			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return a.Err
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CollectAndCompare(a, bytes.NewReader(want)); err != nil {
-		t.Error(err)
-	}
-	return a.Err
-}
-
-// run performs one Update and returns the samples as "name{labels}" -> value.
-func run(t *testing.T, c *Collector, ctx context.Context) (map[string]float64, error) {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 1024)
-	err := c.Update(ctx, ch)
-	close(ch)
-	out := map[string]float64{}
-	for m := range ch {
-		k, v := sample(m)
-		out[k] = v
-	}
-	return out, err
-}
-
-// sample renders a metric as `name{l="v",...}` and returns its value.
-func sample(m prometheus.Metric) (string, float64) {
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		return "error: " + err.Error(), 0
-	}
-	desc := m.Desc().String()
-	name := desc[strings.Index(desc, `fqName: "`)+len(`fqName: "`):]
-	name = name[:strings.IndexByte(name, '"')]
-	var labels []string
-	for _, l := range pb.GetLabel() {
-		labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
-	}
-	sort.Strings(labels)
-	return name + "{" + strings.Join(labels, ",") + "}", pb.GetGauge().GetValue()
-}
 
 // opCounts are the file system operations a run made.
 type opCounts struct {
@@ -278,3 +200,58 @@ func sumMessages(t testing.TB, root string) (bytes, msgs int64) {
 }
 
 func body(n int) string { return strings.Repeat("x", n) }
+
+// mbox builds an mbox with one message per body.
+func mbox(bodies ...string) string {
+	var b strings.Builder
+	for i, body := range bodies {
+		fmt.Fprintf(&b, "From sender%d@example.org Mon Nov 20 10:00:00 2026\nSubject: %d\n\n%s\n\n", i, i, body)
+	}
+	return b.String()
+}
+
+// addMaildir puts messages of the given sizes into dir/cur (every other
+// one with a ,S= size in its name) plus the files a Maildir has that are
+// not mail.
+func addMaildir(m fstest.MapFS, dir string, sizes ...int) {
+	dir = strings.TrimPrefix(dir, "/")
+	for i, n := range sizes {
+		name := fmt.Sprintf("%s/cur/1700000%03d.M%dP1.mx", dir, i, i)
+		if i%2 == 0 {
+			name += fmt.Sprintf(",S=%d", n)
+		}
+		m[name+":2,S"] = &fstest.MapFile{Data: []byte(body(n)), Mode: 0o600}
+	}
+	m[dir+"/new"] = &fstest.MapFile{Mode: fs.ModeDir | 0o700}
+	m[dir+"/tmp/1700000999.M9P9.mx"] = &fstest.MapFile{Data: []byte(body(5000))}
+	m[dir+"/dovecot.index.cache"] = &fstest.MapFile{Data: []byte(body(7000))}
+}
+
+// goldenTree is the host of the golden tests:
+//
+//	/var/mail/alice, bob          mbox (2 and 1 messages); vhosts/ is no mbox
+//	/home/alice/Maildir           3 messages (merged with alice's mbox)
+//	/home/carol/Maildir           2 messages + 2 in .Sent + 1 in LAYOUT=fs Archive/2025
+//	/home/dave                    no Maildir: not a mailbox
+//	/var/mail/vhosts/example.org/{erin,frank}, example.net/gina  Maildirs
+func goldenTree() fstest.MapFS {
+	m := fstest.MapFS{
+		"var/mail/alice":     {Data: []byte(mbox("hello", "world"))},
+		"var/mail/bob":       {Data: []byte(mbox(body(100)))},
+		"home/dave/.profile": {Data: []byte("x")},
+	}
+	addMaildir(m, "/home/alice/Maildir", 1000, 2000, 3000)
+	addMaildir(m, "/home/carol/Maildir", 10000, 20000)
+	addMaildir(m, "/home/carol/Maildir/.Sent", 500, 700)
+	addMaildir(m, "/home/carol/Maildir/Archive/2025", 4000)
+	addMaildir(m, "/var/mail/vhosts/example.org/erin", 8000, 8000)
+	addMaildir(m, "/var/mail/vhosts/example.org/frank", 100)
+	addMaildir(m, "/var/mail/vhosts/example.net/gina", 9000)
+	return m
+}
+
+var goldenRoots = []Root{
+	{Path: "/var/mail/*", Format: FormatMbox},
+	{Path: "/home/*/Maildir", Format: FormatMaildir},
+	{Path: "/var/mail/vhosts/*/*", Format: FormatMaildir},
+}

@@ -115,7 +115,7 @@ func TestExpandAndNames(t *testing.T) {
 	m := goldenTree()
 	m["home/.snapshot/Maildir/cur/x"] = m["var/mail/bob"]
 	var got []string
-	e := expand(memFS{m}, "/var/mail/vhosts/*/*", func(p string, parts []string) error {
+	e := expand(collectortest.MapFS{M: m}, "/var/mail/vhosts/*/*", func(p string, parts []string) error {
 		got = append(got, p+" "+mailboxName(parts)+" "+domainOf(parts))
 		return nil
 	})
@@ -128,7 +128,7 @@ func TestExpandAndNames(t *testing.T) {
 		t.Errorf("got %q absent=%v errs=%v, want %q", got, e.absent, e.errs, want)
 	}
 	got = nil
-	expand(memFS{m}, "/home/*/Maildir", func(p string, parts []string) error {
+	expand(collectortest.MapFS{M: m}, "/home/*/Maildir", func(p string, parts []string) error {
 		got = append(got, p)
 		return nil
 	})
@@ -137,7 +137,7 @@ func TestExpandAndNames(t *testing.T) {
 	if want := "/home/alice/Maildir /home/carol/Maildir /home/dave/Maildir"; strings.Join(got, " ") != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if e := expand(memFS{m}, "/srv/*/Maildir", func(string, []string) error { return nil }); !e.absent {
+	if e := expand(collectortest.MapFS{M: m}, "/srv/*/Maildir", func(string, []string) error { return nil }); !e.absent {
 		t.Error("missing base directory not reported absent")
 	}
 	for _, tc := range []struct {
@@ -164,11 +164,8 @@ func TestGoldenSuccess(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(goldenRoots...)
 	cfg.Top, cfg.Domains = 3, 1
-	c := newCollector(cfg, memFS{goldenTree()}, nil, time.Now, zap.NewNop())
-	if err := golden(t, c, "success"); err != nil {
-		t.Fatalf("run failed: %v", err)
-	}
-	collectortest.Lint(t, c)
+	c := newCollector(cfg, collectortest.MapFS{M: goldenTree()}, nil, time.Now, zap.NewNop())
+	collectortest.CheckGolden(t, c, "success", false)
 }
 
 // TestGoldenPartial: a folder that cannot be read, a symbolic link loop,
@@ -180,24 +177,24 @@ func TestGoldenPartial(t *testing.T) {
 	cfg.Top, cfg.Domains = 3, 1
 	m := goldenTree()
 	addMaildir(m, "/home/dave/Maildir", 1)
-	f := newCountingFS(memFS{m})
+	f := newCountingFS(collectortest.MapFS{M: m})
 	f.fail["stat /home/carol/Maildir/.Sent/cur"] = fs.ErrPermission
 	f.fail["stat /home/dave/Maildir"] = syscall.ELOOP
 	f.fail["readdir /var/mail/vhosts/example.net"] = fs.ErrPermission
 	c := newCollector(cfg, f, nil, time.Now, zap.NewNop())
-	if err := golden(t, c, "partial"); err != nil {
+	if err := collectortest.Golden(t, c, "partial"); err != nil {
 		t.Fatalf("partial failure must not fail the run: %v", err)
 	}
 }
 
 func TestGoldenTotalFailure(t *testing.T) {
 	t.Parallel()
-	f := newCountingFS(memFS{goldenTree()})
+	f := newCountingFS(collectortest.MapFS{M: goldenTree()})
 	for _, d := range []string{"/var/mail", "/home", "/var/mail/vhosts"} {
 		f.fail["readdir "+d] = fs.ErrPermission
 	}
 	c := newCollector(testConfig(goldenRoots...), f, nil, time.Now, zap.NewNop())
-	err := golden(t, c, "total_failure")
+	err := collectortest.Golden(t, c, "total_failure")
 	if err == nil || errors.Is(err, collectors.ErrNotApplicable) || !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("all roots unreadable: got %v, want a permission error", err)
 	}
@@ -205,8 +202,8 @@ func TestGoldenTotalFailure(t *testing.T) {
 
 func TestAbsentRootsNotApplicable(t *testing.T) {
 	t.Parallel()
-	c := newCollector(testConfig(goldenRoots...), memFS{fstest.MapFS{}}, nil, time.Now, zap.NewNop())
-	if _, err := run(t, c, context.Background()); !errors.Is(err, collectors.ErrNotApplicable) {
+	c := newCollector(testConfig(goldenRoots...), collectortest.MapFS{M: fstest.MapFS{}}, nil, time.Now, zap.NewNop())
+	if _, err := collectortest.Run(context.Background(), c); !errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("no roots on this host: got %v, want ErrNotApplicable", err)
 	}
 }
@@ -247,7 +244,7 @@ func TestMaildirMatchesFileSizes(t *testing.T) {
 	cfg := testConfig(Root{Path: home + "/*/Maildir", Format: FormatMaildir})
 	c := newCollector(cfg, f, nil, later, zap.NewNop())
 
-	got, err := run(t, c, context.Background())
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +258,7 @@ func TestMaildirMatchesFileSizes(t *testing.T) {
 		}
 	}
 
-	if _, err := run(t, c, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	second := f.snapshot()
@@ -306,7 +303,7 @@ func TestDuAgrees(t *testing.T) {
 		duBytes -= fi.Size()
 	}
 	c := newCollector(testConfig(Root{Path: home + "/*/Maildir"}), OSFS{}, nil, time.Now, zap.NewNop())
-	got, err := run(t, c, context.Background())
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +325,7 @@ func TestCacheSeesChanges(t *testing.T) {
 	c := newCollector(testConfig(Root{Path: home + "/*/Maildir"}), f, nil, time.Now, zap.NewNop())
 	check := func(step string, wantBytes, wantMsgs float64) {
 		t.Helper()
-		got, err := run(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +367,7 @@ func TestRacyDirectoryIsRecounted(t *testing.T) {
 	c := newCollector(testConfig(Root{Path: home + "/*/Maildir"}), f, nil, time.Now, zap.NewNop())
 	// Four listings a run: the pattern's base, the Maildir (folders), cur, new.
 	for range 2 {
-		if _, err := run(t, c, context.Background()); err != nil {
+		if _, err := collectortest.Run(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -379,7 +376,7 @@ func TestRacyDirectoryIsRecounted(t *testing.T) {
 	}
 	c.scan.now = later
 	for range 2 {
-		if _, err := run(t, c, context.Background()); err != nil {
+		if _, err := collectortest.Run(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -402,7 +399,7 @@ func TestSymlinkLoopAndVanishedMailbox(t *testing.T) {
 	// bob is listed by the pattern's directory but gone when measured.
 	f.fail["stat "+filepath.Join(home, "bob", "Maildir")] = fs.ErrNotExist
 	c := newCollector(testConfig(Root{Path: home + "/*/Maildir"}), f, nil, later, zap.NewNop())
-	got, err := run(t, c, context.Background())
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +427,7 @@ func TestMboxAppendReadsOnlyNewBytes(t *testing.T) {
 	c := newCollector(testConfig(Root{Path: dir + "/*", Format: FormatMbox}), f, nil, later, zap.NewNop())
 	check := func(step string, wantBytes, wantMsgs int) opCounts {
 		t.Helper()
-		got, err := run(t, c, context.Background())
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -480,19 +477,19 @@ func (b blockingFS) ReadDir(name string, fn func([]fs.DirEntry) error) error {
 // the first is stuck, and runs normally once it returns.
 func TestCtxHungFileSystem(t *testing.T) {
 	t.Parallel()
-	b := blockingFS{FS: memFS{goldenTree()}, release: make(chan struct{})}
+	b := blockingFS{FS: collectortest.MapFS{M: goldenTree()}, release: make(chan struct{})}
 	c := newCollector(testConfig(goldenRoots...), b, nil, time.Now, zap.NewNop())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := run(t, c, ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := collectortest.Run(ctx, c); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("hung walk: got %v, want DeadlineExceeded", err)
 	}
-	if _, err := run(t, c, context.Background()); !errors.Is(err, errBusy) {
-		t.Fatalf("second run while the walk hangs: got %v, want errBusy", err)
+	if _, err := collectortest.Run(context.Background(), c); !errors.Is(err, collectors.ErrBusy) {
+		t.Fatalf("second run while the walk hangs: got %v, want collectors.ErrBusy", err)
 	}
 	close(b.release)
 	waitIdle(t, c)
-	if got, err := run(t, c, context.Background()); err != nil || got[`mailwatch_mailbox_size_bytes{mailbox="carol"}`] == 0 {
+	if got, err := collectortest.Run(context.Background(), c); err != nil || got[`mailwatch_mailbox_size_bytes{mailbox="carol"}`] == 0 {
 		t.Fatalf("run after recovery: %v %v", err, got)
 	}
 }
@@ -501,12 +498,12 @@ func TestCtxHungFileSystem(t *testing.T) {
 // fails the run, but the directories measured so far stay cached.
 func TestCtxCancelledMidWalkKeepsProgress(t *testing.T) {
 	t.Parallel()
-	f := newCountingFS(memFS{goldenTree()})
+	f := newCountingFS(collectortest.MapFS{M: goldenTree()})
 	c := newCollector(testConfig(goldenRoots...), f, nil, time.Now, zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	cf := &cancelAfterFS{countingFS: f, after: 12, cancel: cancel}
 	c.scan.fsys = cf
-	if _, err := run(t, c, ctx); !errors.Is(err, context.Canceled) {
+	if _, err := collectortest.Run(ctx, c); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want Canceled", err)
 	}
 	waitIdle(t, c) // Update may return before the walk goroutine does
@@ -515,7 +512,7 @@ func TestCtxCancelledMidWalkKeepsProgress(t *testing.T) {
 		t.Error("nothing cached from the interrupted walk")
 	}
 	c.scan.fsys = f
-	if _, err := run(t, c, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.scan.cache.counts) <= cached {
@@ -526,17 +523,7 @@ func TestCtxCancelledMidWalkKeepsProgress(t *testing.T) {
 // waitIdle waits until the collector's walk goroutine has returned.
 func waitIdle(t *testing.T, c *Collector) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		c.mu.Lock()
-		busy := c.busy
-		c.mu.Unlock()
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("walk still running")
-		}
-	}
+	collectortest.Eventually(t, "the walk returned", func() bool { return !c.guard.Busy() })
 }
 
 type cancelAfterFS struct {
@@ -560,8 +547,8 @@ func TestMaxMailboxes(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(goldenRoots...)
 	cfg.MaxMailboxes = 4
-	c := newCollector(cfg, memFS{goldenTree()}, nil, time.Now, zap.NewNop())
-	got, err := run(t, c, context.Background())
+	c := newCollector(cfg, collectortest.MapFS{M: goldenTree()}, nil, time.Now, zap.NewNop())
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +580,7 @@ func TestLabelsFromPattern(t *testing.T) {
 		{"/var/vmail/*", "/var/vmail/carol@example.net", "carol@example.net", "example.net"},
 	}
 	for _, tc := range tests {
-		fsys := memFS{fstest.MapFS{strings.TrimPrefix(tc.path, "/") + "/cur/1,S=1": {}}}
+		fsys := collectortest.MapFS{M: fstest.MapFS{strings.TrimPrefix(tc.path, "/") + "/cur/1,S=1": {}}}
 		var got string
 		expand(fsys, tc.pattern, func(p string, parts []string) error {
 			got = fmt.Sprintf("%s %s %s", p, mailboxName(parts), domainOf(parts))
@@ -609,15 +596,15 @@ func TestLabelsFromPattern(t *testing.T) {
 // from the old one's cache, so an unchanged tree is not listed again.
 func TestInheritKeepsCache(t *testing.T) {
 	t.Parallel()
-	f := newCountingFS(memFS{goldenTree()})
+	f := newCountingFS(collectortest.MapFS{M: goldenTree()})
 	old := newCollector(testConfig(goldenRoots...), f, nil, time.Now, zap.NewNop())
-	if _, err := run(t, old, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
 	first := f.snapshot()
 	c := newCollector(testConfig(goldenRoots...), f, nil, time.Now, zap.NewNop())
 	c.Inherit(old)
-	if _, err := run(t, c, context.Background()); err != nil {
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	// Only the pattern directories are listed: /var/mail, /home,
@@ -625,7 +612,7 @@ func TestInheritKeepsCache(t *testing.T) {
 	if n := f.snapshot(); n.ReadDir != 5 || first.ReadDir <= 5 {
 		t.Errorf("after inheriting: %d listings (first run %d), want 5", n.ReadDir, first.ReadDir)
 	}
-	if _, err := run(t, old, context.Background()); !errors.Is(err, errBusy) {
+	if _, err := collectortest.Run(context.Background(), old); !errors.Is(err, collectors.ErrBusy) {
 		t.Errorf("the replaced collector must not walk with the handed-over cache: %v", err)
 	}
 }

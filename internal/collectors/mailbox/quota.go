@@ -14,7 +14,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // errQuotaAbsent: doveadm is not installed, or Dovecot runs without the
@@ -201,43 +202,29 @@ func (d doveadm) Quota(ctx context.Context) (map[string]*quotaUsage, error) {
 }
 
 func (d doveadm) run(ctx context.Context, user string, out map[string]*quotaUsage, args ...string) error {
-	cmd := exec.CommandContext(ctx, d.prog, append([]string{"-f", "tab", "quota", "get"}, args...)...)
-	// A child that keeps stdout open must not hold Wait past the kill.
-	cmd.WaitDelay = time.Second
 	stderr := &stderrSink{}
-	cmd.Stderr = stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: %w", errQuotaAbsent, err)
-		}
-		return fmt.Errorf("start doveadm: %w", err)
-	}
-	perr := parseQuota(stdout, user, out, d.limit)
-	if perr != nil {
-		_ = cmd.Process.Kill() // the output is useless; do not wait for the rest
-	}
-	werr := cmd.Wait()
+	err := collectors.Command{
+		Path: d.prog, Args: append([]string{"-f", "tab", "quota", "get"}, args...),
+		Name: "doveadm quota get", Stderr: stderr,
+	}.Stream(ctx, func(stdout io.Reader) error { return parseQuota(stdout, user, out, d.limit) })
 	stderr.close()
 	msg := stderr.String()
 	switch {
+	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %w", errQuotaAbsent, err) // could not start it
 	case strings.Contains(msg, "Unknown command 'quota'"):
 		// "Fatal: Unknown command 'quota', but plugin quota exists. Try
 		// to set mail_plugins=quota": Dovecot runs without quotas.
 		return fmt.Errorf("%w: %s", errQuotaAbsent, firstLine(msg))
-	case ctx.Err() != nil:
-		return fmt.Errorf("doveadm quota get: %w", ctx.Err())
-	case werr != nil && perr == nil:
-		// doveadm exits 75 (EX_TEMPFAIL) when some user failed; the rows it
-		// printed are still good, but the run is not.
-		return fmt.Errorf("doveadm quota get: %w: %s", werr, firstLine(msg))
-	case perr == nil && stderr.errors > 0:
+	case err != nil:
+		// The context's end, a malformed output, or an exit status: doveadm
+		// exits 75 (EX_TEMPFAIL) when some user failed; the rows it printed
+		// are still good, but the run is not.
+		return err
+	case stderr.errors > 0:
 		return fmt.Errorf("doveadm quota get reported %d errors, the first: %s", stderr.errors, stderr.first)
 	}
-	return perr
+	return nil
 }
 
 // stderrSink keeps the first lines doveadm writes to stderr and counts the

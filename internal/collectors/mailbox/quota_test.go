@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"go.uber.org/zap"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
@@ -54,18 +53,15 @@ func quotaCollector(t *testing.T, prog string, users ...string) *Collector {
 	cfg := testConfig(goldenRoots...)
 	cfg.Top = 3
 	cfg.Quota = Quota{Enabled: true, Doveadm: prog, Users: users}
-	c, err := New(cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.scan.fsys = memFS{goldenTree()}
+	c := collectortest.New(t, New, cfg, nil)
+	c.scan.fsys = collectortest.MapFS{M: goldenTree()}
 	return c
 }
 
 func TestGoldenQuota(t *testing.T) {
 	prog, args := fakeDoveadm(t, tabOutput(allUsersRows...))
 	c := quotaCollector(t, prog)
-	if err := golden(t, c, "quota"); err != nil {
+	if err := collectortest.Golden(t, c, "quota"); err != nil {
 		t.Fatal(err)
 	}
 	collectortest.Lint(t, c)
@@ -80,7 +76,7 @@ func TestGoldenQuota(t *testing.T) {
 func TestQuotaSomeUsersFailed(t *testing.T) {
 	prog, _ := fakeDoveadm(t, tabOutput(append(allUsersRows, `broken\tUser quota\tSTORAGE\terror\terror\terror`)...)+
 		"\necho 'doveadm(broken): Error: Failed to get quota resource STORAGE' >&2\nexit 75")
-	got, err := run(t, quotaCollector(t, prog), context.Background())
+	got, err := collectortest.Run(context.Background(), quotaCollector(t, prog))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +91,7 @@ func TestQuotaSomeUsersFailed(t *testing.T) {
 func TestQuotaErrorsOnStderrOnly(t *testing.T) {
 	prog, _ := fakeDoveadm(t, tabOutput()+
 		"\necho 'doveadm(carol): Error: Failed to initialize quota: Quota root User quota: count quota init failed: quota count backend requires quota_vsizes=yes' >&2\nexit 0")
-	got, err := run(t, quotaCollector(t, prog), context.Background())
+	got, err := collectortest.Run(context.Background(), quotaCollector(t, prog))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +118,7 @@ func TestQuotaPerUser(t *testing.T) {
 *"-u erin@example.org") printf 'Quota name\tType\tValue\tLimit\t%%\nUser quota\tSTORAGE\t1\t-\t0\n' ;;
 *) exit 67 ;;
 esac`)
-	got, err := run(t, quotaCollector(t, prog, "carol", "erin@example.org"), context.Background())
+	got, err := collectortest.Run(context.Background(), quotaCollector(t, prog, "carol", "erin@example.org"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +154,7 @@ esac`)
 func TestQuotaOnPath(t *testing.T) {
 	prog, _ := fakeDoveadm(t, tabOutput(allUsersRows...))
 	t.Setenv("PATH", filepath.Dir(prog))
-	got, err := run(t, quotaCollector(t, "doveadm"), context.Background())
+	got, err := collectortest.Run(context.Background(), quotaCollector(t, "doveadm"))
 	if err != nil || got["mailwatch_mailbox_quota_success{}"] != 1 {
 		t.Errorf("doveadm from PATH: err %v, metrics %v", err, got)
 	}
@@ -171,7 +167,7 @@ func TestQuotaNotApplicable(t *testing.T) {
 	emptyPath := t.TempDir()
 	t.Setenv("PATH", emptyPath)
 	for _, prog := range []string{"/nonexistent/doveadm", "doveadm", noPlugin} {
-		got, err := run(t, quotaCollector(t, prog), context.Background())
+		got, err := collectortest.Run(context.Background(), quotaCollector(t, prog))
 		if err != nil {
 			t.Fatalf("%s: %v", prog, err)
 		}
@@ -192,7 +188,7 @@ func TestQuotaHangs(t *testing.T) {
 	prog, _ := fakeDoveadm(t, "exec sleep 60")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	got, err := run(t, quotaCollector(t, prog), ctx)
+	got, err := collectortest.Run(ctx, quotaCollector(t, prog))
 	if err != nil {
 		t.Fatalf("hung doveadm must not fail the run: %v", err)
 	}

@@ -202,35 +202,31 @@ func (c *Collector) logRoots(roots []rootResult) {
 		if msg != "" {
 			key = fmt.Sprintf("%s|%d|%d|%d|%v", msg, len(r.listErrs), r.capped, r.unmeasured, r.firstErr)
 		}
-		prev, seen := c.lastRoot[r.path]
-		switch {
-		case msg == "" && seen && prev != "":
-			c.logger.Info("mailbox root measurable again", zap.String("root", r.path))
-		case msg != "" && key != prev:
-			if ce := c.logger.Check(lvl, msg); ce != nil {
-				ce.Write(append(fields, zap.String("root", r.path))...)
-			}
+		if _, changed := c.logs.Change("root "+r.path, key); !changed {
+			continue
 		}
-		c.lastRoot[r.path] = key
+		if msg == "" {
+			c.logger.Info("mailbox root measurable again", zap.String("root", r.path))
+		} else if ce := c.logger.Check(lvl, msg); ce != nil {
+			ce.Write(append(fields, zap.String("root", r.path))...)
+		}
 	}
 }
+
+var (
+	quotaProblem = collectors.Problem{Level: zap.WarnLevel,
+		Failed: "cannot read dovecot quota", Recovered: "dovecot quota readable again"}
+	quotaAbsent = collectors.Problem{Level: zap.InfoLevel,
+		Failed: "dovecot quota not available; quota metrics left out", Recovered: "dovecot quota readable again"}
+)
 
 func (c *Collector) logQuota(err error) {
 	if c.quota == nil {
 		return
 	}
-	key := ""
-	if err != nil {
-		key = err.Error()
+	p := quotaProblem
+	if errors.Is(err, errQuotaAbsent) {
+		p = quotaAbsent
 	}
-	switch {
-	case key == c.lastQuota:
-	case err == nil:
-		c.logger.Info("dovecot quota readable again")
-	case errors.Is(err, errQuotaAbsent):
-		c.logger.Info("dovecot quota not available; quota metrics left out", zap.Error(err))
-	default:
-		c.logger.Warn("cannot read dovecot quota", zap.Error(err))
-	}
-	c.lastQuota = key
+	c.logs.Note(c.logger, "quota", err, p)
 }

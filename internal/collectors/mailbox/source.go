@@ -4,71 +4,27 @@
 package mailbox
 
 import (
-	"errors"
-	"io"
 	"io/fs"
-	"os"
 	"syscall"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
-// readDirBatch is how many directory entries are held at once while a
-// directory is read: a Maildir's cur/ with a million messages is streamed,
-// never loaded whole (os.ReadDir would also sort it).
-const readDirBatch = 1024
-
-// FS is the file system as the collector sees it. Every call is one
-// system-level operation, so a test can count them (the cache's whole point
-// is to make a second run over unchanged mailboxes cost few of them).
-// Implementations are used from one goroutine at a time.
-type FS interface {
-	// Stat follows symbolic links (a Maildir may be a link to other storage).
-	Stat(name string) (fs.FileInfo, error)
-	// ReadDir hands the entries of a directory to fn in unsorted batches;
-	// an error from fn stops the reading and is returned. Calling Info on
-	// an entry is an lstat.
-	ReadDir(name string, fn func([]fs.DirEntry) error) error
-	// Open opens a file for reading (mbox files).
-	Open(name string) (File, error)
-}
+// FS is the file system as the collector sees it: the kit's, shared with
+// backup. Every call is one system-level operation, so a test can count
+// them (the cache's whole point is to make a second run over unchanged
+// mailboxes cost few of them). Large directories (a Maildir's cur/ with a
+// million messages) are streamed in batches, never loaded whole.
+type FS = collectors.FS
 
 // File is an open mbox file.
-type File interface {
-	io.Reader
-	io.ReaderAt
-	io.Closer
-}
+type File = collectors.File
 
 // OSFS is the real file system.
-type OSFS struct{}
+type OSFS = collectors.OSFS
 
-// Stat implements FS.
-func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
-
-// Open implements FS.
-func (OSFS) Open(name string) (File, error) { return os.Open(name) }
-
-// ReadDir implements FS.
-func (OSFS) ReadDir(name string, fn func([]fs.DirEntry) error) error {
-	d, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	for {
-		ents, err := d.ReadDir(readDirBatch)
-		if len(ents) > 0 {
-			if ferr := fn(ents); ferr != nil {
-				return ferr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return &fs.PathError{Op: "readdir", Path: name, Err: err}
-		}
-	}
-}
+// readDirBatch is how many entries OSFS hands ReadDir's callback at once.
+const readDirBatch = collectors.ReadDirBatch
 
 // stamp identifies one state of a directory or file: a change of content
 // moves the modification time (and usually the size), a replacement changes

@@ -45,12 +45,6 @@ var (
 		"1 for the DMARC policy (none, quarantine, reject) that applies to the domain, 0 for the others; all 0 when no valid record applies.", "domain", "policy")
 )
 
-// Resolver answers DNS queries. Query must return promptly once ctx is done
-// and may be called concurrently; *dnsclient.Client implements it.
-type Resolver interface {
-	Query(ctx context.Context, name string, qtype uint16) (*dnsclient.Response, error)
-}
-
 type domainSpec struct {
 	name string
 	sels []selectorSpec // configured selectors
@@ -64,8 +58,7 @@ type Collector struct {
 	check    checker
 	logger   *zap.Logger
 
-	mu   sync.Mutex
-	last map[[2]string]string // (domain, check) -> last logged failure
+	logs collectors.LogOnChange // per domain and check: the failure last logged
 }
 
 // New builds the collector with a miekg/dns resolver from cfg.Resolver.
@@ -81,7 +74,7 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 // NewWithResolver builds the collector with the given resolver; cfg must be
 // valid.
 func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
-	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, last: map[[2]string]string{}}
+	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger}
 	for _, d := range cfg.Domains {
 		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain)}
 		for _, s := range d.DKIM {
@@ -135,7 +128,8 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 			finished[i] = true
 		case <-ctx.Done():
 			n = len(c.domains)
-			drain(done, finished) // finished just before the deadline: keep
+			// Finished just before the deadline: keep.
+			collectors.DrainReady(done, func(i int) { finished[i] = true })
 		}
 	}
 	out := make([]domainResult, len(c.domains))
@@ -279,14 +273,9 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 // note logs a check when it starts failing, fails differently, or
 // recovers; never the same failure every run.
 func (c *Collector) note(domain, check string, o outcome) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := [2]string{domain, check}
-	prev := c.last[k]
-	if o.why == prev {
+	if _, changed := c.logs.Change(domain+" "+check, o.why); !changed {
 		return
 	}
-	c.last[k] = o.why
 	switch {
 	case o.ok:
 		c.logger.Info("mail dns check passes again", zap.String("domain", domain), zap.String("check", check))
@@ -294,18 +283,6 @@ func (c *Collector) note(domain, check string, o outcome) {
 		c.logger.Warn("mail dns check could not query", zap.String("domain", domain), zap.String("check", check), zap.String("why", o.why))
 	default:
 		c.logger.Warn("mail dns check fails", zap.String("domain", domain), zap.String("check", check), zap.String("why", o.why))
-	}
-}
-
-// drain marks the results already delivered on done as finished.
-func drain(done <-chan int, finished []bool) {
-	for {
-		select {
-		case i := <-done:
-			finished[i] = true
-		default:
-			return
-		}
 	}
 }
 

@@ -4,92 +4,56 @@
 package maildns
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
-
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
-type file struct {
-	MailDNS Config `yaml:"mail_dns"`
-}
-
-func decode(t *testing.T, data string) (Config, error) {
-	t.Helper()
-	var f file
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(data)))
-	dec.KnownFields(true)
-	err := dec.Decode(&f)
-	return f.MailDNS, err
-}
-
-// TestExampleIsTheDefaults: the block handed to config.example.yaml decodes
-// strictly and says exactly what the defaults are.
 func TestExampleIsTheDefaults(t *testing.T) {
 	t.Parallel()
-	data, err := collectortest.ExampleSection("mail_dns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := decode(t, string(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got.ApplyDefaults()
-	if errs := got.Validate(); len(errs) != 0 {
-		t.Fatalf("example invalid: %v", errs)
-	}
-	var want Config
-	want.ApplyDefaults()
-	d := want.Defaults()
-	if got.IsEnabled() != d.Enabled || got.Interval.D() != d.Interval || got.Timeout.D() != d.Timeout {
-		t.Errorf("example schedule %v/%s/%s, defaults %v/%s/%s", got.IsEnabled(), got.Interval, got.Timeout, d.Enabled, d.Interval, d.Timeout)
-	}
-	got.Settings = want.Settings
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b []string) bool { return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b) }),
-		cmp.Comparer(func(a, b []Domain) bool { return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b) })); diff != "" {
-		t.Errorf("example differs from the defaults (-defaults +example):\n%s", diff)
-	}
-	if d.Interval != 15*time.Minute || d.Enabled {
-		t.Errorf("defaults changed: %+v", d)
-	}
+	collectortest.ExampleIsTheDefaults[Config](t, Name, collectors.Defaults{Interval: 15 * time.Minute, Timeout: time.Minute, MinInterval: time.Minute})
 }
 
-func TestDecodeStrict(t *testing.T) {
+func TestValidate(t *testing.T) {
 	t.Parallel()
-	good := `
-mail_dns:
-  enabled: true
-  resolver: {servers: ["127.0.0.1:5353"]}
-  opendkim_key_table: /etc/opendkim/key.table
-  domains:
-    - domain: example.org
-      dkim:
-        - selector: mail
-          key_file: /etc/opendkim/keys/example.org/mail.private
-      sending_ips: [192.0.2.25, "2001:db8::25"]
-    - domain: example.net
-`
-	c, err := decode(t, good)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.ApplyDefaults()
-	if errs := c.Validate(); len(errs) != 0 {
-		t.Fatal(errs)
-	}
-	for _, bad := range []string{
-		"mail_dns:\n  resolver: {servers: [], timeout: 1s}\n",
-		"mail_dns:\n  domains: [{domain: example.org, spf: true}]\n",
-		"mail_dns:\n  domains: [{domain: example.org, dkim: [{selector: a, key: /x}]}]\n",
-		"mail_dns:\n  domains: [example.org]\n",
-	} {
-		if _, err := decode(t, bad); err == nil {
-			t.Errorf("accepted %q", bad)
-		}
-	}
+	on := true
+	collectortest.Validation(t, []collectortest.Case[Config]{
+		{Name: "defaults"},
+		{Name: "enabled without domains", Config: Config{Settings: collectors.Settings{Enabled: &on}}, Want: []string{"enabled but no domain"}},
+		{Name: "good", YAML: `
+enabled: true
+resolver: {servers: ["127.0.0.1:5353"]}
+opendkim_key_table: /etc/opendkim/key.table
+domains:
+  - domain: example.org
+    dkim:
+      - selector: mail
+        key_file: /etc/opendkim/keys/example.org/mail.private
+    sending_ips: [192.0.2.25, "2001:db8::25"]
+  - domain: example.net
+`},
+		{Name: "bad domains", Config: Config{
+			OpenDKIMKeyTable: "etc/key.table",
+			Domains: []Domain{
+				{Domain: "example.org", DKIM: []Selector{{Selector: "mail"}, {Selector: "MAIL"}, {Selector: "bad sel"}, {Selector: "s1.2024", KeyFile: "rel.private"}}, SendingIPs: []string{"192.0.2.1", "::ffff:192.0.2.1", "nope"}},
+				{Domain: "EXAMPLE.ORG."},
+				{Domain: "localhost"},
+			},
+		}, Want: []string{
+			`opendkim_key_table: must be an absolute path, got "etc/key.table"`,
+			`domains[0].dkim[1].selector: "MAIL" is listed twice`,
+			`domains[0].dkim[2].selector: "bad sel" is not a DKIM selector`,
+			`domains[0].dkim[3].key_file: must be an absolute path`,
+			`domains[0].sending_ips[1]: "::ffff:192.0.2.1" is listed twice`,
+			`domains[0].sending_ips[2]: "nope" is not an IP address`,
+			`domains[1].domain: "EXAMPLE.ORG." is listed twice`,
+			`domains[2].domain: "localhost" is not a fully qualified domain name`,
+		}},
+		{Name: "unknown resolver key", YAML: "resolver: {servers: [], timeout: 1s}", DecodeError: "field timeout not found"},
+		{Name: "unknown domain key", YAML: "domains: [{domain: example.org, spf: true}]", DecodeError: "field spf not found"},
+		{Name: "unknown selector key", YAML: "domains: [{domain: example.org, dkim: [{selector: a, key: /x}]}]", DecodeError: "field key not found"},
+		{Name: "domain as a string", YAML: "domains: [example.org]", DecodeError: "cannot unmarshal"},
+	})
 }

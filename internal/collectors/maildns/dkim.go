@@ -4,7 +4,6 @@
 package maildns
 
 import (
-	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
@@ -14,16 +13,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 )
 
 // minRSABits: RFC 8301 section 3.2, verifiers must not accept smaller keys.
 const minRSABits = 1024
-
-// maxKeyFile bounds what is read of a key file or key table.
-const maxKeyFile = 1 << 20
 
 // DKIMKey is a parsed DKIM key record (RFC 6376 section 3.6.1).
 type DKIMKey struct {
@@ -120,23 +114,6 @@ func tagList(txt string) (map[string]string, error) {
 	return tags, nil
 }
 
-// LoadLocalKey reads the key a DKIM record must publish from an OpenDKIM
-// key file: the private key (PEM: PKCS#1 "RSA PRIVATE KEY" or PKCS#8
-// "PRIVATE KEY", RSA or Ed25519), a "PUBLIC KEY" PEM, or the .txt record
-// file opendkim-genkey writes next to it (zone-file syntax, quoted strings).
-func LoadLocalKey(path string) (crypto.PublicKey, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read local key: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile))
-	if err != nil {
-		return nil, fmt.Errorf("read local key: %w", err)
-	}
-	return parseLocalKey(data)
-}
-
 func parseLocalKey(data []byte) (crypto.PublicKey, error) {
 	if block, _ := pem.Decode(data); block != nil {
 		return pemPublic(block)
@@ -219,38 +196,4 @@ func samePublicKey(a, b crypto.PublicKey) bool {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
-}
-
-// keyTableEntry is one line of an OpenDKIM KeyTable.
-type keyTableEntry struct {
-	domain, selector, key string // key: a file path, or the key itself
-}
-
-// readKeyTable parses an OpenDKIM KeyTable (opendkim.conf(5), KeyTable):
-// "keyname domain:selector:keypath" per line, "#" comments.
-func readKeyTable(path string) ([]keyTableEntry, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read key table: %w", err)
-	}
-	defer f.Close()
-	var out []keyTableEntry
-	sc := bufio.NewScanner(io.LimitReader(f, maxKeyFile))
-	sc.Buffer(make([]byte, 64*1024), maxKeyFile)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		parts := strings.SplitN(fields[1], ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		out = append(out, keyTableEntry{domain: strings.ToLower(parts[0]), selector: parts[1], key: parts[2]})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read key table: %w", err)
-	}
-	return out, nil
 }

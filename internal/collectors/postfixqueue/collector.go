@@ -70,8 +70,7 @@ type Collector struct {
 	topN    int
 	logger  *zap.Logger
 
-	mu      sync.Mutex
-	lastErr map[string]string // last error logged per instance
+	logs collectors.LogOnChange // per instance
 }
 
 // New builds the collector from its config section.
@@ -93,7 +92,6 @@ func newCollector(cfg Config, srcs []namedSource, logger *zap.Logger) *Collector
 		sources: srcs,
 		topN:    cfg.TopDeferredDomains,
 		logger:  logger,
-		lastErr: map[string]string{},
 	}
 }
 
@@ -198,23 +196,11 @@ func (c *Collector) emitTally(t *tally, inst string, ch chan<- prometheus.Metric
 // noteError logs an instance's failure when it starts or changes, and its
 // recovery, never the same failure every interval.
 func (c *Collector) noteError(sp Spool, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	prev, had := c.lastErr[sp.Name]
-	switch {
-	case err == nil && had:
-		c.logger.Info("postfix queue readable again", zap.String("postfix_instance", sp.Name))
-		delete(c.lastErr, sp.Name)
-	case err != nil && err.Error() != prev:
-		lvl := zap.WarnLevel
-		if errors.Is(err, collectors.ErrNotApplicable) {
-			lvl = zap.InfoLevel // no Postfix here: say so once
-		}
-		if ce := c.logger.Check(lvl, "cannot read postfix queue"); ce != nil {
-			ce.Write(zap.String("postfix_instance", sp.Name), zap.String("spool", sp.Path), zap.Error(err))
-		}
-		c.lastErr[sp.Name] = err.Error()
+	p := collectors.Problem{Level: zap.WarnLevel, Failed: "cannot read postfix queue", Recovered: "postfix queue readable again"}
+	if errors.Is(err, collectors.ErrNotApplicable) {
+		p.Level = zap.InfoLevel // no Postfix here: say so once
 	}
+	c.logs.Note(c.logger, sp.Name, err, p, zap.String("postfix_instance", sp.Name), zap.String("spool", sp.Path))
 }
 
 var _ collectors.Collector = (*Collector)(nil)

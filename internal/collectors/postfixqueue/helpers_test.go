@@ -4,11 +4,8 @@
 package postfixqueue
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -17,50 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
-
-	"github.com/mailwatchd/mailwatchd/internal/collectors"
-	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares one run's exposition with testdata/<name>.prom (with
-// -update it rewrites the file instead) and returns the run's error.
-func golden(t *testing.T, c collectors.Collector, name string) error {
-	t.Helper()
-	a := &collectortest.Adapter{C: c}
-	path := filepath.Join("testdata", name+".prom")
-	if *update {
-		reg := prometheus.NewPedanticRegistry()
-		reg.MustRegister(a)
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, mf := range mfs {
-			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return a.Err
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CollectAndCompare(a, bytes.NewReader(want)); err != nil {
-		t.Error(err)
-	}
-	return a.Err
-}
 
 // summary is a tally in a form cmp can diff: empty queues and zero reason
 // classes left out.
@@ -212,30 +166,6 @@ func copySpool(t *testing.T) string {
 // failingSource is a source that always fails with err.
 func failingSource(name string, err error) namedSource {
 	return namedSource{name: name, read: func(context.Context, Spool, *tally) error { return err }}
-}
-
-// collect runs Update once and returns the metrics as "name{labels} value"
-// lines, sorted, plus the run's error.
-func collect(t *testing.T, c *Collector) ([]string, error) {
-	t.Helper()
-	a := &collectortest.Adapter{C: c}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(a)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var ls []string
-			for _, l := range m.GetLabel() {
-				ls = append(ls, l.GetName()+"="+l.GetValue())
-			}
-			out = append(out, fmt.Sprintf("%s{%s} %g", mf.GetName(), strings.Join(ls, ","), m.GetGauge().GetValue()))
-		}
-	}
-	return out, a.Err
 }
 
 // waitDone fails the test if done is not closed within a generous bound.

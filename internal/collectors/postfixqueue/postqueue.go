@@ -9,17 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
-	"strings"
-	"time"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // postqueue -j (Postfix 3.1+) prints one JSON object per message. It reads
 // the same showq socket, but postqueue is set-group-ID postdrop, so it works
 // for a daemon that lacks the group; as root it also lists the queue while
-// Postfix is down. It is the only place this package runs a program: no
-// shell, the context kills it at the deadline, and WaitDelay bounds the wait
-// for its pipes after that.
+// Postfix is down. It is the only place this package runs a program, with
+// the kit's collectors.Command: no shell, the context kills it at the
+// deadline, and collectors.WaitDelay bounds the wait for its pipes after
+// that.
 
 // pqMessage is the part of a postqueue -j object that is counted.
 type pqMessage struct {
@@ -58,54 +58,12 @@ func parsePostqueueJSON(r io.Reader, t *tally) error {
 	}
 }
 
-// postqueueWaitDelay is how long Wait waits for the pipes once the process
-// was killed or exited (a child holding stdout must not hang the run).
-const postqueueWaitDelay = 2 * time.Second
-
 // runPostqueue runs postqueue -j for one instance and counts its output.
 func runPostqueue(ctx context.Context, path, configDir string, t *tally) error {
 	args := []string{"-j"}
 	if configDir != "" {
 		args = []string{"-c", configDir, "-j"}
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.WaitDelay = postqueueWaitDelay
-	stderr := &headBuffer{max: 512}
-	cmd.Stderr = stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return fmt.Errorf("postqueue: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", path, err)
-	}
-	perr := parsePostqueueJSON(out, t)
-	if perr != nil {
-		_ = cmd.Process.Kill() // the rest of its output is of no use
-	}
-	werr := cmd.Wait()
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s -j: %w", path, ctx.Err())
-	case perr != nil:
-		return perr
-	case werr != nil:
-		return fmt.Errorf("%s -j: %w: %s", path, werr, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	return collectors.Command{Path: path, Args: args, Name: path + " -j"}.
+		Stream(ctx, func(out io.Reader) error { return parsePostqueueJSON(out, t) })
 }
-
-// headBuffer keeps the first max bytes written to it.
-type headBuffer struct {
-	max int
-	b   []byte
-}
-
-func (h *headBuffer) Write(p []byte) (int, error) {
-	if room := h.max - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (h *headBuffer) String() string { return string(h.b) }

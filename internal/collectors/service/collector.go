@@ -17,12 +17,14 @@
 // hang. Every call here carries the run's deadline; when the deadline
 // passes, the connection is closed (unblocking anything stuck on it) and
 // the next run dials a new one. A query stuck in a call that ignores its
-// context is never started a second time: later runs wait for it until
-// their own deadline and fail, so goroutines do not pile up.
+// context is never started a second time (collectors.Guard): later runs
+// wait for it until their own deadline and fail, so goroutines do not pile
+// up.
 package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -58,10 +60,11 @@ type Collector struct {
 	src     source
 	logger  *zap.Logger
 
-	mu       sync.Mutex
-	inflight chan struct{}     // closed when the last query returned
-	absent   map[string]bool   // services last seen absent
-	lastErr  map[string]string // last figure error logged per service
+	guard collectors.Guard[queryResult] // the query, which may hang
+	logs  collectors.LogOnChange        // figure errors, per service
+
+	mu     sync.Mutex
+	absent map[string]bool // services last seen absent
 }
 
 // New builds the collector. With backend auto it picks systemd when
@@ -88,7 +91,7 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 }
 
 func newCollector(backend string, src source, logger *zap.Logger) *Collector {
-	return &Collector{backend: backend, src: src, logger: logger, absent: map[string]bool{}, lastErr: map[string]string{}}
+	return &Collector{backend: backend, src: src, logger: logger, absent: map[string]bool{}}
 }
 
 func unitSpecs(cfg Config) []unitSpec {
@@ -136,44 +139,32 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	return nil
 }
 
-// query runs the source's Query in its own goroutine, so that Update
-// returns at the deadline even if the query is stuck in a call that ignores
-// it (a read of a hung process's /proc/PID/cmdline). A new query waits for
-// the previous one to return (an abandoned query normally returns right
-// after its deadline), and gives up at its own deadline: a stuck query is
-// never started twice.
-func (c *Collector) query(ctx context.Context) ([]status, error) {
-	c.mu.Lock()
-	prev := c.inflight
-	c.mu.Unlock()
-	if prev != nil {
-		select {
-		case <-prev:
-		case <-ctx.Done():
-			return nil, errBusy
-		}
-	}
-	done := make(chan struct{})
-	c.mu.Lock()
-	c.inflight = done
-	c.mu.Unlock()
+type queryResult struct {
+	sts []status
+	err error
+}
 
-	type result struct {
-		sts []status
-		err error
+// query runs the source's Query under the guard, so that Update returns at
+// the deadline even if the query is stuck in a call that ignores it (a read
+// of a hung process's /proc/PID/cmdline). A new query waits for the
+// previous one to return (an abandoned query normally returns right after
+// its deadline), and gives up at its own deadline with collectors.ErrBusy:
+// a stuck query is never started twice.
+func (c *Collector) query(ctx context.Context) ([]status, error) {
+	if err := c.guard.Wait(ctx); err != nil {
+		return nil, err
 	}
-	res := make(chan result, 1)
-	go func() {
-		defer close(done)
+	r, err := c.guard.Do(ctx, func() queryResult {
 		sts, err := c.src.Query(ctx)
-		res <- result{sts, err}
-	}()
-	select {
-	case r := <-res:
-		return r.sts, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("no answer before the deadline: %w", ctx.Err())
+		return queryResult{sts, err}
+	})
+	switch {
+	case errors.Is(err, collectors.ErrBusy):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("no answer before the deadline: %w", err)
 	}
+	return r.sts, r.err
 }
 
 func emit(ch chan<- prometheus.Metric, st status) {
@@ -227,16 +218,11 @@ func (c *Collector) note(st status, loud bool) {
 	if st.State != "" && !isState(st.State) {
 		c.logger.Debug("service in a state outside the exported set", zap.String("unit", st.Name), zap.String("state", st.State))
 	}
-	prev := c.lastErr[st.Name]
-	switch {
-	case st.Err == nil && prev != "":
-		c.logger.Info("service figures readable again", zap.String("unit", st.Name))
-		delete(c.lastErr, st.Name)
-	case st.Err != nil && st.Err.Error() != prev:
-		c.logger.Warn("cannot read some figures of service", zap.String("unit", st.Name), zap.Error(st.Err))
-		c.lastErr[st.Name] = st.Err.Error()
-	}
+	c.logs.Note(c.logger, st.Name, st.Err, figuresProblem, zap.String("unit", st.Name))
 }
+
+var figuresProblem = collectors.Problem{Level: zap.WarnLevel,
+	Failed: "cannot read some figures of service", Recovered: "service figures readable again"}
 
 func isState(s string) bool {
 	for _, x := range States {

@@ -151,7 +151,7 @@ func newFixtureCollector(t *testing.T) (*Collector, *processSource) {
 func TestProcessGolden(t *testing.T) {
 	t.Parallel()
 	c, _ := newFixtureCollector(t)
-	if err := golden(t, c, "process"); err != nil {
+	if err := collectortest.Golden(t, c, "process"); err != nil {
 		t.Fatal(err)
 	}
 	collectortest.Lint(t, c)
@@ -193,7 +193,7 @@ func TestProcessRestartsFromFixture(t *testing.T) {
 			next.Inherit(c)
 			c = next
 		}
-		got, err := run(context.Background(), c)
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil && !errors.Is(err, collectors.ErrNotApplicable) {
 			t.Fatalf("step %d: %v", i, err)
 		}
@@ -230,7 +230,7 @@ func TestProcessTotalFailure(t *testing.T) {
 			root := filepath.Join(t.TempDir(), "proc")
 			tc.setup(t, root)
 			c := newCollector(BackendProcess, newProcessSource([]Process{{Name: "svc", Comm: "svcd"}}, root), zap.NewNop())
-			got, err := run(context.Background(), c)
+			got, err := collectortest.Run(context.Background(), c)
 			if err == nil || errors.Is(err, collectors.ErrNotApplicable) {
 				t.Errorf("got %v, want a failure", err)
 			}
@@ -326,7 +326,7 @@ func TestProcessRealLifecycle(t *testing.T) {
 	writePidfile(t, pidfile, cmd.Process.Pid)
 	c := newCollector(BackendProcess, newProcessSource([]Process{{Name: "svc", Pidfile: pidfile, Comm: comm, Executable: exe}}, "/proc"), zap.NewNop())
 
-	got, err := run(context.Background(), c)
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestProcessRealLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	got, err = run(context.Background(), c)
+	got, err = collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestProcessRealLifecycle(t *testing.T) {
 	// Start again: a new main process, a restart, a later start time.
 	cmd2 := startCmd(t, exe, "300")
 	writePidfile(t, pidfile, cmd2.Process.Pid)
-	got, err = run(context.Background(), c)
+	got, err = collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,15 +406,9 @@ func TestProcessRealTreeByName(t *testing.T) {
 	comm, cmd, _ := startProgram(t, sh, "-c", "sleep 300 & sleep 300 & wait")
 	root := cmd.Process.Pid
 	// Wait until both children are there (they start asynchronously).
-	deadline := time.Now().Add(10 * time.Second)
-	for countChildren(t, root) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the shell did not start its two children")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	collectortest.Eventually(t, "the shell started its two children", func() bool { return countChildren(t, root) >= 2 })
 	c := newCollector(BackendProcess, newProcessSource([]Process{{Name: "svc", Pidfile: filepath.Join(t.TempDir(), "absent.pid"), Comm: comm}}, "/proc"), zap.NewNop())
-	got, err := run(context.Background(), c)
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,7 @@
 
 package service
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // States are the values of the state label, systemd's ActiveState values.
 // Every one is exported for every unit (one-hot), so alerts can match on
@@ -53,9 +50,6 @@ type optional struct {
 }
 
 func some(v float64) optional { return optional{v: v, ok: true} }
-
-// errBusy is returned while the previous run's query has not come back.
-var errBusy = errors.New("the previous query has still not returned (hung D-Bus peer or /proc read?); not starting another")
 
 // running reports whether a state means the service's processes are up, so
 // a start time is meaningful.

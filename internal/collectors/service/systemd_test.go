@@ -125,10 +125,7 @@ func TestSystemdGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newSystemdFixture(t, tc.units...)
-			if err := golden(t, f.c, tc.name); err != nil {
-				t.Fatal(err)
-			}
-			collectortest.Lint(t, f.c)
+			collectortest.CheckGolden(t, f.c, tc.name, false)
 		})
 	}
 }
@@ -138,7 +135,7 @@ func TestSystemdGolden(t *testing.T) {
 func TestSystemdOnlyConfiguredUnits(t *testing.T) {
 	t.Parallel()
 	f := newSystemdFixture(t, successUnits()...)
-	if _, err := run(context.Background(), f.c); err != nil {
+	if _, err := collectortest.Run(context.Background(), f.c); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.fake.Calls("ListUnitsByNames"); n != 1 {
@@ -161,7 +158,7 @@ func TestSystemdReusesConnection(t *testing.T) {
 	c := newCollector(BackendSystemd, newSystemdSource([]unitSpec{{name: "postfix@-.service"}}, d.dial), zap.NewNop())
 	defer c.Close()
 
-	_, err := run(context.Background(), c)
+	_, err := collectortest.Run(context.Background(), c)
 	var de dbus.Error
 	if !errors.As(err, &de) || de.Name != "org.freedesktop.DBus.Error.ServiceUnknown" {
 		t.Fatalf("no systemd on the bus: got %v, want a ServiceUnknown error reply", err)
@@ -173,7 +170,7 @@ func TestSystemdReusesConnection(t *testing.T) {
 	defer m.Close()
 	m.SetUnits(fakesystemd.Unit{Name: "postfix@-.service", MemoryCurrent: 1, CPUUsageNSec: 1})
 	for i := range 3 {
-		got, err := run(context.Background(), c)
+		got, err := collectortest.Run(context.Background(), c)
 		if err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
@@ -209,7 +206,7 @@ func TestSystemdStatesAndRestarts(t *testing.T) {
 	} {
 		tc.u.Name = "postfix@-.service"
 		f.fake.SetUnits(tc.u)
-		got, err := run(context.Background(), f.c)
+		got, err := collectortest.Run(context.Background(), f.c)
 		if err != nil && (tc.present == 1 || !errors.Is(err, collectors.ErrNotApplicable)) {
 			t.Fatalf("%s: %v", tc.state, err)
 		}
@@ -241,7 +238,7 @@ func TestSystemdOldSystemdLacksNRestarts(t *testing.T) {
 	t.Parallel()
 	f := newSystemdFixture(t, fakesystemd.Unit{Name: "dovecot.service", MemoryCurrent: 1, CPUUsageNSec: 1,
 		Fail: map[string]string{"NRestarts": "org.freedesktop.DBus.Error.UnknownProperty"}})
-	got, err := run(context.Background(), f.c)
+	got, err := collectortest.Run(context.Background(), f.c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +256,7 @@ func TestSystemdOldSystemdLacksNRestarts(t *testing.T) {
 func TestSystemdHungPeer(t *testing.T) {
 	t.Parallel()
 	f := newSystemdFixture(t, successUnits()...)
-	if _, err := run(context.Background(), f.c); err != nil {
+	if _, err := collectortest.Run(context.Background(), f.c); err != nil {
 		t.Fatal(err)
 	}
 	for _, hangAt := range []string{"ListUnitsByNames", "Get"} {
@@ -269,7 +266,7 @@ func TestSystemdHungPeer(t *testing.T) {
 		}
 		f.fake.Release()
 		dials := f.dialer.dials.Load()
-		if err := golden(t, f.c, "success"); err != nil {
+		if err := collectortest.Golden(t, f.c, "success"); err != nil {
 			t.Fatalf("after the hang at %s: %v", hangAt, err)
 		}
 		if n := f.dialer.dials.Load(); n != dials+1 {
@@ -332,19 +329,19 @@ func TestSystemdHungDial(t *testing.T) {
 func TestSystemdReconnect(t *testing.T) {
 	t.Parallel()
 	f := newSystemdFixture(t, successUnits()...)
-	if err := golden(t, f.c, "success"); err != nil {
+	if err := collectortest.Golden(t, f.c, "success"); err != nil {
 		t.Fatal(err)
 	}
 	f.bus.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	_, err := run(ctx, f.c)
+	_, err := collectortest.Run(ctx, f.c)
 	cancel()
 	if err == nil {
 		t.Fatal("bus gone: want an error")
 	}
 	f.bus.Start()
 	f.serve(t, successUnits()...)
-	if err := golden(t, f.c, "success"); err != nil {
+	if err := collectortest.Golden(t, f.c, "success"); err != nil {
 		t.Fatalf("bus back: %v", err)
 	}
 	if n := f.dialer.dials.Load(); n < 2 {

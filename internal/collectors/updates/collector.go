@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -52,9 +51,8 @@ type Collector struct {
 	src    Source
 	logger *zap.Logger
 
-	mu      sync.Mutex
-	busy    bool              // a check started by an earlier run has not returned
-	lastErr map[string]string // last error logged per part
+	guard collectors.Guard[reading] // the check, which may hang
+	logs  collectors.LogOnChange    // per part
 }
 
 // New builds the collector on the host's apt-get and files.
@@ -65,7 +63,7 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 
 // NewWithSource builds the collector on the given Source (tests).
 func NewWithSource(src Source, logger *zap.Logger) *Collector {
-	return &Collector{src: src, logger: logger, lastErr: map[string]string{}}
+	return &Collector{src: src, logger: logger}
 }
 
 // Describe implements collectors.Collector.
@@ -89,33 +87,12 @@ type fsTime struct {
 	err  error
 }
 
-var errBusy = errors.New("an apt-get check started by an earlier run has not returned")
-
-// Update implements collectors.Collector.
+// Update implements collectors.Collector. The check runs under the guard:
+// Update returns at ctx's end even if a file read hangs.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	c.mu.Lock()
-	if c.busy {
-		c.mu.Unlock()
-		return errBusy
-	}
-	c.busy = true
-	c.mu.Unlock()
-
-	done := make(chan reading, 1)
-	go func() {
-		r := c.read(ctx)
-		// Not busy before the result is out: the next run may start as soon
-		// as this one returns.
-		c.mu.Lock()
-		c.busy = false
-		c.mu.Unlock()
-		done <- r
-	}()
-	var r reading
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("check pending updates: %w", ctx.Err())
+	r, err := c.guard.Do(ctx, func() reading { return c.read(ctx) })
+	if err != nil {
+		return fmt.Errorf("check pending updates: %w", err)
 	}
 	if errors.Is(r.aptErr, fs.ErrNotExist) {
 		return fmt.Errorf("no apt-get (%w): %w", r.aptErr, collectors.ErrNotApplicable)
@@ -153,20 +130,13 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) error {
 	return nil
 }
 
+var partProblem = collectors.Problem{Level: zap.WarnLevel,
+	Failed: "update check part failed", Recovered: "update check part works again"}
+
 // note logs a part's failure when it starts or changes, and its recovery,
 // never the same failure every interval.
 func (c *Collector) note(part string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	prev := c.lastErr[part]
-	switch {
-	case err == nil && prev != "":
-		c.logger.Info("update check part works again", zap.String("part", part))
-		delete(c.lastErr, part)
-	case err != nil && err.Error() != prev:
-		c.logger.Warn("update check part failed", zap.String("part", part), zap.Error(err))
-		c.lastErr[part] = err.Error()
-	}
+	c.logs.Note(c.logger, part, err, partProblem, zap.String("part", part))
 }
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -12,8 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // Source gathers the facts. Its methods may block; the collector calls them
@@ -53,9 +54,6 @@ var aptArgs = []string{"-s", "-q", "-o", "Debug::NoLocking=1", "-o", "APT::Get::
 // package to upgrade).
 const maxAptOutput = 16 << 20
 
-// waitDelay is how long after the kill the pipes may stay open.
-const waitDelay = 5 * time.Second
-
 // Pending implements Source. apt-get runs without a shell, in the C locale
 // (its summary line is translated otherwise), in a process group of its own
 // that is killed whole when ctx ends: apt-get starts dpkg and may start
@@ -68,25 +66,17 @@ func (h Host) Pending(ctx context.Context) (Pending, error) {
 		}
 		return Pending{}, err
 	}
-	cmd := exec.CommandContext(ctx, path, aptArgs...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "LANG=C"}
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = waitDelay
-	stdout := &capped{max: maxAptOutput}
-	stderr := &capped{max: 4 << 10}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err = cmd.Run()
-	switch {
-	case ctx.Err() != nil:
-		return Pending{}, fmt.Errorf("apt-get -s dist-upgrade: %w", ctx.Err())
-	case err != nil:
-		return Pending{}, fmt.Errorf("apt-get -s dist-upgrade: %w: %s", err, firstLine(stderr.String()))
-	case stdout.truncated:
-		return Pending{}, fmt.Errorf("apt-get -s dist-upgrade: more than %d bytes of output", maxAptOutput)
+	out, err := collectors.Command{
+		Path: path, Args: aptArgs, Name: "apt-get -s dist-upgrade",
+		Env:       []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "LANG=C"},
+		Dir:       "/",
+		OwnGroup:  true,
+		MaxOutput: maxAptOutput,
+	}.Output(ctx)
+	if err != nil {
+		return Pending{}, err
 	}
-	p, err := ParseSimulation(bytes.NewReader(stdout.Bytes()))
+	p, err := ParseSimulation(bytes.NewReader(out))
 	if err != nil {
 		return Pending{}, fmt.Errorf("apt-get -s dist-upgrade: %w", err)
 	}
@@ -131,32 +121,4 @@ func (h Host) ListsUpdated() (time.Time, error) {
 		}
 	}
 	return newest, nil
-}
-
-// capped is a buffer that keeps the first max bytes and drops the rest (a
-// writer that returned an error would make the child fail on a full pipe).
-type capped struct {
-	bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - c.Len(); room < len(p) {
-		c.truncated = true
-		c.Buffer.Write(p[:max(room, 0)])
-		return len(p), nil
-	}
-	return c.Buffer.Write(p)
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
 }

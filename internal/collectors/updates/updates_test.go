@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
@@ -111,33 +110,6 @@ func FuzzParseSimulation(f *testing.F) {
 	})
 }
 
-// script writes an executable shell script standing in for apt-get.
-func script(t *testing.T, dir, name, body string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := collectortest.WriteExecutable(path, []byte("#!/bin/sh\n"+body)); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// fakeAptGet answers like apt-get with a fixture, after checking that it
-// was started with the simulation's arguments, in the C locale and with no
-// more environment than that.
-func fakeAptGet(t *testing.T, dir, fixture string) string {
-	t.Helper()
-	abs, err := filepath.Abs(filepath.Join("testdata", "apt", fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return script(t, dir, "apt-get", fmt.Sprintf(`
-[ "$*" = "-s -q -o Debug::NoLocking=1 -o APT::Get::Show-User-Simulation-Note=false dist-upgrade" ] || { echo "E: unexpected arguments: $*" >&2; exit 100; }
-[ "$LC_ALL" = C ] || { echo "E: not in the C locale" >&2; exit 100; }
-[ -z "$HOME" ] || { echo "E: inherited the environment" >&2; exit 100; }
-cat %q
-`, abs))
-}
-
 func TestHostPending(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -207,22 +179,7 @@ func TestHungAptGetIsKilled(t *testing.T) {
 	}
 	// The grandchild was killed with its group: gone, or a zombie waiting
 	// for init to reap it.
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("apt-get's child %d still runs after the deadline", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func alive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
+	collectortest.Eventually(t, fmt.Sprintf("apt-get's child %d is gone", pid), func() bool { return !alive(pid) })
 }
 
 func TestHostFiles(t *testing.T) {
@@ -270,31 +227,6 @@ func TestHostFiles(t *testing.T) {
 	}
 }
 
-// host is a Debian host on disk for the golden tests.
-func host(t *testing.T, fixture string, reboot bool) Host {
-	t.Helper()
-	dir := t.TempDir()
-	lists := filepath.Join(dir, "lists")
-	if err := os.Mkdir(lists, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rel := filepath.Join(lists, "deb.debian.org_debian_dists_bookworm_InRelease")
-	if err := os.WriteFile(rel, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	stamp := time.Unix(1795418758, 0)
-	if err := os.Chtimes(rel, stamp, stamp); err != nil {
-		t.Fatal(err)
-	}
-	h := Host{AptGet: fakeAptGet(t, dir, fixture), AptListsDir: lists, RebootRequiredFile: filepath.Join(dir, "reboot-required")}
-	if reboot {
-		if err := os.WriteFile(h.RebootRequiredFile, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return h
-}
-
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	success := host(t, "debian12-dist-upgrade.txt", true)
@@ -315,13 +247,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := NewWithSource(tc.src, zap.NewNop())
-			err := golden(t, c, tc.name)
-			if (err != nil) != tc.wantErr {
-				t.Errorf("run error %v, want error: %v", err, tc.wantErr)
-			}
-			if !tc.wantErr {
-				collectortest.Lint(t, c)
-			}
+			collectortest.CheckGolden(t, c, tc.name, tc.wantErr)
 		})
 	}
 }
@@ -330,109 +256,17 @@ func TestNoAptGetIsNotApplicable(t *testing.T) {
 	t.Parallel()
 	cfg := Config{AptGet: filepath.Join(t.TempDir(), "apt-get")}
 	cfg.ApplyDefaults()
-	c, err := New(cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := collectortest.New(t, New, cfg, nil)
 	ch := make(chan prometheus.Metric, 16)
 	if err := c.Update(context.Background(), ch); !errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("got %v, want ErrNotApplicable", err)
 	}
 }
 
-// blockingSource ignores its context and hangs until release is closed.
-type blockingSource struct {
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (b *blockingSource) Pending(context.Context) (Pending, error) {
-	b.entered <- struct{}{}
-	<-b.release
-	return Pending{}, nil
-}
-func (b *blockingSource) RebootRequired() (bool, error)    { return false, nil }
-func (b *blockingSource) ListsUpdated() (time.Time, error) { return time.Time{}, nil }
-
 func TestContextEndsHungSource(t *testing.T) {
 	t.Parallel()
 	src := &blockingSource{entered: make(chan struct{}, 2), release: make(chan struct{})}
 	c := NewWithSource(src, zap.NewNop())
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Update(ctx, make(chan prometheus.Metric, 16)) }()
-	<-src.entered
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
-	}
-	if err := c.Update(context.Background(), make(chan prometheus.Metric, 16)); !errors.Is(err, errBusy) {
-		t.Fatalf("second run while the first hangs: got %v, want errBusy", err)
-	}
+	collectortest.HungRun(t, c, src.entered)
 	close(src.release)
-}
-
-func TestValidate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		cfg  Config
-		want []string
-	}{
-		{"defaults", Config{}, nil},
-		{"bare name", Config{AptGet: "apt-get"}, nil},
-		{"with arguments", Config{AptGet: "apt-get -s"}, []string{`apt_get: "apt-get -s" is neither an absolute path nor a command name`}},
-		{"relative", Config{AptGet: "bin/apt-get", AptListsDir: "/var/lib/apt/lists/", RebootRequiredFile: "reboot-required"}, []string{
-			`apt_get: must be an absolute path, got "bin/apt-get"`,
-			`apt_lists_dir: "/var/lib/apt/lists/" is not clean`,
-			`reboot_required_file: must be an absolute path`,
-		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.cfg.ApplyDefaults()
-			var got []string
-			for _, e := range tc.cfg.Validate() {
-				got = append(got, e.Error())
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tc.want[i]) {
-					t.Errorf("error %d: got %q, want prefix %q", i, got[i], tc.want[i])
-				}
-			}
-		})
-	}
-}
-
-// TestExampleIsTheDefaults: the block for config.example.yaml decodes
-// strictly and says exactly what the defaults are.
-func TestExampleIsTheDefaults(t *testing.T) {
-	t.Parallel()
-	data, err := collectortest.ExampleSection("updates")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Updates Config `yaml:"updates"`
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		t.Fatal(err)
-	}
-	got := f.Updates
-	var want Config
-	want.ApplyDefaults()
-	d := want.Defaults()
-	if got.IsEnabled() != d.Enabled || got.Interval.D() != d.Interval || got.Timeout.D() != d.Timeout {
-		t.Errorf("example schedule %v/%s/%s, defaults %v/%s/%s", got.IsEnabled(), got.Interval, got.Timeout, d.Enabled, d.Interval, d.Timeout)
-	}
-	got.Settings = want.Settings
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("example differs from the defaults (-defaults +example):\n%s", diff)
-	}
 }

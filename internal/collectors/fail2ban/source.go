@@ -62,6 +62,24 @@ type Database interface {
 	Read(ctx context.Context, now time.Time, from Mark) (Snapshot, error)
 }
 
+// FailureLog counts, per jail, the addresses that failed recently and have
+// not been banned since: fail2ban's "Currently failed", which lives only in
+// fail2ban's memory and is not in its database. Poll may block on a sick
+// filesystem; the collector calls it from a goroutine it can abandon, never
+// from two goroutines at once.
+type FailureLog interface {
+	Poll(now time.Time) (Failures, error)
+}
+
+// Failures is the result of a poll.
+type Failures struct {
+	// ByJail counts the failing addresses per jail name, as in the log.
+	ByJail map[string]int
+	// Overflowed is set once more than maxTracked addresses were failing
+	// at once: the counts are then lower bounds.
+	Overflowed bool
+}
+
 // SQLiteDatabase reads fail2ban's SQLite file read-only, opening it anew
 // for each read, so a restarted fail2ban or a database it recreated is
 // picked up on the next run.

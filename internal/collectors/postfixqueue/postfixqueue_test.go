@@ -22,26 +22,14 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/collectortest"
 )
 
-func mustNew(t *testing.T, cfg Config) *Collector {
-	t.Helper()
-	c, err := New(cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // TestShowqSocketGolden serves the real Postfix 3.7 capture from a unix
 // socket and compares the whole exposition.
 func TestShowqSocketGolden(t *testing.T) {
 	t.Parallel()
 	spool := newSpool(t)
 	serveShowq(t, spool, sendBytes(readFixture(t, "showq-3.7.bin")))
-	c := mustNew(t, Config{Spools: []Spool{{Path: spool, Name: "postfix"}}, Sources: []string{SourceShowq}, TopDeferredDomains: 3})
-	if err := golden(t, c, "success"); err != nil {
-		t.Errorf("run error: %v", err)
-	}
-	collectortest.Lint(t, c)
+	c := collectortest.New(t, New, Config{Spools: []Spool{{Path: spool, Name: "postfix"}}, Sources: []string{SourceShowq}, TopDeferredDomains: 3}, nil)
+	collectortest.CheckGolden(t, c, "success", false)
 }
 
 // TestPartialGolden: one instance reads, the other's showq closes
@@ -53,8 +41,8 @@ func TestPartialGolden(t *testing.T) {
 	good, bad := newSpool(t), newSpool(t)
 	serveShowq(t, good, sendBytes(capture))
 	serveShowq(t, bad, sendBytes(capture[:len(capture)/2]))
-	c := mustNew(t, Config{Spools: []Spool{{Path: good, Name: "postfix"}, {Path: bad, Name: "postfix-out"}}})
-	if err := golden(t, c, "partial"); err != nil {
+	c := collectortest.New(t, New, Config{Spools: []Spool{{Path: good, Name: "postfix"}, {Path: bad, Name: "postfix-out"}}}, nil)
+	if err := collectortest.Golden(t, c, "partial"); err != nil {
 		t.Errorf("one instance read: want no run error, got %v", err)
 	}
 }
@@ -65,8 +53,8 @@ func TestTotalFailureGolden(t *testing.T) {
 	t.Parallel()
 	garbage, nosocket := newSpool(t), newSpool(t)
 	serveShowq(t, garbage, sendBytes([]byte("\x00\x01\x02garbage")))
-	c := mustNew(t, Config{Spools: []Spool{{Path: garbage, Name: "postfix"}, {Path: nosocket, Name: "postfix-out"}}, Sources: []string{SourceShowq}})
-	err := golden(t, c, "total_failure")
+	c := collectortest.New(t, New, Config{Spools: []Spool{{Path: garbage, Name: "postfix"}, {Path: nosocket, Name: "postfix-out"}}, Sources: []string{SourceShowq}}, nil)
+	err := collectortest.Golden(t, c, "total_failure")
 	if err == nil || errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("all instances failing: got %v, want a plain error", err)
 	}
@@ -74,8 +62,8 @@ func TestTotalFailureGolden(t *testing.T) {
 
 func TestNoPostfixIsNotApplicable(t *testing.T) {
 	t.Parallel()
-	c := mustNew(t, Config{Spools: []Spool{{Path: filepath.Join(t.TempDir(), "nope")}}})
-	if _, err := collect(t, c); !errors.Is(err, collectors.ErrNotApplicable) {
+	c := collectortest.New(t, New, Config{Spools: []Spool{{Path: filepath.Join(t.TempDir(), "nope")}}}, nil)
+	if _, err := collectortest.Run(context.Background(), c); !errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("absent spool: got %v, want ErrNotApplicable", err)
 	}
 }
@@ -84,19 +72,19 @@ func TestNoPostfixIsNotApplicable(t *testing.T) {
 // readable (root): the walk source answers and says so.
 func TestFallbackToWalk(t *testing.T) {
 	t.Parallel()
-	c := mustNew(t, Config{Spools: []Spool{{Path: copySpool(t), Name: "postfix"}}})
-	got, err := collect(t, c)
+	c := collectortest.New(t, New, Config{Spools: []Spool{{Path: copySpool(t), Name: "postfix"}}}, nil)
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
-		"mailwatch_postfix_queue_source{postfix_instance=postfix,source=walk} 1",
-		"mailwatch_postfix_queue_source{postfix_instance=postfix,source=showq} 0",
-		"mailwatch_postfix_queue_messages{postfix_instance=postfix,queue=deferred} 5",
-		"mailwatch_postfix_queue_read_success{postfix_instance=postfix} 1",
+	for k, want := range map[string]float64{
+		`mailwatch_postfix_queue_source{postfix_instance="postfix",source="walk"}`:      1,
+		`mailwatch_postfix_queue_source{postfix_instance="postfix",source="showq"}`:     0,
+		`mailwatch_postfix_queue_messages{postfix_instance="postfix",queue="deferred"}`: 5,
+		`mailwatch_postfix_queue_read_success{postfix_instance="postfix"}`:              1,
 	} {
-		if !slices.Contains(got, want) {
-			t.Errorf("missing %s in\n%s", want, strings.Join(got, "\n"))
+		if v, ok := got[k]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
 		}
 	}
 }
@@ -179,7 +167,7 @@ func TestUpdateHonoursContext(t *testing.T) {
 			spool := newSpool(t)
 			cfg := tc.setup(t, spool)
 			cfg.Spools = []Spool{{Path: spool, Name: "postfix"}}
-			c := mustNew(t, cfg)
+			c := collectortest.New(t, New, cfg, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			done := make(chan struct{})
@@ -207,7 +195,7 @@ func TestCancelWithoutDeadline(t *testing.T) {
 		close(accepted)
 		<-release
 	})
-	c := mustNew(t, Config{Spools: []Spool{{Path: spool}}, Sources: []string{SourceShowq}})
+	c := collectortest.New(t, New, Config{Spools: []Spool{{Path: spool}}, Sources: []string{SourceShowq}}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var err error
@@ -236,10 +224,10 @@ func TestLogsOncePerChange(t *testing.T) {
 	}}
 	c := newCollector(Config{Spools: []Spool{{Path: t.TempDir(), Name: "postfix"}}}, []namedSource{src}, zap.New(core))
 	for range 3 {
-		_, _ = collect(t, c)
+		_, _ = collectortest.Run(context.Background(), c)
 	}
 	fail = false
-	_, _ = collect(t, c)
+	_, _ = collectortest.Run(context.Background(), c)
 	var msgs []string
 	for _, e := range logs.All() {
 		msgs = append(msgs, e.Level.String()+" "+e.Message)
@@ -261,14 +249,14 @@ func TestSourcesInOrder(t *testing.T) {
 	}
 	c := newCollector(Config{Spools: []Spool{{Path: t.TempDir(), Name: "p"}}},
 		[]namedSource{src(SourceShowq, errBoom), src(SourcePostqueue, nil), failingSource(SourceWalk, errBoom)}, zap.NewNop())
-	got, err := collect(t, c)
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(tried, []string{SourceShowq, SourcePostqueue}) {
 		t.Errorf("tried %v, want showq then postqueue and stop", tried)
 	}
-	if !slices.Contains(got, "mailwatch_postfix_queue_source{postfix_instance=p,source=postqueue} 1") {
-		t.Errorf("source not reported as postqueue:\n%s", strings.Join(got, "\n"))
+	if k := `mailwatch_postfix_queue_source{postfix_instance="p",source="postqueue"}`; got[k] != 1 {
+		t.Errorf("source not reported as postqueue: %s = %v", k, got[k])
 	}
 }

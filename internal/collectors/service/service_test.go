@@ -61,13 +61,7 @@ func TestUpdateGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newCollector(BackendSystemd, tc.src, zap.NewNop())
-			err := golden(t, c, tc.name)
-			if (err != nil) != tc.wantErr {
-				t.Errorf("Update error = %v, want error %v", err, tc.wantErr)
-			}
-			if !tc.wantErr {
-				collectortest.Lint(t, c)
-			}
+			collectortest.CheckGolden(t, c, tc.name, tc.wantErr)
 		})
 	}
 }
@@ -75,7 +69,7 @@ func TestUpdateGolden(t *testing.T) {
 func TestUnknownStateIsAllZero(t *testing.T) {
 	t.Parallel()
 	c := newCollector(BackendSystemd, &fakeSource{sts: []status{{Name: "x.mount", Present: true, State: "maintenance"}}}, zap.NewNop())
-	got, err := run(context.Background(), c)
+	got, err := collectortest.Run(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +83,7 @@ func TestUnknownStateIsAllZero(t *testing.T) {
 func TestNothingInstalledIsNotApplicable(t *testing.T) {
 	t.Parallel()
 	c := newCollector(BackendProcess, &fakeSource{sts: []status{{Name: "postfix", State: "inactive"}, {Name: "rspamd", Optional: true, State: "inactive"}}}, zap.NewNop())
-	if _, err := run(context.Background(), c); !errors.Is(err, collectors.ErrNotApplicable) {
+	if _, err := collectortest.Run(context.Background(), c); !errors.Is(err, collectors.ErrNotApplicable) {
 		t.Errorf("no service installed: got %v, want ErrNotApplicable", err)
 	}
 }
@@ -117,8 +111,8 @@ func TestStuckSourceIsNotQueriedAgain(t *testing.T) {
 		if err == nil {
 			t.Fatalf("run %d: want an error while the query is stuck", i)
 		}
-		if i > 0 && !errors.Is(err, errBusy) {
-			t.Errorf("run %d: got %v, want errBusy", i, err)
+		if i > 0 && !errors.Is(err, collectors.ErrBusy) {
+			t.Errorf("run %d: got %v, want collectors.ErrBusy", i, err)
 		}
 	}
 	src.mu.Lock()
@@ -130,7 +124,7 @@ func TestStuckSourceIsNotQueriedAgain(t *testing.T) {
 	}
 	close(src.release)
 	<-src.queryReturn
-	if _, err := run(context.Background(), c); err != nil {
+	if _, err := collectortest.Run(context.Background(), c); err != nil {
 		t.Errorf("after the stuck query returned: %v", err)
 	}
 }
@@ -145,7 +139,7 @@ func TestLogsAbsenceOnceAndOptionalQuietly(t *testing.T) {
 	}}
 	c := newCollector(BackendSystemd, src, zap.New(core))
 	for range 3 {
-		if _, err := run(context.Background(), c); err != nil {
+		if _, err := collectortest.Run(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,7 +148,7 @@ func TestLogsAbsenceOnceAndOptionalQuietly(t *testing.T) {
 	src.sts[0].Err = errors.New("boom")
 	src.mu.Unlock()
 	for range 2 {
-		if _, err := run(context.Background(), c); err != nil {
+		if _, err := collectortest.Run(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,7 +181,7 @@ func TestCloseClosesSource(t *testing.T) {
 func TestDescribeCoversEmitted(t *testing.T) {
 	t.Parallel()
 	c := newCollector(BackendSystemd, &fakeSource{sts: partialStatuses()}, zap.NewNop())
-	// The pedantic registry in golden() checks emitted metrics against
+	// The pedantic registry in collectortest.Golden() checks emitted metrics against
 	// Describe; here count the descriptors.
 	ch := make(chan *prometheus.Desc, 20)
 	c.Describe(ch)
