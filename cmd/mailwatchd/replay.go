@@ -65,23 +65,7 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rp, err := logparse.NewReplayer(cfg, "replay")
-	if err != nil {
-		fmt.Fprintf(stderr, "mailwatchd replay: %v\n", err)
-		return 1
-	}
-	for _, in := range inputs {
-		if err := rp.Feed(ctx, in); err != nil {
-			fmt.Fprintf(stderr, "mailwatchd replay: %v\n", err)
-			return 1
-		}
-	}
-	if *format == logparse.FormatPrometheus {
-		err = rp.WritePrometheus(stdout)
-	} else {
-		err = rp.WriteText(stdout, 20)
-	}
-	if err != nil {
+	if err := logparse.Replay(ctx, cfg, stdout, *format, inputs...); err != nil {
 		fmt.Fprintf(stderr, "mailwatchd replay: %v\n", err)
 		return 1
 	}

@@ -18,11 +18,13 @@ import (
 )
 
 // The benchmarks read MAILWATCHD_BENCH_CORPUS when set (the synthetic corpus
-// of ../shared/bench/gen-log.py --seed 42 --lines 1500000), else the test
-// corpus in testdata/corpus. They report ns/line and lines/s:
+// of bench/gen-log.py --seed 42 --lines 1500000), else the test corpus in
+// testdata/corpus. They report ns/line and lines/s:
 //
 //	python3 gen-log.py --seed 42 --lines 1500000 --out /tmp/corpus.log
-//	MAILWATCHD_BENCH_CORPUS=/tmp/corpus.log go test -run '^$' -bench . -cpu 1 ./pkg/logparse/
+//	MAILWATCHD_BENCH_CORPUS=/tmp/corpus.log go test -run '^$' -bench . -cpu 1 ./internal/logparse/...
+//
+// The parser and the classifier alone have theirs in maillog/bench_test.go.
 
 func benchCorpus(b *testing.B) (path string, data []byte) {
 	b.Helper()
@@ -61,56 +63,19 @@ func reportLines(b *testing.B, lines int) {
 	b.ReportMetric(float64(lines)/sec, "lines/s")
 }
 
-// BenchmarkParse is the line splitter alone.
-func BenchmarkParse(b *testing.B) {
-	_, data := benchCorpus(b)
-	lines := splitLines(data)
-	n := 0
-	for b.Loop() {
-		for _, l := range lines {
-			if _, ok := Parse(l); !ok {
-				b.Fatalf("malformed: %q", l)
-			}
-		}
-		n += len(lines)
-	}
-	reportLines(b, n)
-}
-
-// BenchmarkParseClassify is parse plus classify of lines in memory, the
-// "classifier alone" figure.
-func BenchmarkParseClassify(b *testing.B) {
-	_, data := benchCorpus(b)
-	lines := splitLines(data)
-	cls, err := NewClassifier(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var r Result
-	n := 0
-	for b.Loop() {
-		for _, l := range lines {
-			e, _ := Parse(l)
-			cls.Classify(&e, &r)
-		}
-		n += len(lines)
-	}
-	reportLines(b, n)
-}
-
 // BenchmarkParseClassifyCount adds the counter updates (the sink).
 func BenchmarkParseClassifyCount(b *testing.B) {
 	_, data := benchCorpus(b)
 	lines := splitLines(data)
 	c := newCounters()
 	var rules = newRuleSetPtr(b, c)
-	s := newSink(rules, c, c.source("bench"))
+	s := newSink(rules, c, c.source("bench"), time.Now)
 	n := 0
 	for b.Loop() {
 		for _, l := range lines {
-			s.line(l)
+			s.Line(l)
 		}
-		s.flush()
+		s.Flush()
 		n += len(lines)
 	}
 	reportLines(b, n)
@@ -132,12 +97,12 @@ func BenchmarkFileCatchUp(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		clock := &watchClock{}
+		p.clock = clock
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
-		for p.counters.source("bench").lines.Load() < want {
-			time.Sleep(time.Millisecond)
-		}
+		clock.waitFor(b, time.Minute, "the whole corpus", func() bool { return p.counters.source("bench").lines.Load() >= want })
 		cancel()
 		<-done
 		n += int(want)
@@ -149,7 +114,7 @@ func BenchmarkFileCatchUp(b *testing.B) {
 // the time, the rate and the peak RSS of the test process (VmHWM). It only
 // runs with MAILWATCHD_BENCH_CORPUS set:
 //
-//	MAILWATCHD_BENCH_CORPUS=/tmp/corpus.log go test -run TestCatchUpMemory -v ./pkg/logparse/
+//	MAILWATCHD_BENCH_CORPUS=/tmp/corpus.log go test -run TestCatchUpMemory -v ./internal/logparse/
 func TestCatchUpMemory(t *testing.T) {
 	path := os.Getenv("MAILWATCHD_BENCH_CORPUS")
 	if path == "" {
@@ -163,11 +128,13 @@ func TestCatchUpMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &watchClock{}
+	p.clock = clock
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	begin := time.Now()
 	go func() { done <- p.Run(ctx) }()
-	eventually(t, "the whole corpus", func() bool { return p.counters.source("bench").lines.Load() == want })
+	clock.waitFor(t, patience, "the whole corpus", func() bool { return p.counters.source("bench").lines.Load() == want })
 	took := time.Since(begin)
 	cancel()
 	<-done

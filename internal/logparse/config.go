@@ -14,6 +14,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // Config is the logs: section of the configuration.
@@ -74,8 +76,8 @@ type RuleConfig struct {
 
 // Source types and start positions.
 const (
-	SourceFile    = "file"
-	SourceJournal = "journal"
+	SourceFile    = follow.KindFile
+	SourceJournal = follow.KindJournal
 	StartEnd      = "end"
 	StartBegin    = "beginning"
 )
@@ -148,7 +150,7 @@ func (c *Config) Validate() []error {
 		switch {
 		case !snakeCase.MatchString(r.Name):
 			add(p+".name", "%q is not a snake_case name", r.Name)
-		case isBuiltinEvent(r.Name):
+		case maillog.IsBuiltinEvent(r.Name):
 			add(p+".name", "%q is a built-in event name", r.Name)
 		case rules[r.Name]:
 			add(p+".name", "duplicate rule name %q", r.Name)
@@ -221,7 +223,7 @@ type ByteSize int64
 func ParseByteSize(s string) (ByteSize, error) {
 	s = strings.TrimSpace(s)
 	i := 0
-	for i < len(s) && (isDigit(s[i]) || s[i] == '.') {
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
 		i++
 	}
 	num, unit := s[:i], strings.TrimSpace(s[i:])

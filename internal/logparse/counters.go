@@ -13,27 +13,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
-// sourceCounters are the self-health counters of one configured source.
+// sourceCounters are the self-health counters of one configured source:
+// what its sink counts of the lines, and what its follower met.
 type sourceCounters struct {
-	lines        atomic.Uint64
-	malformed    atomic.Uint64
-	readErrors   atomic.Uint64
-	rotations    atomic.Uint64
-	truncations  atomic.Uint64
-	skippedBytes atomic.Uint64
-	lastLineTS   atomic.Uint64 // math.Float64bits of Unix seconds; 0 = no line yet
-	unreadBytes  atomic.Int64  // gauge: bytes behind the end of the followed files
+	follow.Stats
+	lines      atomic.Uint64
+	malformed  atomic.Uint64
+	lastLineTS atomic.Uint64 // math.Float64bits of Unix seconds; 0 = no line yet
 }
 
 // counters are the pipeline's counters. They are created once and survive
 // reloads; the set of rule and source series changes with the config.
 type counters struct {
-	events    [numEvents]atomic.Uint64
-	actions   [numActions]atomic.Uint64
-	reasons   [numReasons]atomic.Uint64
-	unmatched [numPrograms]atomic.Uint64
+	events    [maillog.NumEvents]atomic.Uint64
+	actions   [maillog.NumActions]atomic.Uint64
+	reasons   [maillog.NumReasons]atomic.Uint64
+	unmatched [maillog.NumPrograms]atomic.Uint64
 
 	stateSaveFailures atomic.Uint64
 
@@ -49,14 +48,18 @@ func newCounters() *counters {
 // ruleSet pairs a classifier with the counters of its user rules, in the
 // classifier's rule index order. It is swapped as a whole on reload.
 type ruleSet struct {
-	cls          *Classifier
+	cls          *maillog.Classifier
 	ruleCounters []*atomic.Uint64
 }
 
 // newRuleSet compiles rules and binds them to counters, keeping the values
 // of rules that already exist and dropping the series of removed ones.
 func (c *counters) newRuleSet(rules []RuleConfig) (*ruleSet, error) {
-	cls, err := NewClassifier(rules)
+	mr := make([]maillog.Rule, len(rules))
+	for i, r := range rules {
+		mr[i] = maillog.Rule{Name: r.Name, Program: r.Program, Match: r.Match.Regexp}
+	}
+	cls, err := maillog.NewClassifier(mr)
 	if err != nil {
 		return nil, err
 	}
@@ -111,14 +114,14 @@ func (c *counters) retainSources(names map[string]bool) {
 }
 
 // record adds one classified entry.
-func (c *counters) record(rs *ruleSet, r *Result) {
+func (c *counters) record(rs *ruleSet, r *maillog.Result) {
 	for _, e := range r.Events[:r.NEvents] {
 		c.events[e].Add(1)
 	}
-	if r.Action != ActNone {
+	if r.Action != maillog.ActNone {
 		c.actions[r.Action].Add(1)
 	}
-	if r.Reason != ReasonNone {
+	if r.Reason != maillog.ReasonNone {
 		c.reasons[r.Reason].Add(1)
 	}
 	for _, i := range r.Rules {
@@ -169,16 +172,16 @@ func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
 	cv := func(desc *prometheus.Desc, v uint64, label string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), label)
 	}
-	for p := Program(0); p < numPrograms; p++ {
+	for p := maillog.Program(0); p < maillog.NumPrograms; p++ {
 		cv(d.unmatched, c.unmatched[p].Load(), p.String())
 	}
-	for e := EvNone + 1; e < numEvents; e++ {
+	for e := maillog.EvNone + 1; e < maillog.NumEvents; e++ {
 		cv(d.events, c.events[e].Load(), e.String())
 	}
-	for a := ActNone + 1; a < numActions; a++ {
+	for a := maillog.ActNone + 1; a < maillog.NumActions; a++ {
 		cv(d.messages, c.actions[a].Load(), a.String())
 	}
-	for r := ReasonNone + 1; r < numReasons; r++ {
+	for r := maillog.ReasonNone + 1; r < maillog.NumReasons; r++ {
 		cv(d.rejects, c.reasons[r].Load(), r.String())
 	}
 	ch <- prometheus.MustNewConstMetric(d.stateFailures, prometheus.CounterValue, float64(c.stateSaveFailures.Load()))
@@ -190,11 +193,11 @@ func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
 	for name, s := range c.sources {
 		cv(d.lines, s.lines.Load(), name)
 		cv(d.malformed, s.malformed.Load(), name)
-		cv(d.readErrors, s.readErrors.Load(), name)
-		cv(d.rotations, s.rotations.Load(), name)
-		cv(d.truncations, s.truncations.Load(), name)
-		cv(d.skipped, s.skippedBytes.Load(), name)
-		ch <- prometheus.MustNewConstMetric(d.unread, prometheus.GaugeValue, float64(s.unreadBytes.Load()), name)
+		cv(d.readErrors, s.ReadErrors.Load(), name)
+		cv(d.rotations, s.Rotations.Load(), name)
+		cv(d.truncations, s.Truncations.Load(), name)
+		cv(d.skipped, s.SkippedBytes.Load(), name)
+		ch <- prometheus.MustNewConstMetric(d.unread, prometheus.GaugeValue, float64(s.UnreadBytes.Load()), name)
 		if ts := s.lastLineTS.Load(); ts != 0 {
 			ch <- prometheus.MustNewConstMetric(d.lastTS, prometheus.GaugeValue, math.Float64frombits(ts), name)
 		}
@@ -226,16 +229,16 @@ type sourceCounterState struct {
 func (c *counters) snapshot() counterState {
 	st := counterState{Events: map[string]uint64{}, Actions: map[string]uint64{}, Reasons: map[string]uint64{},
 		Unmatched: map[string]uint64{}, Rules: map[string]uint64{}}
-	for e := EvNone + 1; e < numEvents; e++ {
+	for e := maillog.EvNone + 1; e < maillog.NumEvents; e++ {
 		putNonZero(st.Events, e.String(), c.events[e].Load())
 	}
-	for a := ActNone + 1; a < numActions; a++ {
+	for a := maillog.ActNone + 1; a < maillog.NumActions; a++ {
 		putNonZero(st.Actions, a.String(), c.actions[a].Load())
 	}
-	for r := ReasonNone + 1; r < numReasons; r++ {
+	for r := maillog.ReasonNone + 1; r < maillog.NumReasons; r++ {
 		putNonZero(st.Reasons, r.String(), c.reasons[r].Load())
 	}
-	for p := Program(0); p < numPrograms; p++ {
+	for p := maillog.Program(0); p < maillog.NumPrograms; p++ {
 		putNonZero(st.Unmatched, p.String(), c.unmatched[p].Load())
 	}
 	c.mu.Lock()
@@ -254,16 +257,16 @@ func putNonZero(m map[string]uint64, k string, v uint64) {
 
 // restore loads persisted values; names that are no longer known are dropped.
 func (c *counters) restore(st counterState) {
-	for e := EvNone + 1; e < numEvents; e++ {
+	for e := maillog.EvNone + 1; e < maillog.NumEvents; e++ {
 		c.events[e].Store(st.Events[e.String()])
 	}
-	for a := ActNone + 1; a < numActions; a++ {
+	for a := maillog.ActNone + 1; a < maillog.NumActions; a++ {
 		c.actions[a].Store(st.Actions[a.String()])
 	}
-	for r := ReasonNone + 1; r < numReasons; r++ {
+	for r := maillog.ReasonNone + 1; r < maillog.NumReasons; r++ {
 		c.reasons[r].Store(st.Reasons[r.String()])
 	}
-	for p := Program(0); p < numPrograms; p++ {
+	for p := maillog.Program(0); p < maillog.NumPrograms; p++ {
 		c.unmatched[p].Store(st.Unmatched[p.String()])
 	}
 	c.mu.Lock()
@@ -275,7 +278,7 @@ func (c *counters) restore(st counterState) {
 
 func (s *sourceCounters) snapshot() sourceCounterState {
 	return sourceCounterState{
-		Lines: s.lines.Load(), Malformed: s.malformed.Load(), SkippedBytes: s.skippedBytes.Load(),
+		Lines: s.lines.Load(), Malformed: s.malformed.Load(), SkippedBytes: s.SkippedBytes.Load(),
 		LastLineTS: math.Float64frombits(s.lastLineTS.Load()),
 	}
 }
@@ -283,13 +286,14 @@ func (s *sourceCounters) snapshot() sourceCounterState {
 func (s *sourceCounters) restore(st sourceCounterState) {
 	s.lines.Store(st.Lines)
 	s.malformed.Store(st.Malformed)
-	s.skippedBytes.Store(st.SkippedBytes)
+	s.SkippedBytes.Store(st.SkippedBytes)
 	if st.LastLineTS > 0 {
 		s.lastLineTS.Store(math.Float64bits(st.LastLineTS))
 	}
 }
 
-// sink turns the lines of one source into counter increments. It batches
+// sink turns the lines of one source into counter increments: it is the
+// follow.Sink of the pipeline's followers and of a Replayer. It batches
 // the per-source counters and reads the timestamp of the last line of a
 // batch only. A sink is used by one goroutine.
 type sink struct {
@@ -300,37 +304,47 @@ type sink struct {
 	now      func() time.Time
 
 	// onUnmatched, when set, sees every entry no rule recognised (replay).
-	onUnmatched func(e *Entry)
+	onUnmatched func(e *maillog.Entry)
 
 	rs        *ruleSet
-	e         Entry // scratch: a field, so that onUnmatched does not move it to the heap
-	res       Result
+	e         maillog.Entry // scratch: a field, so that onUnmatched does not move it to the heap
+	res       maillog.Result
 	lines     uint64
 	malformed uint64
-	lastTS    []byte
-	lastFmt   tsFormat
-	lastUsec  int64
+	last      maillog.Entry // the last entry of the batch, for its time; valid while sawEntry
 	sawEntry  bool
 }
 
-func newSink(rules *atomic.Pointer[ruleSet], c *counters, src *sourceCounters) *sink {
-	return &sink{rules: rules, counters: c, src: src, loc: time.Local, now: time.Now}
+var _ follow.Sink = (*sink)(nil)
+
+func newSink(rules *atomic.Pointer[ruleSet], c *counters, src *sourceCounters, now func() time.Time) *sink {
+	return &sink{rules: rules, counters: c, src: src, loc: time.Local, now: now}
 }
 
-// line handles one raw line (without its newline).
-func (s *sink) line(b []byte) {
+// Line handles one raw line (without its newline).
+func (s *sink) Line(b []byte) {
 	s.lines++
 	var ok bool
-	if s.e, ok = Parse(b); !ok {
+	if s.e, ok = maillog.Parse(b); !ok {
 		s.malformed++
 		return
 	}
 	s.entry(&s.e)
 }
 
-// entry handles one parsed entry; lines must have been counted by the caller
-// for entries that did not come through line.
-func (s *sink) entry(e *Entry) {
+// Entry handles one entry that is already split (a journal record).
+func (s *sink) Entry(e *maillog.Entry) {
+	s.lines++
+	s.entry(e)
+}
+
+// Malformed counts a line that could not be read.
+func (s *sink) Malformed() {
+	s.lines++
+	s.malformed++
+}
+
+func (s *sink) entry(e *maillog.Entry) {
 	if s.rs == nil {
 		s.rs = s.rules.Load()
 	}
@@ -339,12 +353,12 @@ func (s *sink) entry(e *Entry) {
 	if !s.res.Matched && s.onUnmatched != nil {
 		s.onUnmatched(e)
 	}
-	s.lastTS, s.lastFmt, s.lastUsec, s.sawEntry = e.Timestamp, e.tsFmt, e.usec, true
+	s.last, s.sawEntry = *e, true
 }
 
-// flush publishes the batch. It must be called before the buffer the lines
+// Flush publishes the batch. It must be called before the buffer the lines
 // came from is reused.
-func (s *sink) flush() {
+func (s *sink) Flush() {
 	if s.lines == 0 && !s.sawEntry {
 		return
 	}
@@ -353,13 +367,24 @@ func (s *sink) flush() {
 	now := s.now()
 	ts := now
 	if s.sawEntry {
-		e := Entry{Timestamp: s.lastTS, tsFmt: s.lastFmt, usec: s.lastUsec}
-		if t, ok := e.Time(now, s.loc); ok {
+		if t, ok := s.last.Time(now, s.loc); ok {
 			ts = t
 		}
 	}
 	s.src.lastLineTS.Store(math.Float64bits(float64(ts.UnixNano()) / 1e9))
-	s.lines, s.malformed, s.sawEntry, s.lastTS, s.rs = 0, 0, false, nil, nil
+	s.lines, s.malformed, s.sawEntry, s.last, s.rs = 0, 0, false, maillog.Entry{}, nil
+}
+
+// LastLine raises the last-line timestamp to the time written in b, a line
+// that is not counted.
+func (s *sink) LastLine(b []byte) {
+	e, ok := maillog.Parse(b)
+	if !ok {
+		return
+	}
+	if t, ok := e.Time(s.now(), s.loc); ok {
+		s.src.raiseLastLine(t)
+	}
 }
 
 // sortedKeys returns the keys of m in order.

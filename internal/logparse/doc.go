@@ -8,23 +8,24 @@
 // the results as bounded counters that a Pipeline exports as a
 // prometheus.Collector.
 //
-// The pieces, from the bottom up:
+// It is built in three layers, from the bottom up:
 //
-//   - Parse splits one line (traditional syslog, RFC 3339, Postfix's
-//     maillog_file, Dovecot's log_path, fail2ban's own file) into an Entry.
-//     It is pure, allocation free and never panics.
-//   - A classifier maps an Entry to a Result: built-in events, Postfix
-//     pflogsumm actions and reject reasons, and user rule matches. Built-in
-//     rules use literal prefixes and substrings only; user rules run their
-//     regular expression only when the program and a literal taken from the
-//     expression already match.
-//   - Sources feed lines: a polling file follower (fileSource) and a
-//     journalctl subprocess (journalSource). Their positions, and the
-//     counters, are saved atomically in the state directory so that a
-//     restart neither loses nor double-counts lines.
-//   - Pipeline ties them together; Replayer runs the same rules over old
-//     files for `mailwatchd replay`.
+//   - package maillog is pure: Parse splits one line (traditional syslog,
+//     RFC 3339, Postfix's maillog_file, Dovecot's log_path, fail2ban's own
+//     file; JournalDecoder a `journalctl -o json` record) into an Entry, and
+//     a Classifier maps an Entry to a Result: built-in events, Postfix
+//     pflogsumm actions and reject reasons, and user rule matches. No I/O.
+//   - package follow does the I/O: a polling file follower and a journalctl
+//     follower read a source and hand each line to a follow.Sink, holding
+//     the checkpoint lock while they count a chunk and advance their
+//     positions (follow.State) together.
+//   - this package ties them together: the sink (counters.go) classifies
+//     and counts each line; Pipeline runs one follower per configured
+//     source, saves positions and counters atomically in the state
+//     directory (state.go) so that a restart neither loses nor double-counts
+//     lines, reloads (Apply) and exports the counters; Replay and Replayer
+//     run the same sink over whole files for `mailwatchd replay`.
 //
 // Label values come only from configuration (source and rule names) or from
-// the fixed enumerations in taxonomy.go, never from log text.
+// the fixed enumerations of package maillog, never from log text.
 package logparse

@@ -11,23 +11,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
-// These tests follow real files in a temporary directory. The poll timer is
-// replaced by explicit steps (core.step), so every assertion happens after a
-// known number of polls; nothing depends on sleeping.
+// These tests run a pipeline that follows real files in a temporary
+// directory. The poll timer is replaced by explicit steps (stepClock), so
+// every assertion happens after a known number of polls; nothing depends on
+// sleeping.
 
 const stepTimeout = 10 * time.Second
 
 type harness struct {
 	t      *testing.T
 	p      *Pipeline
+	clock  *stepClock
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -47,10 +51,10 @@ func start(t *testing.T, cfg Config, stateDir string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.step = make(chan struct{})
-	p.stepped = make(chan time.Duration)
+	clock := newStepClock()
+	p.clock = clock
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, p: p, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, p: p, clock: clock, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- p.Run(ctx) }()
 	t.Cleanup(h.stop)
 	h.waitPolled(len(cfg.Sources))
@@ -63,7 +67,7 @@ func (h *harness) waitPolled(n int) time.Duration {
 	var next time.Duration
 	for range n {
 		select {
-		case next = <-h.p.stepped:
+		case next = <-h.clock.stepped:
 		case <-time.After(stepTimeout):
 			h.t.Fatal("no poll within the deadline")
 		}
@@ -76,7 +80,7 @@ func (h *harness) waitPolled(n int) time.Duration {
 func (h *harness) poll() time.Duration {
 	h.t.Helper()
 	select {
-	case h.p.step <- struct{}{}:
+	case h.clock.step <- struct{}{}:
 	case <-time.After(stepTimeout):
 		h.t.Fatal("source not polling")
 	}
@@ -98,7 +102,7 @@ type srcCounts struct{ lines, malformed, rotations, truncations, skipped uint64 
 
 func (h *harness) counts() srcCounts {
 	s := h.p.counters.source("mail")
-	return srcCounts{s.lines.Load(), s.malformed.Load(), s.rotations.Load(), s.truncations.Load(), s.skippedBytes.Load()}
+	return srcCounts{s.lines.Load(), s.malformed.Load(), s.Rotations.Load(), s.Truncations.Load(), s.SkippedBytes.Load()}
 }
 
 func (h *harness) wantLines(want uint64) {
@@ -109,6 +113,10 @@ func (h *harness) wantLines(want uint64) {
 }
 
 var seq int
+
+// lastLineWindow is how much of a file's end the follower reads for the
+// last line of a file it follows from its end.
+const lastLineWindow = 8 << 10
 
 // lines returns n valid syslog lines; each is a SASL failure, so the event
 // counter checks that every line was classified once.
@@ -143,7 +151,7 @@ func TestFollowStartAtEnd(t *testing.T) {
 	appendFile(t, path, lines(3))
 	h.poll()
 	h.wantLines(3)
-	if got := h.p.counters.events[EvSASLAuthFailure].Load(); got != 3 {
+	if got := h.p.counters.events[maillog.EvSASLAuthFailure].Load(); got != 3 {
 		t.Errorf("sasl_auth_failure = %d, want 3", got)
 	}
 }
@@ -158,7 +166,7 @@ func TestFollowStartAtEndNotesLastLine(t *testing.T) {
 	empty := filepath.Join(dir, "empty.log")
 	appendFile(t, empty, "")
 	garbage := filepath.Join(dir, "garbage.log")
-	appendFile(t, garbage, strings.Repeat("x", 3*lastLineWindow)+"\n")
+	appendFile(t, garbage, strings.Repeat("x", 3*lastLineWindow)+"\n") // no whole line in the window the follower reads
 	for _, c := range []struct {
 		path string
 		want float64 // 0: no timestamp
@@ -245,8 +253,11 @@ func TestFollowRenameSeenAtOnce(t *testing.T) {
 	h.poll()
 	h.wantLines(10)
 	h.poll() // rotate_wait 0: the old file is closed
-	if n := len(h.p.runners["mail"].src.(*fileSource).draining); n != 0 {
-		t.Errorf("%d files still draining", n)
+	h.p.ckpt.Lock()
+	files := h.p.runners["mail"].src.Checkpoint().Files
+	h.p.ckpt.Unlock()
+	if fi, err := os.Stat(path); err != nil || len(files) != 1 || files[0].Ino != fi.Sys().(*syscall.Stat_t).Ino {
+		t.Errorf("followed files %+v, want the new mail.log alone: the rotated one still drains", files)
 	}
 }
 
@@ -344,7 +355,7 @@ func TestFollowGlob(t *testing.T) {
 	h := start(t, testConfig(filepath.Join(dir, "*.log*")), "")
 	h.wantLines(3)
 	appendFile(t, filepath.Join(dir, "d.log"), lines(5))
-	h.p.runners["mail"].src.(*fileSource).lastGlob = time.Time{} // next poll expands the glob
+	h.clock.advance(time.Second) // globs are expanded once a second
 	h.poll()
 	h.wantLines(8)
 }

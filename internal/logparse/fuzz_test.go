@@ -6,102 +6,11 @@ package logparse
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
-// fuzzSeeds are lines of every shape the parser and the rules know, plus
-// broken ones.
-func fuzzSeeds(f *testing.F) {
-	f.Helper()
-	files, _ := filepath.Glob("testdata/corpus/*.log")
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		for i, line := range bytes.Split(data, []byte{'\n'}) {
-			if i%7 == 0 && len(line) < 4096 { // a sample keeps the seed corpus small
-				f.Add(line)
-			}
-		}
-	}
-	for _, s := range []string{
-		"", "<", "<1", "<999999>", "Nov", "Nov 22 05:34:01", "Nov 22 05:34:01 ", "Nov 22 05:34:01 h p[",
-		"Nov 22 05:34:01 h p[]:", "Nov 22 05:34:01 h [1]: m", "Nov 22 05:34:01 :", "Nov 22 05:34:01 h :",
-		"2026-11-23T07:26:25", "2026-11-23T07:26:25 h p: m", "2026-11-23 07:26:25,1 x",
-		"2026-11-23 07:26:25,123 f2b.x [: m", "2026-11-23 07:26:25,123 f [1: m",
-		"Nov 22 05:34:01 h postfix/smtpd[1]: NOQUEUE: reject: ", "Nov 22 05:34:01 h postfix/cleanup[1]: 0B1C2D3E4F: reject: ",
-		"Nov 22 05:34:01 h postfix/cleanup[1]: 0B1C2D3E4F: milter-reject: E", "Nov 22 05:34:01 h postfix/smtp[1]: 0B1C2D3E4F: to=<, status=",
-		"Nov 22 05:34:01 h dovecot: x(: ", "Nov 22 05:34:01 h dovecot: imap-login: Info: ", "Nov 22 05:34:01 h amavis[1]: (1-",
-		"Nov 22 05:34:01 h amavis[1]: (!!", "Nov 22 05:34:01 h clamd[1]: Sun Nov 22 05:34:01 2026 -> ",
-		"Nov 22 05:34:01 h fail2ban.actions[1]: NOTICE [", "Nov 22 05:34:01 h fail2ban.actions[1]: NOTICE [j]",
-		"Nov 22 05:34:01 h rspamd[1]: rspamd_task_write_log: (default: ", "Nov 22 05:34:01 imap(x)<1><",
-		"Nov 22 05:34:01 h opendkim[1]: 0B1C2D3E4F:", "\x00\xff\xfe", "Nov 22 05:34:01 h p[1]: \xff",
-	} {
-		f.Add([]byte(s))
-	}
-}
-
-// FuzzParse: Parse never panics, and what it returns lies inside the line.
-func FuzzParse(f *testing.F) {
-	fuzzSeeds(f)
-	f.Fuzz(func(t *testing.T, line []byte) {
-		e, ok := Parse(line)
-		if !ok {
-			return
-		}
-		for _, part := range [][]byte{e.Timestamp, e.Host, e.PID, e.Message} {
-			if len(part) > len(line) {
-				t.Fatalf("part longer than the line: %q in %q", part, line)
-			}
-		}
-		if len(e.Program) == 0 {
-			t.Fatalf("entry without program from %q", line)
-		}
-		e.Time(fixedNow, fixedNow.Location()) // must not panic either
-	})
-}
-
-// FuzzClassify: classification never panics, results stay inside the
-// enumerations, and it is deterministic.
-func FuzzClassify(f *testing.F) {
-	fuzzSeeds(f)
-	c, err := NewClassifier([]RuleConfig{newUserRule("fuzz_rule", "postfix/smtpd", `reject: \w+`), newUserRule("any", "", "x")})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, line []byte) {
-		e, ok := Parse(line)
-		if !ok {
-			e = Entry{Program: line, Message: line} // journal entries can carry any program and message
-		}
-		var r1, r2 Result
-		c.Classify(&e, &r1)
-		c.Classify(&e, &r2)
-		if r1.Program >= numPrograms || r1.Action >= numActions || r1.Reason >= numReasons {
-			t.Fatalf("out of range: %+v", r1)
-		}
-		for _, ev := range r1.Events[:r1.NEvents] {
-			if ev == EvNone || ev >= numEvents {
-				t.Fatalf("bad event %d", ev)
-			}
-		}
-		if (r1.Reason != ReasonNone) != (r1.Action == ActRejected) {
-			t.Fatalf("reason %v with action %v", r1.Reason, r1.Action)
-		}
-		if r1.Program != r2.Program || r1.Matched != r2.Matched || r1.Events != r2.Events || r1.Action != r2.Action ||
-			len(r1.Rules) != len(r2.Rules) {
-			t.Fatalf("not deterministic: %+v vs %+v", r1, r2)
-		}
-		if len(r1.Rules) > 0 && !r1.Matched {
-			t.Fatal("a user rule matched but the line is unmatched")
-		}
-	})
-}
+// FuzzParse and FuzzClassify are in maillog/fuzz_test.go.
 
 // FuzzReplay: whole inputs, with line breaks and JSON, never panic and
 // every line is counted once.
@@ -130,5 +39,3 @@ func FuzzReplay(f *testing.F) {
 		}
 	})
 }
-
-var fixedNow = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)

@@ -18,6 +18,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // rotatedLongAgo dates a rotated file an hour back, as it would be in real
@@ -55,7 +57,7 @@ func TestFollowFIFOAtPath(t *testing.T) {
 	mkfifo(t, path)
 	h.poll()
 	h.poll()
-	if got := h.p.counters.source("mail").readErrors.Load(); got == 0 {
+	if got := h.p.counters.source("mail").ReadErrors.Load(); got == 0 {
 		t.Error("a FIFO at the followed path is not counted as a read error")
 	}
 	if err := h.p.save(); err != nil {
@@ -130,7 +132,7 @@ func TestLostTailWhileDown(t *testing.T) {
 		appendFile(t, path, lines(2))
 		h.poll()
 		h.wantLines(4002)
-		if got := h.p.counters.events[EvSASLAuthFailure].Load(); got != 4002 {
+		if got := h.p.counters.events[maillog.EvSASLAuthFailure].Load(); got != 4002 {
 			t.Errorf("cut %d: sasl_auth_failure = %d, want 4002", cut, got)
 		}
 		h.stop()

@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap/zaptest"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // TestMain lets the test binary play journalctl: with
@@ -49,49 +50,10 @@ func fakeJournalctl(dir string) {
 	select {} // follow until killed
 }
 
-// eventually waits for cond with a deadline; it is how tests synchronise
-// with sources that run on their own (the journal), never a timed assertion.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	eventuallyWithin(t, 15*time.Second, what, cond)
-}
-
-func eventuallyWithin(t *testing.T, patience time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func journalConfig(start string, units, ids []string) Config {
 	c := Config{StartAt: start, Sources: []SourceConfig{{Name: "journal", Type: SourceJournal, Units: units, Identifiers: ids}}}
 	c.ApplyDefaults()
 	return c
-}
-
-func TestJournalArgs(t *testing.T) {
-	s := &journalSource{cfg: SourceConfig{Units: []string{"postfix@-.service", "dovecot.service"}, Identifiers: []string{"opendkim"}}}
-	base := []string{"--follow", "--output=json", "--output-fields=" + journalFields, "--all", "--no-pager", "--quiet", "--no-tail"}
-	matches := []string{"_SYSTEMD_UNIT=postfix@-.service", "_SYSTEMD_UNIT=dovecot.service", "+", "SYSLOG_IDENTIFIER=opendkim"}
-	if diff := cmp.Diff(append(append([]string{}, base...), matches...), s.args()); diff != "" {
-		t.Errorf("from the beginning (-want +got):\n%s", diff)
-	}
-	s.since = 1795420000000042
-	if got := s.args(); got[len(base)] != "--since=@1795420000.000042" {
-		t.Errorf("start at end: %v", got)
-	}
-	s.cursor = "s=abc;i=1"
-	if got := s.args(); got[len(base)] != "--after-cursor=s=abc;i=1" {
-		t.Errorf("resume: %v", got)
-	}
-	s.cfg.Units = nil
-	if got := s.args(); got[len(got)-1] != "SYSLOG_IDENTIFIER=opendkim" || got[len(got)-2] == "+" {
-		t.Errorf("identifiers only: %v", got)
-	}
 }
 
 func TestJournalFake(t *testing.T) {
@@ -106,12 +68,14 @@ func TestJournalFake(t *testing.T) {
 	t.Setenv("LOGPARSE_FAKE_JOURNALCTL", dir)
 	n := uint64(bytes.Count(entries, []byte{'\n'}))
 
+	clock := &watchClock{}
 	run := func() (*Pipeline, func()) {
 		p, err := New(journalConfig(StartBegin, nil, []string{"postfix/smtpd"}), state, zaptest.NewLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		p.journalctl = os.Args[0]
+		p.clock = clock
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
@@ -124,8 +88,8 @@ func TestJournalFake(t *testing.T) {
 	}
 	p, stop := run()
 	src := p.counters.source("journal")
-	eventually(t, "every journal entry", func() bool { return src.lines.Load() == n })
-	if got := p.counters.events[EvSASLAuthFailure].Load(); got != 3 {
+	clock.waitFor(t, patience, "every journal entry", func() bool { return src.lines.Load() == n })
+	if got := p.counters.events[maillog.EvSASLAuthFailure].Load(); got != 3 {
 		t.Errorf("sasl_auth_failure = %d, want 3", got)
 	}
 	stop()
@@ -141,7 +105,7 @@ func TestJournalFake(t *testing.T) {
 		t.Fatalf("saved cursor %q, want %q", got, lastCursor)
 	}
 	p, stop = run()
-	eventually(t, "the restarted source", func() bool { return p.counters.source("journal").lines.Load() == 2*n })
+	clock.waitFor(t, patience, "the restarted source", func() bool { return p.counters.source("journal").lines.Load() == 2*n })
 	stop()
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
 	calls := strings.Split(strings.TrimSpace(string(args)), "\n")
@@ -151,6 +115,8 @@ func TestJournalFake(t *testing.T) {
 	}
 }
 
+// TestJournalctlExits: a journalctl that fails is counted as a read error
+// and restarted after a backoff that doubles.
 func TestJournalctlExits(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "entries"), nil, 0o600)
@@ -161,13 +127,30 @@ func TestJournalctlExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.journalctl = os.Args[0]
+	clock := newStepClock()
+	p.clock = clock
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
 	src := p.counters.source("journal")
-	eventually(t, "a restart after the failure", func() bool { return src.readErrors.Load() >= 2 })
-	cancel()
-	<-done
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		select {
+		case got := <-clock.stepped: // journalctl failed; the source waits before restarting it
+			if got != want {
+				t.Errorf("backoff %d: %v, want %v", i, got, want)
+			}
+		case <-time.After(stepTimeout):
+			t.Fatal("journalctl not restarted")
+		}
+		if got := src.ReadErrors.Load(); got != uint64(i+1) {
+			t.Errorf("read errors after %d failures: %d", i+1, got)
+		}
+		clock.step <- struct{}{}
+	}
 }
 
 func lastJournalCursor(t *testing.T, entries []byte) string {
@@ -176,30 +159,14 @@ func lastJournalCursor(t *testing.T, entries []byte) string {
 	sc := bufio.NewScanner(bytes.NewReader(entries))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var r journalRecord
+		var r struct {
+			Cursor string `json:"__CURSOR"`
+		}
 		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Cursor != "" {
 			last = r.Cursor
 		}
 	}
 	return last
-}
-
-func TestJournalValue(t *testing.T) {
-	for raw, want := range map[string]string{
-		`"text"`:                 `text`,
-		`[104,105,10]`:           "hi",
-		`["first","second"]`:     "first",
-		`[[104,105],"x"]`:        "hi",
-		`null`:                   "",
-		`[300]`:                  "",
-		`"unterminated`:          "",
-		`[104,"mixed"]`:          "",
-		`"\u00e9t\u00e9 \ud83d"`: "été \uFFFD",
-	} {
-		if got := string(journalValue(json.RawMessage(raw))); got != want {
-			t.Errorf("journalValue(%s) = %q, want %q", raw, got, want)
-		}
-	}
 }
 
 // TestJournalReal runs against the systemd-journald of the machine, when
@@ -239,11 +206,13 @@ func TestJournalReal(t *testing.T) {
 		}
 	}
 	state := t.TempDir()
+	clock := &watchClock{}
 	run := func() (*Pipeline, func()) {
 		p, err := New(journalConfig(StartEnd, nil, []string{tag}), state, zaptest.NewLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.clock = clock
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- p.Run(ctx) }()
@@ -252,12 +221,12 @@ func TestJournalReal(t *testing.T) {
 	send(3) // before the first start: start_at end skips them
 	p, stop := run()
 	send(50)
-	eventually(t, "50 journal entries", func() bool { return p.counters.events[EvSASLAuthFailure].Load() == 50 })
+	clock.waitFor(t, patience, "50 journal entries", func() bool { return p.counters.events[maillog.EvSASLAuthFailure].Load() == 50 })
 	stop()
 	send(20) // while we are down
 	p, stop = run()
 	defer stop()
-	eventually(t, "70 journal entries", func() bool { return p.counters.events[EvSASLAuthFailure].Load() == 70 })
+	clock.waitFor(t, patience, "70 journal entries", func() bool { return p.counters.events[maillog.EvSASLAuthFailure].Load() == 70 })
 	if got := p.counters.source("journal").lines.Load(); got != 70 {
 		t.Errorf("lines = %d, want 70", got)
 	}

@@ -13,67 +13,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
 )
 
-// core is what the pipeline shares with its sources.
-type core struct {
-	logger   *zap.Logger
-	counters *counters
-	rules    atomic.Pointer[ruleSet]
-	// ckpt makes a checkpoint consistent: a source holds it shared while it
-	// counts lines and advances its positions together; the saver holds it
-	// exclusively while it copies positions and counters.
-	ckpt       sync.RWMutex
-	now        func() time.Time
-	journalctl string // path of journalctl; "" = look it up in PATH
-
-	// step and stepped replace the poll timer in tests: a file source polls
-	// once per value received on step and then sends on stepped the delay
-	// it would wait before its next poll.
-	step    chan struct{}
-	stepped chan time.Duration
-}
-
-// wait blocks for one poll interval, or one test step; it reports false
-// when ctx is done.
-func (c *core) wait(ctx context.Context, d time.Duration) bool {
-	var tick <-chan time.Time
-	if c.step == nil {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		tick = t.C
-	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-tick:
-	case <-c.step:
-	}
-	return true
-}
-
-// polled tells a test that a poll finished and how long the source now
-// waits.
-func (c *core) polled(ctx context.Context, next time.Duration) {
-	if c.stepped != nil {
-		select {
-		case c.stepped <- next:
-		case <-ctx.Done():
-		}
-	}
-}
-
-// source is a running log source.
-type source interface {
-	run(ctx context.Context)
-	// checkpoint returns the positions to save. It is called with ckpt held
-	// exclusively, or after run returned.
-	checkpoint() *sourceState
-}
-
+// runner is a running source.
 type runner struct {
 	cfg    SourceConfig
-	src    source
+	src    follow.Follower
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -82,15 +29,23 @@ type runner struct {
 // keeps the counters; it is a prometheus.Collector. Counters are created
 // once and survive Apply; with a state directory they also survive restarts.
 type Pipeline struct {
-	core
-	descs    *descs
-	stateDir string
+	logger   *zap.Logger
+	counters *counters
+	rules    atomic.Pointer[ruleSet]
+	// ckpt makes a checkpoint consistent: a source holds it shared while it
+	// counts lines and advances its positions together; the saver holds it
+	// exclusively while it copies positions and counters.
+	ckpt       sync.RWMutex
+	clock      follow.Clock
+	journalctl string // path of journalctl; "" = look it up in PATH
+	descs      *descs
+	stateDir   string
 
 	restored bool // counters came from a saved state
 
 	mu      sync.Mutex
 	cfg     Config
-	saved   map[string]*sourceState // positions of sources that are not running
+	saved   map[string]*follow.State // positions of sources that are not running
 	runners map[string]*runner
 	runCtx  context.Context // nil while Run is not running
 	saveErr string          // errorKey of the last save error logged
@@ -104,11 +59,13 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 		return nil, errors.Join(errs...)
 	}
 	p := &Pipeline{
-		core:     core{logger: logger, counters: newCounters(), now: time.Now},
+		logger:   logger,
+		counters: newCounters(),
+		clock:    follow.RealClock{},
 		descs:    newDescs(),
 		stateDir: stateDir,
 		cfg:      cfg,
-		saved:    map[string]*sourceState{},
+		saved:    map[string]*follow.State{},
 		runners:  map[string]*runner{},
 	}
 	rs, err := p.counters.newRuleSet(cfg.Rules)
@@ -132,7 +89,7 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 		ss := st.Sources[sc.Name]
 		ctr.restore(ss.Counters)
 		if ss.Kind == sc.Type {
-			p.saved[sc.Name] = ss
+			p.saved[sc.Name] = &ss.State
 		}
 	}
 	return p, nil
@@ -146,24 +103,12 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 func (p *Pipeline) Peek() (restored bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
 	for _, sc := range p.cfg.Sources {
 		ctr := p.counters.source(sc.Name)
 		if sc.Type != SourceFile || ctr.lastLineTS.Load() != 0 {
 			continue
 		}
-		for _, pat := range sc.Paths {
-			for _, path := range expandPattern(pat) {
-				f, fi, err := openRegular(path)
-				if err != nil {
-					continue
-				}
-				if ts, ok := lastLineTime(f, fi.Size(), now, time.Local); ok {
-					ctr.raiseLastLine(ts)
-				}
-				f.Close()
-			}
-		}
+		follow.PeekLastLines(sc.Paths, p.newSink(ctr))
 	}
 	return p.restored
 }
@@ -261,21 +206,37 @@ func sameFollowSettings(a, b *Config) bool {
 		a.MaxCatchUp == b.MaxCatchUp
 }
 
+// newSink returns a sink that counts into ctr (a source's counters).
+func (p *Pipeline) newSink(ctr *sourceCounters) *sink {
+	return newSink(&p.rules, p.counters, ctr, p.clock.Now)
+}
+
 func (p *Pipeline) startLocked(sc *SourceConfig) {
 	saved := p.saved[sc.Name]
 	delete(p.saved, sc.Name)
-	var src source
+	ctr := p.counters.source(sc.Name)
+	env := follow.Env{
+		Logger:     p.logger.With(zap.String("source", sc.Name)),
+		Sink:       p.newSink(ctr),
+		Stats:      &ctr.Stats,
+		Checkpoint: p.ckpt.RLocker(),
+		Clock:      p.clock,
+	}
+	var src follow.Follower
 	if sc.Type == SourceJournal {
-		src = newJournalSource(sc.Name, sc, &p.cfg, &p.core, saved)
+		src = follow.NewJournal(follow.JournalOptions{Units: sc.Units, Identifiers: sc.Identifiers,
+			StartAtEnd: p.cfg.StartAt == StartEnd, Journalctl: p.journalctl}, env, saved)
 	} else {
-		src = newFileSource(sc.Name, sc, &p.cfg, &p.core, saved)
+		src = follow.NewFile(follow.FileOptions{Patterns: sc.Paths, PollInterval: p.cfg.PollInterval.D(),
+			RotateWait: p.cfg.RotateWait.D(), MaxCatchUp: int64(p.cfg.MaxCatchUp),
+			StartAtEnd: p.cfg.StartAt == StartEnd}, env, saved)
 	}
 	ctx, cancel := context.WithCancel(p.runCtx)
 	r := &runner{cfg: *sc, src: src, cancel: cancel, done: make(chan struct{})}
 	p.runners[sc.Name] = r
 	go func() {
 		defer close(r.done)
-		src.run(ctx)
+		src.Run(ctx)
 	}()
 }
 
@@ -285,7 +246,7 @@ func (p *Pipeline) stopLocked(name string) {
 	r.cancel()
 	<-r.done
 	delete(p.runners, name)
-	p.saved[name] = r.src.checkpoint()
+	p.saved[name] = r.src.Checkpoint()
 }
 
 // save writes the state file; positions and counters are copied together
@@ -298,12 +259,11 @@ func (p *Pipeline) save() error {
 	st := &stateFile{Version: stateVersion, Sources: map[string]*sourceState{}}
 	p.ckpt.Lock()
 	for _, sc := range p.cfg.Sources {
-		var ss *sourceState
+		ss := &sourceState{}
 		if r := p.runners[sc.Name]; r != nil {
-			ss = r.src.checkpoint()
+			ss.State = *r.src.Checkpoint()
 		} else if s := p.saved[sc.Name]; s != nil {
-			c := *s
-			ss = &c
+			ss.State = *s
 		} else {
 			continue
 		}

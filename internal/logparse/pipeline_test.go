@@ -5,16 +5,19 @@ package logparse
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 func newUserRule(name, program, expr string) RuleConfig {
@@ -45,7 +48,7 @@ func TestMetricsLint(t *testing.T) {
 	// Every built-in series is there at 0 from the start; the last-line
 	// timestamp only once there is a line.
 	n := testutil.CollectAndCount(p)
-	want := int(numPrograms) + int(numEvents-1) + int(numActions-1) + int(numReasons-1) + 1 /* state failures */ +
+	want := int(maillog.NumPrograms) + int(maillog.NumEvents-1) + int(maillog.NumActions-1) + int(maillog.NumReasons-1) + 1 /* state failures */ +
 		1 /* user rule */ + 7 /* per-source series without the timestamp */
 	if n != want {
 		t.Errorf("%d series, want %d", n, want)
@@ -117,5 +120,35 @@ func TestRunTwice(t *testing.T) {
 	h := start(t, testConfig(filepath.Join(t.TempDir(), "mail.log")), "")
 	if err := h.p.Run(context.Background()); err == nil {
 		t.Error("second Run accepted")
+	}
+}
+
+// TestPeek: without a saved state, Peek takes the last-line time of each
+// file source from the last line of its files, reading and counting nothing
+// else; journal sources and files without a time get none.
+func TestPeek(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	appendFile(t, a, lines(2)+"2026-11-23T05:00:00.250000+00:00 mx1 postfix/qmgr[7]: 4B1C2D: removed\n")
+	appendFile(t, b, "2026-11-23T06:00:00Z mx1 postfix/qmgr[7]: 4B1C2D: removed\nnot a log line\n")
+	cfg := testConfig(filepath.Join(dir, "*.log"))
+	cfg.Sources = append(cfg.Sources, SourceConfig{Name: "other", Type: SourceFile, Paths: []string{b}},
+		SourceConfig{Name: "journal", Type: SourceJournal, Units: []string{"postfix.service"}})
+	p, err := New(cfg, "", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Peek() {
+		t.Error("Peek reports a restored state without one")
+	}
+	for name, want := range map[string]float64{
+		"mail":    float64(time.Date(2026, 11, 23, 5, 0, 0, 250e6, time.UTC).UnixNano()) / 1e9,
+		"other":   0,
+		"journal": 0,
+	} {
+		s := p.counters.source(name)
+		if got := math.Float64frombits(s.lastLineTS.Load()); got != want || s.lines.Load() != 0 {
+			t.Errorf("%s: last line timestamp %v, lines %d; want %v and 0", name, got, s.lines.Load(), want)
+		}
 	}
 }

@@ -14,9 +14,13 @@ import (
 	"os"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // Replay formats.
@@ -55,7 +59,7 @@ func NewReplayer(cfg Config, source string) (*Replayer, error) {
 	}
 	r.rules.Store(rs)
 	r.src = r.counters.source(source)
-	r.sink = newSink(&r.rules, r.counters, r.src)
+	r.sink = newSink(&r.rules, r.counters, r.src, time.Now)
 	r.sink.onUnmatched = r.addShape
 	return r, nil
 }
@@ -63,60 +67,14 @@ func NewReplayer(cfg Config, source string) (*Replayer, error) {
 // Feed reads rd to its end. It can be called for several inputs; the counts
 // add up.
 func (r *Replayer) Feed(ctx context.Context, rd io.Reader) error {
-	lr := newLineReader()
-	var jd journalDecoder
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		_, err := lr.fill(rd)
-		r.drain(lr, &jd)
-		if errors.Is(err, io.EOF) {
-			if last := lr.rest(); len(last) > 0 {
-				r.line(last, &jd)
-			}
-			r.sink.flush()
-			return nil
-		}
-		if err != nil {
-			r.sink.flush()
-			r.src.readErrors.Add(1)
-			return err
-		}
+	err := follow.ReadAll(ctx, rd, r.sink)
+	if err != nil && !errors.Is(err, ctx.Err()) { // a read error, not the end of ctx
+		r.src.ReadErrors.Add(1)
 	}
+	return err
 }
 
-func (r *Replayer) drain(lr *lineReader, jd *journalDecoder) {
-	for {
-		line, ok, oversized := lr.next()
-		if oversized {
-			r.sink.lines++
-			r.sink.malformed++
-			continue
-		}
-		if !ok {
-			break
-		}
-		r.line(line, jd)
-	}
-	r.sink.flush()
-}
-
-func (r *Replayer) line(b []byte, jd *journalDecoder) {
-	if len(b) > 0 && b[0] == '{' {
-		r.sink.lines++
-		e, _, err := jd.decode(b)
-		if err != nil {
-			r.sink.malformed++
-			return
-		}
-		r.sink.entry(&e)
-		return
-	}
-	r.sink.line(b)
-}
-
-func (r *Replayer) addShape(e *Entry) {
+func (r *Replayer) addShape(e *maillog.Entry) {
 	key := string(e.Program) + ": " + maskShape(e.Message)
 	if _, ok := r.shapes[key]; !ok && len(r.shapes) >= maxShapes {
 		r.shapeOverflow++
@@ -163,13 +121,23 @@ func (r *Replayer) WriteText(w io.Writer, top int) error {
 			fmt.Fprintf(bw, "  %-34s %d\n", k, m[k])
 		}
 	}
-	section("postfix messages (pflogsumm definitions)", st.Actions, actionNames[1:])
-	section("postfix rejects by reason", st.Reasons, reasonNames[1:])
+	var actions, reasons, programs []string
+	for a := maillog.ActNone + 1; a < maillog.NumActions; a++ {
+		actions = append(actions, a.String())
+	}
+	for re := maillog.ReasonNone + 1; re < maillog.NumReasons; re++ {
+		reasons = append(reasons, re.String())
+	}
+	for p := maillog.Program(0); p < maillog.NumPrograms; p++ {
+		programs = append(programs, p.String())
+	}
+	section("postfix messages (pflogsumm definitions)", st.Actions, actions)
+	section("postfix rejects by reason", st.Reasons, reasons)
 	section("events (non-zero)", st.Events, sortedKeys(st.Events))
 	if len(st.Rules) > 0 || len(r.counters.rules) > 0 {
 		section("user rules", st.Rules, sortedKeys(r.counters.rules))
 	}
-	section("unmatched lines by program", st.Unmatched, programNames[:])
+	section("unmatched lines by program", st.Unmatched, programs)
 	type kv struct {
 		k string
 		v int
@@ -198,17 +166,24 @@ func (r *Replayer) WriteText(w io.Writer, top int) error {
 	return bw.Flush()
 }
 
-// Replay is the one-call form of `mailwatchd replay`: it classifies r (a
-// file, stdin) and writes the report to w in format: FormatText (counters
-// and the 20 most frequent unmatched shapes) or FormatPrometheus. For
-// several files, use a Replayer and Feed it each one.
-func Replay(ctx context.Context, r io.Reader, cfg Config, w io.Writer, format string) error {
+// Replay is `mailwatchd replay`: it classifies the inputs (files, stdin) in
+// turn with cfg's rules, counting under the source label "replay", and
+// writes what the daemon would have counted to w in format: FormatText (the
+// non-zero counters and the 20 most frequent unmatched shapes) or
+// FormatPrometheus (the exposition format). Nothing is written when an
+// input cannot be read.
+func Replay(ctx context.Context, cfg Config, w io.Writer, format string, inputs ...io.Reader) error {
+	if format != FormatText && format != FormatPrometheus {
+		return fmt.Errorf("unknown replay format %q (want %s or %s)", format, FormatText, FormatPrometheus)
+	}
 	rp, err := NewReplayer(cfg, "replay")
 	if err != nil {
 		return err
 	}
-	if err := rp.Feed(ctx, r); err != nil {
-		return err
+	for _, in := range inputs {
+		if err := rp.Feed(ctx, in); err != nil {
+			return err
+		}
 	}
 	if format == FormatPrometheus {
 		return rp.WritePrometheus(w)
@@ -292,6 +267,8 @@ func maskShape(msg []byte) string {
 	return string(out[:min(len(out), 160)])
 }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '@' || c == '+' || c == '/' || c == '='
 }
@@ -308,7 +285,7 @@ func appendMaskedWord(out, w []byte) []byte {
 	switch {
 	case bytes.IndexByte(w, '@') >= 0:
 		return append(out, "ADDR"...)
-	case isQueueID(w) && digits > 0:
+	case maillog.IsQueueID(w) && digits > 0:
 		return append(out, "QID"...)
 	case len(w) >= 16 && digits > 0 && letters > 0:
 		return append(out, "ID"...)

@@ -23,7 +23,7 @@ func TestReplayFormats(t *testing.T) {
 		"garbage\n"
 	cfg := Config{Rules: []RuleConfig{newUserRule("relay_seen", "postfix", "Relay access")}}
 	var text bytes.Buffer
-	if err := Replay(context.Background(), strings.NewReader(in), cfg, &text, FormatText); err != nil {
+	if err := Replay(context.Background(), cfg, &text, FormatText, strings.NewReader(in)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -39,7 +39,7 @@ func TestReplayFormats(t *testing.T) {
 		}
 	}
 	var prom bytes.Buffer
-	if err := Replay(context.Background(), strings.NewReader(in), cfg, &prom, FormatPrometheus); err != nil {
+	if err := Replay(context.Background(), cfg, &prom, FormatPrometheus, strings.NewReader(in)); err != nil {
 		t.Fatal(err)
 	}
 	problems, err := testutil.CollectAndLint(mustReplayer(t, cfg, in))

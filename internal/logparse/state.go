@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
 )
 
 // stateFileName is the file in the state directory that holds positions and
@@ -27,31 +29,11 @@ type stateFile struct {
 	Counters counterState            `json:"counters"`
 }
 
-// sourceState is one source's part of the state.
+// sourceState is one source's part of the state: its follower's positions
+// and its counters.
 type sourceState struct {
-	Kind     string             `json:"kind"`
-	Patterns []string           `json:"patterns,omitempty"` // file: the paths and globs configured when saved
-	Files    []filePos          `json:"files,omitempty"`
-	Cursor   string             `json:"cursor,omitempty"`
-	Since    int64              `json:"since_usec,omitempty"`  // journal: Unix microseconds of the first start
-	SavedAt  int64              `json:"saved_at_ns,omitempty"` // file: when the positions were taken
+	follow.State
 	Counters sourceCounterState `json:"counters"`
-}
-
-// filePos is the position in one file: its identity (device, inode, and a
-// SHA-256 of its first FPLen bytes) and the offset of the first line not
-// counted yet.
-type filePos struct {
-	Path   string `json:"path"`           // the followed path
-	File   string `json:"file,omitempty"` // the file's name when saved, if it differs (rotated)
-	Dev    uint64 `json:"dev"`
-	Ino    uint64 `json:"ino"`
-	FPLen  int    `json:"fp_len"`
-	FP     string `json:"fp"`
-	Offset int64  `json:"offset"`
-	// InLongLine: Offset is inside a line longer than the line limit, which
-	// was counted already (as malformed); its rest is skipped on resume.
-	InLongLine bool `json:"in_long_line,omitempty"`
 }
 
 // loadState reads the state file of dir. A missing file is no error: it is

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // restartCase runs a pipeline over mail.log, stops it (which saves), lets
@@ -32,7 +34,7 @@ func restartCase(t *testing.T, initial int, whileDown func(path string)) (*harne
 func TestResumeAfterRestart(t *testing.T) {
 	h, path := restartCase(t, 5, func(path string) { appendFile(t, path, lines(3)) })
 	h.wantLines(8) // 5 restored, 3 read: none twice
-	if got := h.p.counters.events[EvSASLAuthFailure].Load(); got != 8 {
+	if got := h.p.counters.events[maillog.EvSASLAuthFailure].Load(); got != 8 {
 		t.Errorf("sasl_auth_failure = %d, want 8", got)
 	}
 	appendFile(t, path, lines(1))

@@ -22,8 +22,10 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"golang.org/x/sys/unix"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // The torture test: a writer appends ~10k lines/s and rotates the file
@@ -34,8 +36,13 @@ import (
 // the positions and counters saved together make a restart continue exactly
 // where the last checkpoint was.
 //
-//	go test -run TestTorture -v ./pkg/logparse/            (about 10 s)
-//	LOGPARSE_TORTURE_SECONDS=60 go test -run TestTorture ./pkg/logparse/
+//	go test -run TestTorture -v ./internal/logparse/            (about 10 s)
+//	LOGPARSE_TORTURE_SECONDS=60 go test -run TestTorture ./internal/logparse/
+//
+// Its sleeps and timers play the writer, logrotate and the crashes (how
+// often the child is killed, how long it stays down); none waits for the
+// code under test: the parent waits for the child's first save with
+// inotify (waitForFile) and for the final catch-up with waitFor.
 
 const tortureChildEnv = "LOGPARSE_TORTURE_CHILD"
 
@@ -105,10 +112,7 @@ func TestTorture(t *testing.T) {
 	cmd := child()
 	// The first start must have saved once before the rotations begin;
 	// otherwise a kill before that would be a first start again.
-	eventually(t, "the first saved state", func() bool {
-		_, err := os.Stat(filepath.Join(a.State, stateFileName))
-		return err == nil
-	})
+	waitForFile(t, filepath.Join(a.State, stateFileName), patience)
 
 	w := &tortureWriter{t: t, path: a.Log}
 	done := make(chan struct{})
@@ -140,6 +144,8 @@ func TestTorture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &watchClock{}
+	p.clock = clock
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
 	go func() { runDone <- p.Run(ctx) }()
@@ -161,19 +167,19 @@ func TestTorture(t *testing.T) {
 			dumpFiles(t, dir)
 		}
 	})
-	eventuallyWithin(t, 60*time.Second, fmt.Sprintf("%d lines counted", want), func() bool { return src.lines.Load() >= want })
+	clock.waitFor(t, 60*time.Second, fmt.Sprintf("%d lines counted", want), func() bool { return src.lines.Load() >= want })
 	if err := stop(); err != nil {
 		t.Error(err)
 	}
 	t.Logf("%d lines, %d rotations (%d rename, %d copytruncate), %d SIGKILLs; counted %d lines, %d rotations, %d truncations",
-		w.written, w.renames+w.copies, w.renames, w.copies, kills, src.lines.Load(), src.rotations.Load(), src.truncations.Load())
+		w.written, w.renames+w.copies, w.renames, w.copies, kills, src.lines.Load(), src.Rotations.Load(), src.Truncations.Load())
 	if got := src.lines.Load(); got != want {
 		t.Errorf("lines = %d, want exactly %d", got, want)
 	}
 	if t.Failed() {
 		dumpFiles(t, dir)
 	}
-	if got := p.counters.events[EvSASLAuthFailure].Load(); got != want {
+	if got := p.counters.events[maillog.EvSASLAuthFailure].Load(); got != want {
 		t.Errorf("sasl_auth_failure = %d, want exactly %d", got, want)
 	}
 	if got := src.malformed.Load(); got != 0 {
@@ -292,6 +298,36 @@ func dumpFiles(t *testing.T, dir string) {
 		f.Close()
 		first, _, _ := bytes.Cut(head[:n], []byte{'\n'})
 		sum := sha256.Sum256(first)
-		t.Logf("file %s ino %d size %d fp %x", e.Name(), statID(fi).ino, fi.Size(), sum[:6])
+		t.Logf("file %s ino %d size %d fp %x", e.Name(), fi.Sys().(*syscall.Stat_t).Ino, fi.Size(), sum[:6])
+	}
+}
+
+// waitForFile waits, with inotify, until path exists (created or renamed
+// into place, as the state file is); it fails the test after patience.
+func waitForFile(t *testing.T, path string, patience time.Duration) {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(patience)
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := os.Stat(path); err == nil { // after the watch: a later creation wakes the poll
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("timed out waiting for %s", path)
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			t.Fatal(err)
+		}
+		_, _ = unix.Read(fd, buf) // drain the events; the loop looks at the file itself
 	}
 }

@@ -1,7 +1,7 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package maillog
 
 import (
 	"bytes"
@@ -59,12 +59,12 @@ const (
 // Classifier maps entries to Results. It is immutable once built and safe
 // for concurrent use; a reload builds a new one.
 type Classifier struct {
-	buckets [numPrograms]*[256][]*rule
+	buckets [NumPrograms]*[256][]*rule
 	user    []userRule
 	// userAll are the user rules that apply to every program; userByFam the
 	// ones restricted to a family or a tag of that family.
 	userAll   []int
-	userByFam [numPrograms][]int
+	userByFam [NumPrograms][]int
 }
 
 // userRule is a compiled rule from the config.
@@ -77,9 +77,23 @@ type userRule struct {
 	literal []byte // substring every match contains; nil when none is known
 }
 
+// Rule is a user rule: lines of Program whose message Match matches count
+// as the event Name.
+type Rule struct {
+	// Name is the event label value.
+	Name string
+	// Program selects lines: "" for all; a family (postfix, dovecot,
+	// opendkim, fail2ban, clamav, freshclam, amavis, rspamd, other); an
+	// exact syslog tag ("postfix/submission/smtpd"); or "postfix/<daemon>"
+	// for that Postfix daemon under every service and instance name.
+	Program string
+	// Match runs, unanchored, on the message: the text after "tag[pid]: ".
+	Match *regexp.Regexp
+}
+
 // NewClassifier builds a classifier with the built-in rules and the given
-// user rules (which must have compiled expressions).
-func NewClassifier(rules []RuleConfig) (*Classifier, error) {
+// user rules, whose Match must be set.
+func NewClassifier(rules []Rule) (*Classifier, error) {
 	c := &Classifier{}
 	for i := range builtinRules {
 		r := &builtinRules[i]
@@ -96,10 +110,10 @@ func NewClassifier(rules []RuleConfig) (*Classifier, error) {
 		b[r.prefix[0]] = append(b[r.prefix[0]], r)
 	}
 	for i, rc := range rules {
-		if rc.Match.Regexp == nil {
+		if rc.Match == nil {
 			return nil, fmt.Errorf("rule %q: no match expression", rc.Name)
 		}
-		u := userRule{name: rc.Name, program: rc.Program, re: rc.Match.Regexp, literal: requiredLiteral(rc.Match.String())}
+		u := userRule{name: rc.Name, program: rc.Program, re: rc.Match, literal: requiredLiteral(rc.Match.String())}
 		if rc.Program == "" {
 			c.userAll = append(c.userAll, i)
 		} else {

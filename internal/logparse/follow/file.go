@@ -1,7 +1,7 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package follow
 
 import (
 	"bytes"
@@ -14,7 +14,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,8 +44,8 @@ import (
 //
 // Rotated versions that came and went between two polls, or while we were
 // down, are found among the siblings (rotate.go). Positions are committed
-// per chunk together with the counters (core.ckpt), so a checkpoint never
-// splits a line from its count.
+// per chunk together with the sink's counts (under the checkpoint lock), so
+// a checkpoint never splits a line from its count.
 const fpMax = 1024
 
 // globEvery is the least time between two expansions of glob patterns.
@@ -76,31 +78,45 @@ type tailer struct {
 	drainUntil time.Time // non-zero once rotated away: read until then, then close
 }
 
-func (t *tailer) pos() filePos {
+func (t *tailer) pos() FilePos {
 	sum := sha256.Sum256(t.fp)
-	return filePos{Path: t.path, File: t.file, Dev: t.id.dev, Ino: t.id.ino, FPLen: len(t.fp),
+	return FilePos{Path: t.path, File: t.file, Dev: t.id.dev, Ino: t.id.ino, FPLen: len(t.fp),
 		FP: hex.EncodeToString(sum[:]), Offset: t.offset, InLongLine: t.skipping}
+}
+
+// FileOptions are the settings of a file follower.
+type FileOptions struct {
+	// Patterns are the absolute paths and glob patterns to follow.
+	// Compressed files (.gz, .bz2, .xz, .zst, .lz4, .Z) a glob matches are
+	// ignored.
+	Patterns     []string
+	PollInterval time.Duration // poll_interval: the fastest poll
+	RotateWait   time.Duration // rotate_wait: how long a rotated file is still read
+	MaxCatchUp   int64         // max_catchup_bytes; 0 for no bound
+	// StartAtEnd (start_at: end) starts files of patterns without a saved
+	// position at their end; else they are read from their start.
+	StartAtEnd bool
 }
 
 // fileSource follows the files of one configured source.
 type fileSource struct {
-	name       string
 	patterns   []string
 	poll       time.Duration
 	rotateWait time.Duration
 	maxCatchUp int64
 	startAtEnd bool            // start_at: end
 	fresh      map[string]bool // patterns without saved state: start_at applies to their files
-	core       *core
-	sink       *sink
-	sc         *sourceCounters
+	sink       Sink
+	stats      *Stats
+	ckpt       sync.Locker
+	clock      Clock
 	logger     *zap.Logger
 
 	lr       *lineReader
 	scratch  []byte
 	live     map[string]*tailer // by followed path
 	draining []*tailer
-	resume   map[string][]filePos // saved positions by path, used once at start
+	resume   map[string][]FilePos // saved positions by path, used once at start
 	savedAt  int64                // Unix nanoseconds of the checkpoint resumed from; 0 for none
 	started  bool
 	lastGlob time.Time
@@ -108,18 +124,22 @@ type fileSource struct {
 	warned   map[string]string // path -> last error logged, to log each problem once
 }
 
-func newFileSource(name string, cfg *SourceConfig, lc *Config, c *core, saved *sourceState) *fileSource {
+// NewFile returns a follower of the files opt names, resuming from saved
+// (nil on a first start).
+func NewFile(opt FileOptions, env Env, saved *State) Follower {
+	return newFileSource(opt, env, saved)
+}
+
+func newFileSource(opt FileOptions, env Env, saved *State) *fileSource {
 	s := &fileSource{
-		name: name, patterns: cfg.Paths, poll: lc.PollInterval.D(), rotateWait: lc.RotateWait.D(),
-		maxCatchUp: int64(lc.MaxCatchUp), core: c, sc: c.counters.source(name),
-		logger: c.logger.With(zap.String("source", name)),
+		patterns: opt.Patterns, poll: opt.PollInterval, rotateWait: opt.RotateWait,
+		maxCatchUp: opt.MaxCatchUp, sink: env.Sink, stats: env.Stats, ckpt: env.Checkpoint, clock: env.Clock,
+		logger: env.Logger,
 		lr:     newLineReader(), scratch: make([]byte, fpMax), live: map[string]*tailer{},
-		resume: map[string][]filePos{}, warned: map[string]string{}, fresh: map[string]bool{},
-		startAtEnd: lc.StartAt == StartEnd,
+		resume: map[string][]FilePos{}, warned: map[string]string{}, fresh: map[string]bool{},
+		startAtEnd: opt.StartAtEnd,
 	}
-	s.sink = newSink(&c.rules, c.counters, s.sc)
-	s.sink.now = c.now
-	for _, pat := range cfg.Paths {
+	for _, pat := range opt.Patterns {
 		s.fresh[pat] = true
 	}
 	if saved != nil {
@@ -148,16 +168,15 @@ func newFileSource(name string, cfg *SourceConfig, lc *Config, c *core, saved *s
 // doubling that delay.
 const idlePollMax = time.Second
 
-func (s *fileSource) run(ctx context.Context) {
+// Run follows the files until ctx is done.
+func (s *fileSource) Run(ctx context.Context) {
 	defer s.closeAll()
 	s.start(ctx)
 	delay := s.poll
-	s.core.polled(ctx, delay)
-	for s.core.wait(ctx, delay) {
+	for s.clock.Wait(ctx, delay) {
 		before := s.progress()
 		s.pollOnce(ctx)
 		delay = s.nextDelay(delay, before != s.progress())
-		s.core.polled(ctx, delay)
 	}
 }
 
@@ -185,10 +204,10 @@ func (s *fileSource) nextDelay(last time.Duration, moved bool) time.Duration {
 	return min(2*last, max(s.poll, idlePollMax))
 }
 
-// checkpoint returns the positions to save; the caller holds the
+// Checkpoint returns the positions to save; the caller holds the
 // checkpoint lock exclusively.
-func (s *fileSource) checkpoint() *sourceState {
-	st := &sourceState{Kind: SourceFile, Patterns: s.patterns, SavedAt: s.core.now().UnixNano()}
+func (s *fileSource) Checkpoint() *State {
+	st := &State{Kind: KindFile, Patterns: s.patterns, SavedAt: s.clock.Now().UnixNano()}
 	for _, p := range sortedKeys(s.live) {
 		st.Files = append(st.Files, s.live[p].pos())
 	}
@@ -214,7 +233,7 @@ func (s *fileSource) closeAll() {
 // start opens the files present at start-up: it resumes saved positions,
 // finds files rotated while we were down, and bounds the catch-up.
 func (s *fileSource) start(ctx context.Context) {
-	s.core.ckpt.RLock()
+	s.ckpt.Lock()
 	var fresh []*tailer
 	for _, pat := range s.patterns {
 		for _, path := range expandPattern(pat) {
@@ -229,7 +248,7 @@ func (s *fileSource) start(ctx context.Context) {
 	}
 	s.boundCatchUp(fresh)
 	s.started = true
-	s.core.ckpt.RUnlock()
+	s.ckpt.Unlock()
 	s.pollOnce(ctx)
 }
 
@@ -260,40 +279,54 @@ func (s *fileSource) openAtStart(path string, atEnd bool) []*tailer {
 // line: syslog lines are far shorter.
 const lastLineWindow = 8 << 10
 
-// noteLastLine raises the source's last-line timestamp to that of the last
-// complete line of a file that is followed from its end. Without it a log
-// that is already silent when mailwatchd first starts would have no
-// mailwatch_log_last_line_timestamp_seconds at all, and the silence could
-// not be alerted on. Nothing is counted: the line was not read.
+// noteLastLine shows the sink the last line of a file that is followed
+// from its end. Without it a log that is already silent when mailwatchd
+// first starts would have no mailwatch_log_last_line_timestamp_seconds at
+// all, and the silence could not be alerted on. Nothing is counted: the
+// line was not read.
 func (s *fileSource) noteLastLine(f *os.File, size int64) {
-	if ts, ok := lastLineTime(f, size, s.sink.now(), s.sink.loc); ok {
-		s.sc.raiseLastLine(ts)
+	if line, ok := lastLine(f, size); ok {
+		s.sink.LastLine(line)
 	}
 }
 
-// lastLineTime is the time written in the last complete line of f (of size
-// bytes), looked for in its last lastLineWindow bytes.
-func lastLineTime(f *os.File, size int64, now time.Time, loc *time.Location) (time.Time, bool) {
+// PeekLastLines shows s, through LastLine, the last line of each file the
+// patterns name now, and reads nothing else: what `mailwatchd check` can
+// know of logs it does not follow.
+func PeekLastLines(patterns []string, s Sink) {
+	for _, pat := range patterns {
+		for _, path := range expandPattern(pat) {
+			f, fi, err := openRegular(path)
+			if err != nil {
+				continue
+			}
+			if line, ok := lastLine(f, fi.Size()); ok {
+				s.LastLine(line)
+			}
+			f.Close()
+		}
+	}
+}
+
+// lastLine returns the last line of f (of size bytes), looked for in its
+// last lastLineWindow bytes.
+func lastLine(f *os.File, size int64) ([]byte, bool) {
 	if size == 0 {
-		return time.Time{}, false
+		return nil, false
 	}
 	off := max(size-lastLineWindow, 0)
 	buf := make([]byte, size-off)
 	n, err := f.ReadAt(buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return time.Time{}, false
+		return nil, false
 	}
 	buf = bytes.TrimRight(buf[:n], "\n")
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 		buf = buf[i+1:]
 	} else if off > 0 {
-		return time.Time{}, false // the window holds no whole line
+		return nil, false // the window holds no whole line
 	}
-	e, ok := Parse(buf)
-	if !ok {
-		return time.Time{}, false
-	}
-	return e.Time(now, loc)
+	return buf, true
 }
 
 // openFile opens a regular file; errors other than its absence are counted
@@ -351,7 +384,7 @@ func fileType(m fs.FileMode) string {
 
 // problem counts a read error and logs it once per path and message.
 func (s *fileSource) problem(path string, err error) {
-	s.sc.readErrors.Add(1)
+	s.stats.ReadErrors.Add(1)
 	if s.warned[path] != err.Error() {
 		s.warned[path] = err.Error()
 		s.logger.Warn("cannot read log file", zap.String("path", path), zap.Error(err))
@@ -373,7 +406,7 @@ func (s *fileSource) seek(t *tailer, off int64) {
 	t.offset, t.readPos, t.partial, t.skipping = off, off, t.partial[:0], false
 }
 
-func (s *fileSource) prefixMatches(f *os.File, p filePos) bool {
+func (s *fileSource) prefixMatches(f *os.File, p FilePos) bool {
 	if p.FPLen > fpMax {
 		return false
 	}
@@ -433,7 +466,7 @@ func isCompressed(name string) bool {
 
 // pollOnce does one round: new files, every live file, every draining file.
 func (s *fileSource) pollOnce(ctx context.Context) {
-	now := s.core.now()
+	now := s.clock.Now()
 	for _, path := range s.expand(now) {
 		if s.live[path] == nil {
 			s.discover(path)
@@ -457,7 +490,7 @@ func (s *fileSource) pollOnce(ctx context.Context) {
 	for _, t := range s.live {
 		unread += max(0, t.size-t.offset)
 	}
-	s.sc.unreadBytes.Store(unread)
+	s.stats.UnreadBytes.Store(unread)
 }
 
 // discover opens a path that appeared while we run: it is read from its start.
@@ -467,8 +500,8 @@ func (s *fileSource) discover(path string) {
 		return
 	}
 	id := statID(fi)
-	s.core.ckpt.RLock()
-	defer s.core.ckpt.RUnlock()
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
 	for i, t := range s.draining { // a rotated file that a glob matches again: adopt it
 		if t.id == id {
 			f.Close()
@@ -523,8 +556,8 @@ func (s *fileSource) pollLive(ctx context.Context, t *tailer) {
 // finishDrained closes the rotated files whose rotate_wait is over; a last
 // line without its newline is counted.
 func (s *fileSource) finishDrained(now time.Time) {
-	s.core.ckpt.RLock()
-	defer s.core.ckpt.RUnlock()
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
 	kept := s.draining[:0]
 	for _, t := range s.draining {
 		if now.Before(t.drainUntil) {
@@ -532,8 +565,8 @@ func (s *fileSource) finishDrained(now time.Time) {
 			continue
 		}
 		if len(t.partial) > 0 && !t.skipping {
-			s.sink.line(t.partial)
-			s.sink.flush()
+			s.sink.Line(t.partial)
+			s.sink.Flush()
 		}
 		t.f.Close()
 	}
@@ -555,11 +588,11 @@ func (s *fileSource) readPass(ctx context.Context, t *tailer) error {
 		t.skipping = lr.skipping
 	}()
 	for ctx.Err() == nil {
-		s.core.ckpt.RLock()
+		s.ckpt.Lock()
 		n, err := lr.fill(t.f)
 		if n > 0 && !s.checkPrefix(t) {
 			lr.end -= n
-			s.core.ckpt.RUnlock()
+			s.ckpt.Unlock()
 			return errTruncated
 		}
 		t.readPos += int64(n)
@@ -567,14 +600,14 @@ func (s *fileSource) readPass(ctx context.Context, t *tailer) error {
 		s.drainLines(lr)
 		t.offset = t.readPos - int64(lr.pending())
 		t.skipping = lr.skipping // with offset: a checkpoint may come before this pass ends
-		s.sink.flush()
+		s.sink.Flush()
 		if ce := s.logger.Check(zap.DebugLevel, "log chunk read"); ce != nil {
 			first, _, _ := bytes.Cut(t.fp, []byte{'\n'})
 			sum := sha256.Sum256(first)
 			ce.Write(zap.String("file", t.file), zap.Uint64("ino", t.id.ino), zap.String("fp", hex.EncodeToString(sum[:6])),
 				zap.Int64("from", from), zap.Int64("to", t.offset))
 		}
-		s.core.ckpt.RUnlock()
+		s.ckpt.Unlock()
 		if n == 0 || errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -589,14 +622,13 @@ func (s *fileSource) drainLines(lr *lineReader) {
 	for {
 		line, ok, oversized := lr.next()
 		if oversized {
-			s.sink.lines++
-			s.sink.malformed++
+			s.sink.Malformed()
 			continue
 		}
 		if !ok {
 			return
 		}
-		s.sink.line(line)
+		s.sink.Line(line)
 	}
 }
 
@@ -609,4 +641,14 @@ func (s *fileSource) checkPrefix(t *tailer) bool {
 	}
 	t.fp = append(t.fp, s.scratch[len(t.fp):n]...)
 	return true
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,7 +1,7 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package maillog
 
 // The fixed label enumerations. Every value here is exported (at 0) from the
 // start, so alerts and dashboards can rely on the series existing.
@@ -21,10 +21,11 @@ const (
 	ProgFreshclam
 	ProgAmavis
 	ProgRspamd
-	numPrograms
+	// NumPrograms is the number of Program values.
+	NumPrograms
 )
 
-var programNames = [numPrograms]string{
+var programNames = [NumPrograms]string{
 	ProgOther:     "other",
 	ProgPostfix:   "postfix",
 	ProgDovecot:   "dovecot",
@@ -107,10 +108,11 @@ const (
 	EvFreshclamError
 	EvAmavisWarning
 	EvAmavisError
-	numEvents
+	// NumEvents is the number of Event values, EvNone included.
+	NumEvents
 )
 
-var eventNames = [numEvents]string{
+var eventNames = [NumEvents]string{
 	EvSASLAuthFailure:         "sasl_auth_failure",
 	EvRelayDenied:             "relay_denied",
 	EvConnectRefused:          "connect_refused",
@@ -165,7 +167,7 @@ func (e Event) String() string { return eventNames[e] }
 
 // severityEvents maps a program's text severity to its event; EvNone where
 // the program never writes that level.
-var severityEvents = [numPrograms][SevPanic + 1]Event{
+var severityEvents = [NumPrograms][SevPanic + 1]Event{
 	ProgPostfix:   {SevWarning: EvPostfixWarning, SevError: EvPostfixError, SevFatal: EvPostfixFatal, SevPanic: EvPostfixPanic},
 	ProgDovecot:   {SevWarning: EvDovecotWarning, SevError: EvDovecotError, SevFatal: EvDovecotFatal, SevPanic: EvDovecotPanic},
 	ProgFail2ban:  {SevWarning: EvFail2banWarning, SevError: EvFail2banError, SevFatal: EvFail2banFatal},
@@ -191,10 +193,11 @@ const (
 	ActHeld
 	ActDiscarded
 	ActExpired
-	numActions
+	// NumActions is the number of Action values, ActNone included.
+	NumActions
 )
 
-var actionNames = [numActions]string{
+var actionNames = [NumActions]string{
 	ActReceived:      "received",
 	ActDelivered:     "delivered",
 	ActForwarded:     "forwarded",
@@ -222,10 +225,11 @@ const (
 	ReasonSender
 	ReasonRBL
 	ReasonOther
-	numReasons
+	// NumReasons is the number of Reason values, ReasonNone included.
+	NumReasons
 )
 
-var reasonNames = [numReasons]string{
+var reasonNames = [NumReasons]string{
 	ReasonRelayDenied: "relay_denied",
 	ReasonUnknownUser: "unknown_user",
 	ReasonClient:      "client",
@@ -237,11 +241,9 @@ var reasonNames = [numReasons]string{
 
 func (r Reason) String() string { return reasonNames[r] }
 
-// EventNames returns every built-in event label value, in export order.
-func EventNames() []string { return append([]string(nil), eventNames[EvNone+1:]...) }
-
-// isBuiltinEvent reports whether name is a built-in event label value.
-func isBuiltinEvent(name string) bool {
+// IsBuiltinEvent reports whether name is a built-in event label value,
+// which a user rule may not take.
+func IsBuiltinEvent(name string) bool {
 	for _, n := range eventNames[1:] {
 		if n == name {
 			return true

@@ -1,15 +1,13 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package maillog
 
 import (
 	"regexp"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/mailwatchd/mailwatchd/internal/confval"
 )
 
 // got is a Result in comparable form.
@@ -251,10 +249,10 @@ func TestClassifyBuiltin(t *testing.T) {
 }
 
 func TestClassifyUserRules(t *testing.T) {
-	rule := func(name, program, expr string) RuleConfig {
-		return RuleConfig{Name: name, Program: program, Match: confval.Regexp{Regexp: regexp.MustCompile(expr)}}
+	rule := func(name, program, expr string) Rule {
+		return Rule{Name: name, Program: program, Match: regexp.MustCompile(expr)}
 	}
-	c, err := NewClassifier([]RuleConfig{
+	c, err := NewClassifier([]Rule{
 		rule("greylisted", "postfix/smtp", `Greylisted`),
 		rule("submission_auth", "postfix/submission/smtpd", `SASL \w+ authentication failed`),
 		rule("any_root", "", `(?i)\broot\b`),
@@ -311,8 +309,8 @@ func TestIsQueueID(t *testing.T) {
 		"NOQUEUE": false, "statistics": false, "warning": false, "ABC": false, "Deleted": false,
 		"Released from hold": false, "Force-expired": false, "abcdefghijz": false,
 	} {
-		if got := isQueueID([]byte(id)); got != want {
-			t.Errorf("isQueueID(%q) = %v, want %v", id, got, want)
+		if got := IsQueueID([]byte(id)); got != want {
+			t.Errorf("IsQueueID(%q) = %v, want %v", id, got, want)
 		}
 	}
 }

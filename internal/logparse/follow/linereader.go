@@ -1,7 +1,7 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package follow
 
 import (
 	"bytes"

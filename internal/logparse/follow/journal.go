@@ -1,21 +1,22 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package follow
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 // The journal is read through `journalctl --follow --output=json`, run
@@ -34,35 +35,52 @@ const (
 	journalMaxBackoff = 30 * time.Second
 )
 
+// JournalOptions are the settings of a journal follower.
+type JournalOptions struct {
+	// Units and Identifiers select entries by _SYSTEMD_UNIT or
+	// SYSLOG_IDENTIFIER; an entry matching either is read.
+	Units       []string
+	Identifiers []string
+	// StartAtEnd (start_at: end) starts without a saved cursor at the
+	// current time; else at the beginning of the journal.
+	StartAtEnd bool
+	// Journalctl is the path of journalctl; "" looks it up in PATH.
+	Journalctl string
+}
+
 type journalSource struct {
-	name       string
-	cfg        SourceConfig
-	core       *core
-	sink       *sink
-	sc         *sourceCounters
-	logger     *zap.Logger
-	journalctl string
+	opt    JournalOptions
+	sink   Sink
+	stats  *Stats
+	ckpt   sync.Locker
+	clock  Clock
+	logger *zap.Logger
 
 	cursor string // of the last entry counted
 	since  int64  // Unix microseconds: where a start without cursor begins; 0 = the beginning
 }
 
-func newJournalSource(name string, cfg *SourceConfig, lc *Config, c *core, saved *sourceState) *journalSource {
-	s := &journalSource{name: name, cfg: *cfg, core: c, sc: c.counters.source(name), journalctl: c.journalctl,
-		logger: c.logger.With(zap.String("source", name))}
-	s.sink = newSink(&c.rules, c.counters, s.sc)
-	s.sink.now = c.now
+// NewJournal returns a follower of the journal entries opt selects,
+// resuming from saved (nil on a first start).
+func NewJournal(opt JournalOptions, env Env, saved *State) Follower {
+	return newJournalSource(opt, env, saved)
+}
+
+func newJournalSource(opt JournalOptions, env Env, saved *State) *journalSource {
+	s := &journalSource{opt: opt, sink: env.Sink, stats: env.Stats, ckpt: env.Checkpoint, clock: env.Clock,
+		logger: env.Logger}
 	switch {
 	case saved != nil:
 		s.cursor, s.since = saved.Cursor, saved.Since
-	case lc.StartAt == StartEnd:
-		s.since = c.now().UnixMicro()
+	case opt.StartAtEnd:
+		s.since = s.clock.Now().UnixMicro()
 	}
 	return s
 }
 
-func (s *journalSource) checkpoint() *sourceState {
-	return &sourceState{Kind: SourceJournal, Cursor: s.cursor, Since: s.since}
+// Checkpoint returns the cursor to save.
+func (s *journalSource) Checkpoint() *State {
+	return &State{Kind: KindJournal, Cursor: s.cursor, Since: s.since}
 }
 
 // args builds journalctl's arguments: output, position, then the matches
@@ -76,29 +94,31 @@ func (s *journalSource) args() []string {
 	case s.since > 0:
 		args = append(args, fmt.Sprintf("--since=@%d.%06d", s.since/1e6, s.since%1e6))
 	}
-	for _, u := range s.cfg.Units {
+	for _, u := range s.opt.Units {
 		args = append(args, "_SYSTEMD_UNIT="+u)
 	}
-	if len(s.cfg.Units) > 0 && len(s.cfg.Identifiers) > 0 {
+	if len(s.opt.Units) > 0 && len(s.opt.Identifiers) > 0 {
 		args = append(args, "+")
 	}
-	for _, id := range s.cfg.Identifiers {
+	for _, id := range s.opt.Identifiers {
 		args = append(args, "SYSLOG_IDENTIFIER="+id)
 	}
 	return args
 }
 
-func (s *journalSource) run(ctx context.Context) {
+// Run follows the journal until ctx is done, restarting journalctl when it
+// stops.
+func (s *journalSource) Run(ctx context.Context) {
 	backoff := journalMinBackoff
 	lastErr := ""
 	for {
-		started := s.core.now()
+		started := s.clock.Now()
 		err := s.follow(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		s.sc.readErrors.Add(1)
-		if s.core.now().Sub(started) > journalMaxBackoff {
+		s.stats.ReadErrors.Add(1)
+		if s.clock.Now().Sub(started) > journalMaxBackoff {
 			backoff = journalMinBackoff
 		}
 		level := zap.WarnLevel // each new problem once; repeats at debug level
@@ -109,10 +129,8 @@ func (s *journalSource) run(ctx context.Context) {
 		if ce := s.logger.Check(level, "journalctl stopped, restarting"); ce != nil {
 			ce.Write(zap.Error(err), zap.Float64("retry_in_seconds", backoff.Seconds()))
 		}
-		select {
-		case <-ctx.Done():
+		if !s.clock.Wait(ctx, backoff) {
 			return
-		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, journalMaxBackoff)
 	}
@@ -120,7 +138,7 @@ func (s *journalSource) run(ctx context.Context) {
 
 // follow runs journalctl once, until it exits or ctx ends.
 func (s *journalSource) follow(ctx context.Context) error {
-	path := s.journalctl
+	path := s.opt.Journalctl
 	if path == "" {
 		var err error
 		if path, err = exec.LookPath("journalctl"); err != nil {
@@ -158,15 +176,14 @@ func (s *journalSource) follow(ctx context.Context) error {
 // read consumes journalctl's output: one JSON object per line.
 func (s *journalSource) read(ctx context.Context, r io.Reader) error {
 	lr := newLineReader()
-	var jd journalDecoder
+	var jd maillog.JournalDecoder
 	for ctx.Err() == nil {
 		_, err := lr.fill(r)
-		s.core.ckpt.RLock()
+		s.ckpt.Lock()
 		for {
 			line, ok, oversized := lr.next()
 			if oversized {
-				s.sink.lines++
-				s.sink.malformed++
+				s.sink.Malformed()
 				continue
 			}
 			if !ok {
@@ -174,8 +191,8 @@ func (s *journalSource) read(ctx context.Context, r io.Reader) error {
 			}
 			s.entry(line, &jd)
 		}
-		s.sink.flush()
-		s.core.ckpt.RUnlock()
+		s.sink.Flush()
+		s.ckpt.Unlock()
 		if err != nil {
 			return err
 		}
@@ -183,96 +200,19 @@ func (s *journalSource) read(ctx context.Context, r io.Reader) error {
 	return ctx.Err()
 }
 
-func (s *journalSource) entry(line []byte, jd *journalDecoder) {
+func (s *journalSource) entry(line []byte, jd *maillog.JournalDecoder) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
-	s.sink.lines++
-	e, cursor, err := jd.decode(line)
+	e, cursor, err := jd.Decode(line)
 	if cursor != "" {
 		s.cursor = cursor
 	}
 	if err != nil {
-		s.sink.malformed++
+		s.sink.Malformed()
 		return
 	}
-	s.sink.entry(&e)
-}
-
-// journalDecoder turns `journalctl -o json` lines into entries.
-type journalDecoder struct {
-	rec journalRecord
-}
-
-type journalRecord struct {
-	Cursor     string          `json:"__CURSOR"`
-	Realtime   string          `json:"__REALTIME_TIMESTAMP"`
-	Message    json.RawMessage `json:"MESSAGE"`
-	Identifier json.RawMessage `json:"SYSLOG_IDENTIFIER"`
-	SyslogPID  json.RawMessage `json:"SYSLOG_PID"`
-	PID        json.RawMessage `json:"_PID"`
-	Comm       json.RawMessage `json:"_COMM"`
-	Hostname   json.RawMessage `json:"_HOSTNAME"`
-}
-
-var errNoMessage = errors.New("journal entry without MESSAGE")
-
-// decode returns the entry and its cursor. The entry's slices are valid
-// until the next call.
-func (d *journalDecoder) decode(line []byte) (Entry, string, error) {
-	d.rec = journalRecord{}
-	if err := json.Unmarshal(line, &d.rec); err != nil {
-		return Entry{}, "", err
-	}
-	e := Entry{tsFmt: tsUnixMicro}
-	e.usec, _ = strconv.ParseInt(d.rec.Realtime, 10, 64)
-	e.Message = journalValue(d.rec.Message)
-	if e.Message == nil {
-		return Entry{}, d.rec.Cursor, errNoMessage
-	}
-	e.Program = journalValue(d.rec.Identifier)
-	if len(e.Program) == 0 {
-		e.Program = journalValue(d.rec.Comm)
-	}
-	if e.PID = journalValue(d.rec.SyslogPID); len(e.PID) == 0 {
-		e.PID = journalValue(d.rec.PID)
-	}
-	e.Host = journalValue(d.rec.Hostname)
-	e.Timestamp = []byte(d.rec.Realtime)
-	return e, d.rec.Cursor, nil
-}
-
-// journalValue reads a journal JSON field: a string, an array of byte
-// values (binary data), an array of those (a field present several times:
-// the first is used), or null (too large, without --all).
-func journalValue(raw json.RawMessage) []byte {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] == 'n' {
-		return nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil
-		}
-		return []byte(s)
-	}
-	var nums []byte
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) != nil || len(list) == 0 {
-		return nil
-	}
-	if v := bytes.TrimSpace(list[0]); len(v) > 0 && (v[0] == '"' || v[0] == '[') {
-		return journalValue(list[0])
-	}
-	for _, n := range list {
-		b, err := strconv.ParseUint(string(bytes.TrimSpace(n)), 10, 8)
-		if err != nil {
-			return nil
-		}
-		nums = append(nums, byte(b))
-	}
-	return bytes.TrimRight(nums, "\n")
+	s.sink.Entry(&e)
 }
 
 // limitedBuffer keeps the first max bytes written to it.

@@ -1,7 +1,7 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package follow
 
 // Rotation: what the follower does when a file is renamed, replaced or
 // truncated under it, or was while mailwatchd was down. The rotated
@@ -32,7 +32,7 @@ import (
 // from its start (rotated or truncated while we were down), the siblings
 // rotated after the newest known one were never seen: they are read whole.
 // It returns the sibling tailers it opened.
-func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tailer {
+func (s *fileSource) resumePath(path string, t *tailer, saved []FilePos) []*tailer {
 	var out []*tailer
 	sibs := s.siblings(path) // one snapshot: its order decides what is newer
 	defer closeSiblings(sibs)
@@ -52,7 +52,7 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tail
 				liveResumed = true
 				continue
 			}
-			s.sc.truncations.Add(1) // truncated while we were down: the rest is in the copy, if any
+			s.stats.Truncations.Add(1) // truncated while we were down: the rest is in the copy, if any
 		}
 		i := s.pickSibling(sibs, func(sib *sibling) bool {
 			sameInode := sib.id.dev == p.Dev && sib.id.ino == p.Ino
@@ -78,7 +78,7 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tail
 		newest = 0
 	}
 	if !liveResumed && !liveKnown && len(saved) > 0 {
-		s.sc.rotations.Add(1) // rotated while we were down: a new file is read from its start
+		s.stats.Rotations.Add(1) // rotated while we were down: a new file is read from its start
 	}
 	changedAfter := int64(0)
 	if s.savedAt > 0 {
@@ -93,8 +93,8 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []filePos) []*tail
 // did. Every line before the end was counted already, so reading goes on
 // from the end, where the log's writer appends next; only the lost bytes,
 // never seen again, are not re-read. It counts as a truncation.
-func (s *fileSource) lostTail(t *tailer, p filePos) {
-	s.sc.truncations.Add(1)
+func (s *fileSource) lostTail(t *tailer, p FilePos) {
+	s.stats.Truncations.Add(1)
 	s.logger.Warn("log file is shorter than its saved position (its end was lost in a crash?); "+
 		"reading on from its end, nothing is counted twice",
 		zap.String("path", t.path), zap.Int64("size", t.size), zap.Int64("saved_offset", p.Offset))
@@ -278,7 +278,7 @@ func (s *fileSource) drainSibling(path string, sib *sibling, offset int64) *tail
 	n, _ := t.f.ReadAt(s.scratch, 0)
 	t.fp = append([]byte(nil), s.scratch[:n]...)
 	s.seek(t, offset)
-	t.drainUntil = s.core.now().Add(s.rotateWait)
+	t.drainUntil = s.clock.Now().Add(s.rotateWait)
 	s.draining = append(s.draining, t)
 	return t
 }
@@ -301,7 +301,7 @@ func (s *fileSource) boundCatchUp(ts []*tailer) {
 		}
 		skip := min(excess, t.size-t.offset)
 		excess -= skip
-		s.sc.skippedBytes.Add(uint64(skip))
+		s.stats.SkippedBytes.Add(uint64(skip))
 		s.seek(t, t.offset+skip)
 		if t.offset > 0 && t.offset < t.size {
 			var b [1]byte
@@ -317,10 +317,10 @@ func (s *fileSource) boundCatchUp(ts []*tailer) {
 // rotated retires t, which its path no longer names, and follows the new
 // file (f, when there is one) from its start; it returns the new tailer.
 func (s *fileSource) rotated(t *tailer, f *os.File, fi fs.FileInfo) *tailer {
-	s.core.ckpt.RLock()
-	defer s.core.ckpt.RUnlock()
-	s.sc.rotations.Add(1)
-	t.drainUntil = s.core.now().Add(s.rotateWait)
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
+	s.stats.Rotations.Add(1)
+	t.drainUntil = s.clock.Now().Add(s.rotateWait)
 	s.draining = append(s.draining, t)
 	delete(s.live, t.path)
 	s.logger.Info("log file rotated", zap.String("path", t.path))
@@ -343,12 +343,12 @@ func (s *fileSource) rotated(t *tailer, f *os.File, fi fs.FileInfo) *tailer {
 // truncated handles a copytruncate: the unread rest of the old content is
 // read from the copy among the siblings, the file itself from its start.
 func (s *fileSource) truncated(t *tailer) {
-	s.core.ckpt.RLock()
-	defer s.core.ckpt.RUnlock()
-	s.sc.truncations.Add(1)
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
+	s.stats.Truncations.Add(1)
 	s.logger.Info("log file truncated", zap.String("path", t.path))
 	sum := sha256.Sum256(t.fp)
-	old := filePos{Path: t.path, FPLen: len(t.fp), FP: hex.EncodeToString(sum[:]), Offset: t.offset}
+	old := FilePos{Path: t.path, FPLen: len(t.fp), FP: hex.EncodeToString(sum[:]), Offset: t.offset}
 	oldSize, skipping := t.size, t.skipping
 	s.seek(t, 0)
 	n, _ := t.f.ReadAt(s.scratch, 0)

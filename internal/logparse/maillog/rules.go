@@ -1,7 +1,7 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-package logparse
+package maillog
 
 import "bytes"
 
@@ -481,15 +481,15 @@ func cutQID(b []byte) (qidKind, []byte) {
 	if string(tok) == "NOQUEUE" {
 		return qidNOQUEUE, b[i+2:]
 	}
-	if isQueueID(tok) {
+	if IsQueueID(tok) {
 		return qidReal, b[i+2:]
 	}
 	return qidNone, b
 }
 
-// isQueueID accepts Postfix short queue ids (upper-case hex) and long ones
+// IsQueueID accepts Postfix short queue ids (upper-case hex) and long ones
 // (base-52 time, 'z', base-51 inode: letters and digits with a 'z').
-func isQueueID(t []byte) bool {
+func IsQueueID(t []byte) bool {
 	if len(t) < 6 || len(t) > 20 {
 		return false
 	}

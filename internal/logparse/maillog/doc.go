@@ -1,0 +1,19 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package maillog is the pure half of the log pipeline: it splits a mail
+// host's log line once into timestamp, host, program, pid and message
+// (Parse, or JournalDecoder for `journalctl --output=json` records) and
+// classifies the Entry with an ordered, program-indexed rule set
+// (Classifier) into a Result: built-in events, Postfix pflogsumm actions and
+// reject reasons, and user rule matches.
+//
+// It does no I/O, keeps no clock and no mutable global state: Parse never
+// panics and does not allocate, a Classifier is immutable and safe for
+// concurrent use. Built-in rules use literal prefixes and substrings only;
+// user rules run their regular expression only when the program and a
+// literal taken from the expression already match.
+//
+// The label enumerations (Program, Event, Action, Reason) are fixed and
+// complete; label values never come from log text.
+package maillog
