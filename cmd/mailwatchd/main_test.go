@@ -277,6 +277,22 @@ func TestServeReloadAndTerm(t *testing.T) {
 	if grew := rssKiB(t, cmd.Process.Pid) - before; grew > 8<<10 {
 		t.Errorf("refusing an alias bomb on reload grew the daemon by %d KiB", grew)
 	}
+	// A FIFO in place of the file is refused at once, not waited on.
+	if err := os.Remove(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(cfgPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatalf("reload with a FIFO as the config file: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "not a regular file") {
+		t.Errorf("reload with a FIFO: %d %s", resp.StatusCode, body)
+	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -292,7 +308,7 @@ func TestServeReloadAndTerm(t *testing.T) {
 	expectNotify(t, msgs, "STOPPING=1")
 	sc := bufio.NewScanner(&logs)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "reload refused") && !strings.Contains(sc.Text(), "bogus") && !strings.Contains(sc.Text(), "alias bomb") {
+		if strings.Contains(sc.Text(), "reload refused") && !strings.Contains(sc.Text(), "bogus") && !strings.Contains(sc.Text(), "alias bomb") && !strings.Contains(sc.Text(), "not a regular file (a FIFO)") {
 			t.Errorf("refused reload log line does not name the bad key: %s", sc.Text())
 		}
 	}

@@ -38,7 +38,6 @@ type daemon struct {
 	logs   *logparse.Pipeline
 
 	mu       sync.Mutex // serialises reloads (SIGHUP and HTTP)
-	cfg      *config.Config
 	checksum [32]byte
 
 	reloadOK   prometheus.Gauge
@@ -81,7 +80,7 @@ func serve(o options, logger *zap.Logger) int {
 		logger.Error("invalid web configuration", zap.Error(err))
 		return 1
 	}
-	data, err := os.ReadFile(o.configFile)
+	data, err := config.ReadFile(o.configFile)
 	if err != nil {
 		logger.Error("cannot read configuration", zap.String("file", o.configFile), zap.Error(err))
 		return 1
@@ -102,7 +101,7 @@ func serve(o options, logger *zap.Logger) int {
 		logger.Error("cannot start the log pipeline", zap.Error(err))
 		return 1
 	}
-	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), logs: pipe, cfg: cfg, checksum: sha256.Sum256(data)}
+	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), logs: pipe, checksum: sha256.Sum256(data)}
 	gatherer := d.gatherer()
 
 	listeners, err := mwweb.Listen(mwweb.ServerConfig{ListenAddresses: o.listen, SystemdSocket: o.systemdSocket, WebConfigFile: o.webConfig})
@@ -230,9 +229,9 @@ func (d *daemon) reload() error {
 }
 
 func (d *daemon) reloadLocked() error {
-	data, err := os.ReadFile(d.opts.configFile)
+	data, err := config.ReadFile(d.opts.configFile)
 	if err != nil {
-		return fmt.Errorf("read config: %w", err)
+		return err
 	}
 	sum := sha256.Sum256(data)
 	if bytes.Equal(sum[:], d.checksum[:]) {
@@ -256,7 +255,7 @@ func (d *daemon) reloadLocked() error {
 		return fmt.Errorf("logs: %w", err)
 	}
 	d.sched.Apply(js)
-	d.cfg, d.checksum = cfg, sum
+	d.checksum = sum
 	d.logger.Info("configuration reloaded", zap.Int("collectors", len(js)))
 	return nil
 }

@@ -54,7 +54,7 @@ func TestGathererServesCachedAndLiveSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{logger: logger, sched: scheduler.New(logger), logs: pipe, cfg: cfg}
+	d := &daemon{logger: logger, sched: scheduler.New(logger), logs: pipe}
 	h := mwweb.NewHandler(mwweb.Options{Gatherer: d.gatherer(), Logger: logger})
 	d.sched.Apply(js)
 	defer d.sched.Stop()

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"reflect"
 	"sort"
@@ -142,16 +143,25 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads, decodes, defaults and validates the file at path. Anything
-// but a regular file of at most 1 MiB is refused (a FIFO would block the
-// reload that reads it).
+// Load reads, decodes, defaults and validates the file at path.
 func Load(path string) (*Config, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// ReadFile reads a configuration file for Parse. Anything but a regular
+// file of at most 1 MiB is refused: a FIFO would block the reload that
+// reads it, and a huge file would cost the running daemon its memory.
+func ReadFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("read config: %s is not a regular file (%s)", path, fi.Mode().Type())
+		return nil, fmt.Errorf("read config: %s is not a regular file (%s)", path, kindOf(fi.Mode()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -165,7 +175,22 @@ func Load(path string) (*Config, error) {
 	if len(data) > maxConfigBytes {
 		return nil, fmt.Errorf("read config: %s is larger than %d KiB", path, maxConfigBytes>>10)
 	}
-	return Parse(path, data)
+	return data, nil
+}
+
+// kindOf names what a non-regular file is.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
 }
 
 // Parse decodes, defaults and validates data; name is used in messages.
