@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,16 +26,12 @@ import (
 // parallel under its own timeout, then the status table. Exit status like a
 // monitoring plugin: 0 OK, 1 WARN, 2 CRIT, 3 unknown (e.g. bad config).
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mailwatchd check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgFile := fs.String("config.file", config.DefaultPath, "Path to the YAML configuration file.")
+	fs := commandFlags("mailwatchd check", stderr,
+		"Usage: mailwatchd check [flags]\n\nRuns every enabled collector once and prints a status table.\nExit status: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.\n\nFlags:")
+	cfgFile := configFileFlag(fs)
 	format := fs.String("format", "table", "Output: table, json, or summary (one line, for cron mail).")
 	color := fs.String("color", "auto", "Colour the status column: auto (only on a terminal), always, never.")
 	logLevel := fs.String("log.level", "error", "Log level of the collectors while they run (to stderr).")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailwatchd check [flags]\n\nRuns every enabled collector once and prints a status table.\nExit status: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return int(check.Unknown)
 	}

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,14 +14,10 @@ import (
 // runDoctor is `mailwatchd doctor`: an audit of this host's setup for
 // humans. Exit 0 all good, 1 warnings, 2 problems, 3 invalid config.
 func runDoctor(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mailwatchd doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgFile := fs.String("config.file", config.DefaultPath, "Path to the YAML configuration file.")
+	fs := commandFlags("mailwatchd doctor", stderr,
+		"Usage: mailwatchd doctor [flags]\n\nAudits this host's mailwatchd setup: permissions, units, what is installed but not\nwatched, unit hardening. Run it as the daemon's user (sudo -u mailwatchd ...).\nExit status: 0 all good, 1 warnings, 2 problems, 3 invalid configuration.\n\nFlags:")
+	cfgFile := configFileFlag(fs)
 	format := fs.String("format", "text", "Output: text or json.")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailwatchd doctor [flags]\n\nAudits this host's mailwatchd setup: permissions, units, what is installed but not\nwatched, unit hardening. Run it as the daemon's user (sudo -u mailwatchd ...).\nExit status: 0 all good, 1 warnings, 2 problems, 3 invalid configuration.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return 3
 	}

@@ -61,6 +61,23 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// commandFlags is the flag set of a command other than serve: errors to
+// stderr, and its usage, the text then the flags.
+func commandFlags(name string, stderr io.Writer, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// configFileFlag is --config.file of the commands that need a configuration.
+func configFileFlag(fs *flag.FlagSet) *string {
+	return fs.String("config.file", config.DefaultPath, "Path to the YAML configuration file.")
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

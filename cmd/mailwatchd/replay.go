@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,14 +19,10 @@ import (
 // gzip, or stdin) with the configured rules and print what the daemon would
 // have counted, without touching the saved positions.
 func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("mailwatchd replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := commandFlags("mailwatchd replay", stderr,
+		"Usage: mailwatchd replay [flags] [FILE...]\n\nClassifies mail log lines (files, gzip files, or standard input) and prints the counts.\n\nFlags:")
 	cfgFile := fs.String("config.file", "", "Configuration whose logs.rules are used (default: built-in rules only).")
 	format := fs.String("format", logparse.FormatText, "Output: "+logparse.FormatText+" (a report) or "+logparse.FormatPrometheus+" (the counters in exposition format).")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailwatchd replay [flags] [FILE...]\n\nClassifies mail log lines (files, gzip files, or standard input) and prints the counts.\n\nFlags:")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

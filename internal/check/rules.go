@@ -5,6 +5,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -99,7 +101,7 @@ func queueRows(f Families, th config.Thresholds, now time.Time) []Row {
 		}
 	}
 	var rows []Row
-	for _, inst := range sortedKeys(byInst) {
+	for _, inst := range slices.Sorted(maps.Keys(byInst)) {
 		total := byInst[inst]
 		lvl := OK
 		switch {
@@ -226,7 +228,7 @@ func blacklistRows(f Families) []Row {
 		}
 	}
 	var rows []Row
-	for _, t := range sortedKeys(byTarget) {
+	for _, t := range slices.Sorted(maps.Keys(byTarget)) {
 		a := byTarget[t]
 		sort.Strings(a.on)
 		switch {
@@ -266,7 +268,7 @@ func dnsRows(f Families) []Row {
 		}
 	}
 	var rows []Row
-	for _, d := range sortedKeys(failed) {
+	for _, d := range slices.Sorted(maps.Keys(failed)) {
 		if bad := failed[d]; len(bad) > 0 {
 			sort.Strings(bad)
 			rows = append(rows, Row{Area: "dns", Item: d, Value: "failing: " + strings.Join(bad, ", "), Level: Warn})
@@ -310,7 +312,7 @@ func backupRows(f Families, th config.Thresholds, now time.Time) []Row {
 	for _, s := range f.samples("mailwatch_backup_files") {
 		seen[s.labels["backup"]] = true
 	}
-	for _, b := range sortedKeys(seen) {
+	for _, b := range slices.Sorted(maps.Keys(seen)) {
 		ts, ok := f.value("mailwatch_backup_newest_timestamp_seconds", map[string]string{"backup": b})
 		if !ok {
 			rows = append(rows, Row{Area: "backups", Item: b, Value: "no backup file found", Level: Crit})
@@ -351,15 +353,6 @@ func antispamRows(f Families, th config.Thresholds, now time.Time) []Row {
 		rows = append(rows, Row{Area: "anti-spam", Item: "fail2ban " + s.labels["jail"], Value: fmt.Sprintf("%.0f banned", s.value), Level: OK})
 	}
 	return rows
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func systemRows(f Families) []Row {

@@ -89,6 +89,10 @@ type Settings struct {
 // IsEnabled reports whether the collector should run.
 func (s *Settings) IsEnabled() bool { return s.Enabled != nil && *s.Enabled }
 
+// Common returns the settings themselves: a config struct that inlines
+// Settings has Section's Common through it.
+func (s *Settings) Common() *Settings { return s }
+
 // Defaults are a collector's scheduling defaults and limits.
 type Defaults struct {
 	Enabled     bool
@@ -117,6 +121,13 @@ type Section interface {
 // the fixed phrase tells readers the value is cached, not measured at scrape.
 func Help(collector, text string) string {
 	return text + " Refreshed every collectors." + collector + ".interval."
+}
+
+// Describe sends descs on ch: the body of a collector's Describe.
+func Describe(ch chan<- *prometheus.Desc, descs ...*prometheus.Desc) {
+	for _, d := range descs {
+		ch <- d
+	}
 }
 
 // NewDesc builds a descriptor named mailwatch_<subsystem>_<name> whose help

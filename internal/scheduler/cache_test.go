@@ -68,12 +68,7 @@ func sameFamilies(a, b []*dto.MetricFamily) bool {
 func TestCacheFollowsRunsAndStaleWindow(t *testing.T) {
 	t.Parallel()
 	const interval = time.Minute
-	results := make(chan error)
-	var n atomic.Int64
-	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
-		ch <- value(float64(n.Add(1)), "run")
-		return <-results
-	}}
+	c, results := steppedCollector()
 	s, clock := newFakeScheduler()
 	j := job("c", c, interval, time.Hour)
 	// Run 3 fails within run 2's window (an interval after it, at most

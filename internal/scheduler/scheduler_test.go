@@ -48,6 +48,18 @@ func value(v float64, source string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(valueDesc, prometheus.GaugeValue, v, source)
 }
 
+// steppedCollector sends one sample a run, source "run", valued by the
+// run's number from 1; each run then ends with the error the test sends on
+// results.
+func steppedCollector() (c *fakeCollector, results chan<- error) {
+	ch := make(chan error)
+	var n atomic.Int64
+	return &fakeCollector{update: func(_ context.Context, out chan<- prometheus.Metric) error {
+		out <- value(float64(n.Add(1)), "run")
+		return <-ch
+	}}, ch
+}
+
 // job returns a job with an hour's stale window. Tests on a fake clock
 // keep intervals (jittered ±10 %), timeouts and the scheduler's 1 s
 // heartbeat apart, so that fakeClock.sleeping and running tell them apart.
@@ -190,13 +202,7 @@ func TestPanicRecoveredAndCounted(t *testing.T) {
 func TestSnapshotReplacedKeptThenDropped(t *testing.T) {
 	t.Parallel()
 	const interval = time.Minute
-	results := make(chan error)
-	var n atomic.Int64
-	c := &fakeCollector{update: func(_ context.Context, ch chan<- prometheus.Metric) error {
-		i := n.Add(1)
-		ch <- value(float64(i), "run")
-		return <-results
-	}}
+	c, results := steppedCollector()
 	s, clk := newFakeScheduler()
 	j := job("c", c, interval, time.Hour)
 	j.StaleAfter = 2 * time.Minute // longer than an interval: run 3 fails within the window of run 2

@@ -249,9 +249,7 @@ func TestTLSAuthAndIdleEviction(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := writeFile(t, dir, "cert.pem", string(certPEM)), writeFile(t, dir, "key.pem", string(keyPEM))
 	cfg := webConfig(t, bcrypt.MinCost, fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\n", certFile, keyFile))
-	lim := testLimits()
-	lim.maxConns, lim.maxConnsPerAddr = 2, 2
-	ts := startServer(t, cfg, lim)
+	ts := startServer(t, cfg, cappedLimits(2, 2))
 	url := "https://" + ts.addr + "/metrics"
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)

@@ -174,6 +174,29 @@ func roundTrip(c net.Conn, br *bufio.Reader, path string, header ...string) (*ht
 	return resp, string(body), err
 }
 
+// mustRoundTrip is roundTrip of GET path that fails the test, saying what
+// the request was, unless the answer is a 200.
+func mustRoundTrip(t *testing.T, c net.Conn, br *bufio.Reader, path, what string) {
+	t.Helper()
+	if resp, _, err := roundTrip(c, br, path); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %v %v", what, resp, err)
+	}
+}
+
+// newScraper is Prometheus at 127.0.0.2: it scrapes addr once and returns
+// the function that scrapes again on the same keep-alive connection.
+func newScraper(t *testing.T, addr string) (scrape func(what string)) {
+	t.Helper()
+	prom := dialFrom(t, "127.0.0.2", addr)
+	br := bufio.NewReader(prom)
+	scrape = func(what string) {
+		t.Helper()
+		mustRoundTrip(t, prom, br, "/metrics", what)
+	}
+	scrape("first scrape")
+	return scrape
+}
+
 // closedByServer reports whether the server has closed c (reading it gives
 // EOF or a reset). It waits up to 10 s for that.
 func closedByServer(c net.Conn, br *bufio.Reader) (bool, error) {
@@ -194,6 +217,14 @@ func closedByServer(c net.Conn, br *bufio.Reader) (bool, error) {
 func testLimits() limits {
 	lim := defaultLimits()
 	lim.readHeaderTimeout, lim.readTimeout = time.Minute, time.Minute
+	return lim
+}
+
+// cappedLimits are testLimits with maxConns connections to a listener, at
+// most perAddr of them from one address.
+func cappedLimits(maxConns, perAddr int) limits {
+	lim := testLimits()
+	lim.maxConns, lim.maxConnsPerAddr = maxConns, perAddr
 	return lim
 }
 
@@ -240,9 +271,7 @@ func TestIdleKeepAliveConnectionClosed(t *testing.T) {
 // gets in as soon as a connection is idle.
 func TestConnectionCap(t *testing.T) {
 	t.Parallel()
-	lim := testLimits()
-	lim.maxConns, lim.maxConnsPerAddr = 4, 8
-	ts := startServer(t, "", lim)
+	ts := startServer(t, "", cappedLimits(4, 8))
 
 	type held struct {
 		c  net.Conn
@@ -321,23 +350,15 @@ func TestConnectionCap(t *testing.T) {
 // room for a client that already holds more.
 func TestIdleConnectionsMakeRoom(t *testing.T) {
 	t.Parallel()
-	lim := testLimits()
-	lim.maxConns, lim.maxConnsPerAddr = 4, 4
-	ts := startServer(t, "", lim)
+	ts := startServer(t, "", cappedLimits(4, 4))
 
 	// Prometheus, from 127.0.0.2, scrapes once and keeps its connection.
-	prom := dialFrom(t, "127.0.0.2", ts.addr)
-	pbr := bufio.NewReader(prom)
-	if resp, _, err := roundTrip(prom, pbr, "/metrics"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("first scrape: %v %v", resp, err)
-	}
+	scrape := newScraper(t, ts.addr)
 	// A client at 127.0.0.1 fills the listener with idle connections.
 	var idle []net.Conn
 	for range 3 {
 		c := dialFrom(t, "127.0.0.1", ts.addr)
-		if resp, _, err := roundTrip(c, bufio.NewReader(c), "/-/healthy"); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("request: %v %v", resp, err)
-		}
+		mustRoundTrip(t, c, bufio.NewReader(c), "/-/healthy", "request")
 		idle = append(idle, c)
 	}
 	waitFor(t, "4 idle connections", func() bool { return ts.listener().inState(http.StateIdle) == 4 })
@@ -346,15 +367,11 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 	// ones, never Prometheus's, which holds fewer.
 	for range 5 {
 		c := dialFrom(t, "127.0.0.1", ts.addr)
-		if resp, _, err := roundTrip(c, bufio.NewReader(c), "/-/healthy"); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("request over the cap from 127.0.0.1: %v %v", resp, err)
-		}
+		mustRoundTrip(t, c, bufio.NewReader(c), "/-/healthy", "request over the cap from 127.0.0.1")
 		idle = append(idle, c)
 		waitFor(t, "the connection to go idle", func() bool { return ts.listener().inState(http.StateIdle) == 4 })
 	}
-	if resp, _, err := roundTrip(prom, pbr, "/metrics"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("Prometheus's keep-alive connection was closed for a greedier client: %v %v", resp, err)
-	}
+	scrape("Prometheus's keep-alive connection was closed for a greedier client")
 
 	// A new client gets in by closing one of 127.0.0.1's idle connections.
 	resp, err := clientFrom(t, "127.0.0.3").Get("http://" + ts.addr + "/metrics")
@@ -362,9 +379,7 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 		t.Fatalf("scrape from a new address with the listener full of idle connections: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if resp, _, err := roundTrip(prom, pbr, "/metrics"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("Prometheus's keep-alive connection was closed for a newcomer: %v %v", resp, err)
-	}
+	scrape("Prometheus's keep-alive connection was closed for a newcomer")
 }
 
 // Connections that hold a slot without being idle (here: no request sent
@@ -372,15 +387,9 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 // do not make the server close another client's keep-alive connection.
 func TestPerAddressLimit(t *testing.T) {
 	t.Parallel()
-	lim := testLimits()
-	lim.maxConns, lim.maxConnsPerAddr = 4, 2
-	ts := startServer(t, "", lim)
+	ts := startServer(t, "", cappedLimits(4, 2))
 
-	prom := dialFrom(t, "127.0.0.2", ts.addr)
-	pbr := bufio.NewReader(prom)
-	if resp, _, err := roundTrip(prom, pbr, "/metrics"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("first scrape: %v %v", resp, err)
-	}
+	scrape := newScraper(t, ts.addr)
 	for range 2 {
 		dialFrom(t, "127.0.0.1", ts.addr) // silent
 	}
@@ -398,9 +407,7 @@ func TestPerAddressLimit(t *testing.T) {
 	if closed, err := closedByServer(c, bufio.NewReader(c)); !closed {
 		t.Fatalf("a second connection from 127.0.0.3 to a full listener was not closed (%v)", err)
 	}
-	if resp, _, err := roundTrip(prom, pbr, "/metrics"); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("scrape on Prometheus's keep-alive connection: %v %v", resp, err)
-	}
+	scrape("scrape on Prometheus's keep-alive connection")
 }
 
 func TestAddrKey(t *testing.T) {

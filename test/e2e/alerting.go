@@ -58,6 +58,20 @@ type promRuleFile struct {
 	Groups []promRuleGroup `yaml:"groups"`
 }
 
+// readRuleFile reads and decodes the rule file name of deploy/prometheus.
+func readRuleFile(t testing.TB, name string) promRuleFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "prometheus", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f promRuleFile
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("deploy/prometheus/%s: %v", name, err)
+	}
+	return f
+}
+
 type promRuleGroup struct {
 	Name  string         `yaml:"name"`
 	Rules []promRule     `yaml:"rules"`
@@ -79,14 +93,7 @@ const queueHighExpr = `(mailwatch_postfix_queue_messages{queue!="corrupt"}) > 10
 // testAlertRules returns the e2e copy of deploy/prometheus/alerts.yml (see above).
 func testAlertRules(t testing.TB, env *Env) []byte {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "prometheus", "alerts.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f promRuleFile
-	if err := yaml.Unmarshal(src, &f); err != nil {
-		t.Fatalf("deploy/prometheus/alerts.yml: %v", err)
-	}
+	f := readRuleFile(t, "alerts.yml")
 	lowered := env.PlanInt(t, "DEFERRED_EXPECTED") - 1
 	found := false
 	for gi := range f.Groups {

@@ -253,11 +253,7 @@ func (d *Daemon) Scrape(t testing.TB) []byte {
 func (d *Daemon) scrape() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL+"/metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := send(ctx, http.MethodGet, d.URL+"/metrics")
 	if err != nil {
 		return nil, err
 	}

@@ -108,11 +108,7 @@ func (p *Prometheus) RegisterTarget(t testing.TB, job, addr string, labels map[s
 // Reload makes Prometheus re-read its configuration and rule files (e.g. after a test put a
 // rule file into Env.PromRulesDir).
 func (p *Prometheus) Reload(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL+"/-/reload", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := send(ctx, http.MethodPost, p.URL+"/-/reload")
 	if err != nil {
 		return err
 	}
@@ -125,11 +121,7 @@ func (p *Prometheus) Reload(ctx context.Context) error {
 }
 
 func (p *Prometheus) get(ctx context.Context, path string, data any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := send(ctx, http.MethodGet, p.URL+path)
 	if err != nil {
 		return err
 	}
@@ -148,6 +140,16 @@ func (p *Prometheus) get(ctx context.Context, path string, data any) error {
 	return json.Unmarshal(envelope.Data, data)
 }
 
+// send sends a request without a body under ctx with the default client; the caller closes
+// the response's body.
+func send(ctx context.Context, method, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // Notification is one Alertmanager webhook notification received by the harness receiver.
 type Notification struct {
 	Status string `json:"status"`
@@ -161,11 +163,7 @@ type Notification struct {
 // Notifications returns every notification the harness webhook receiver got since the stack
 // started, oldest first.
 func (e *Env) Notifications(ctx context.Context) ([]Notification, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.HookURL+"/alerts", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := send(ctx, http.MethodGet, e.HookURL+"/alerts")
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/env.sh"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-mwh_require_root
-mwh_require_throwaway
-mwh_require_no_foreign_daemons
+mwh_require_stack_host
 
 case $MWH_LOG_MODE in syslog | file) ;; *) mwh_die "MWH_LOG_MODE must be syslog or file, not '$MWH_LOG_MODE'" ;; esac
 command -v postconf >/dev/null || mwh_die "Postfix is not installed: run test/harness/install.sh first"

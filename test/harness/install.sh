@@ -14,8 +14,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/env.sh"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-mwh_require_root
-mwh_require_throwaway
+mwh_require_disposable_host
 
 # dnsmasq-base is the dnsmasq server binary without Debian's service wrapper (we start it
 # ourselves on a non-default port); the Perl SSL modules let swaks speak STARTTLS/TLS (they are

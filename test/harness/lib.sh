@@ -49,6 +49,14 @@ mwh_require_throwaway() {
   exit 2
 }
 
+# mwh_require_disposable_host: the checks of every script that installs or changes the stack on
+# this machine (install.sh, and configure.sh and start.sh through mwh_require_stack_host): root, on
+# a throwaway machine.
+mwh_require_disposable_host() {
+  mwh_require_root
+  mwh_require_throwaway
+}
+
 # ------------------------------------------------------------------ process records
 # The harness records every process it starts as $MWH_RUN/NAME.pid = "PID STARTTIME", where
 # STARTTIME is field 22 of /proc/PID/stat. A PID is only ever signalled when both still match,
@@ -200,6 +208,13 @@ mwh_require_no_foreign_daemons() {
   printf '  - %s\n' "${foreign[@]}" >&2
   printf '[harness] Stop them first (the harness only ever signals processes it recorded in %s).\n' "$MWH_RUN" >&2
   exit 2
+}
+
+# mwh_require_stack_host: the checks of the scripts that configure or start the stack
+# (configure.sh, start.sh): mwh_require_disposable_host, then mwh_require_no_foreign_daemons.
+mwh_require_stack_host() {
+  mwh_require_disposable_host
+  mwh_require_no_foreign_daemons
 }
 
 # The monitor user must exist for group lookups in checks; the DNS server runs as dnsmasq if the

@@ -14,9 +14,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/env.sh"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-mwh_require_root
-mwh_require_throwaway
-mwh_require_no_foreign_daemons
+mwh_require_stack_host
 if [ ! -e "/etc/postfix/$MWH_MARKER_NAME" ] || [ ! -s "$MWH_ETC/rsyslog.conf" ]; then
   mwh_die "the stack is not configured: run test/harness/configure.sh first"
 fi

@@ -135,10 +135,8 @@ func (c *Collector) Inherit(prev collectors.Collector) {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{filesDesc, newestTimeDesc, newestSizeDesc, scanSuccessDesc,
-		verifySuccessDesc, verifyTimeDesc, verifiedFileTimeDesc, verifiedEntriesDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, filesDesc, newestTimeDesc, newestSizeDesc, scanSuccessDesc,
+		verifySuccessDesc, verifyTimeDesc, verifiedFileTimeDesc, verifiedEntriesDesc)
 }
 
 // fileStamp identifies one state of an archive.

@@ -69,9 +69,6 @@ type Config struct {
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: on (with no sets it reports that it has nothing to watch),
 // every 15 minutes. A run only lists directories; verification has its own
 // clock (verify_interval) and runs in the background.
@@ -129,17 +126,12 @@ func (s *Set) validate(at string, names map[string]bool) []error {
 	}
 	names[s.Name] = true
 	dir, base := filepath.Split(s.Path)
-	switch {
-	case !filepath.IsAbs(s.Path):
-		errs = append(errs, confval.Errorf(at+".path", "must be an absolute path, got %q", s.Path))
-	case filepath.Clean(s.Path) != s.Path:
-		errs = append(errs, confval.Errorf(at+".path", "%q is not clean; write %q", s.Path, filepath.Clean(s.Path)))
-	case strings.ContainsAny(dir, `*?[\`):
+	if perrs := confval.CheckPath(at+".path", s.Path); perrs != nil {
+		errs = append(errs, perrs...)
+	} else if strings.ContainsAny(dir, `*?[\`) {
 		errs = append(errs, confval.Errorf(at+".path", "wildcards are allowed in the file name only, got %q", s.Path))
-	default:
-		if _, err := filepath.Match(base, ""); err != nil {
-			errs = append(errs, confval.Errorf(at+".path", "bad pattern %q", base))
-		}
+	} else if _, err := filepath.Match(base, ""); err != nil {
+		errs = append(errs, confval.Errorf(at+".path", "bad pattern %q", base))
 	}
 	if s.Format != "" && !knownFormat(s.Format) {
 		errs = append(errs, confval.Errorf(at+".format", "must be one of %s, got %q", strings.Join(formats, ", "), s.Format))

@@ -125,9 +125,7 @@ func cmpOr(a, b string) string {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{notAfterDesc, notBeforeDesc, checkDesc, verifyDesc, matchesDesc, versionDesc, discoveryDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, notAfterDesc, notBeforeDesc, checkDesc, verifyDesc, matchesDesc, versionDesc, discoveryDesc)
 }
 
 // fileResult is one file read in this run.

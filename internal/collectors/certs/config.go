@@ -88,9 +88,6 @@ type Endpoint struct {
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: certificates last months and alerts fire weeks ahead, so every
 // ten minutes is plenty and still notices a forgotten reload the same hour.
 func (c *Config) Defaults() collectors.Defaults {
@@ -132,7 +129,7 @@ func (c *Config) Validate() []error {
 	seen := map[string]bool{}
 	for i, f := range c.Files {
 		at := "files[" + strconv.Itoa(i) + "]"
-		errs = append(errs, checkPath(at, f)...)
+		errs = append(errs, confval.CheckPath(at, f)...)
 		if _, err := filepath.Match(f, ""); err != nil {
 			errs = append(errs, confval.Errorf(at, "%q is not a valid glob pattern", f))
 		}
@@ -144,9 +141,9 @@ func (c *Config) Validate() []error {
 	if c.MaxFiles < 1 || c.MaxFiles > maxMaxFiles {
 		errs = append(errs, confval.Errorf("max_files", "must be between 1 and %d, got %d", maxMaxFiles, c.MaxFiles))
 	}
-	errs = append(errs, checkOptionalPath("discover.postconf", c.Discover.Postconf)...)
-	errs = append(errs, checkOptionalPath("discover.dovecot_config", c.Discover.DovecotConfig)...)
-	errs = append(errs, checkOptionalPath("ca_file", c.CAFile)...)
+	errs = append(errs, confval.CheckOptionalPath("discover.postconf", c.Discover.Postconf)...)
+	errs = append(errs, confval.CheckOptionalPath("discover.dovecot_config", c.Discover.DovecotConfig)...)
+	errs = append(errs, confval.CheckOptionalPath("ca_file", c.CAFile)...)
 	if c.EHLOName != "" && !isHostname(c.EHLOName) {
 		errs = append(errs, confval.Errorf("ehlo_name", "%q is not a host name", c.EHLOName))
 	}
@@ -171,26 +168,9 @@ func (c *Config) Validate() []error {
 		if e.ServerName != "" && (!isHostname(e.ServerName) || net.ParseIP(e.ServerName) != nil) {
 			errs = append(errs, confval.Errorf(at+".server_name", "%q is not a DNS name", e.ServerName))
 		}
-		errs = append(errs, checkOptionalPath(at+".expect_file", e.ExpectFile)...)
+		errs = append(errs, confval.CheckOptionalPath(at+".expect_file", e.ExpectFile)...)
 	}
 	return errs
-}
-
-func checkOptionalPath(at, p string) []error {
-	if p == "" {
-		return nil
-	}
-	return checkPath(at, p)
-}
-
-func checkPath(at, p string) []error {
-	switch {
-	case !filepath.IsAbs(p):
-		return []error{confval.Errorf(at, "must be an absolute path, got %q", p)}
-	case filepath.Clean(p) != p:
-		return []error{confval.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p))}
-	}
-	return nil
 }
 
 // isHostname accepts letters, digits, hyphens and dots, 1 to 253 bytes,

@@ -66,9 +66,7 @@ func NewWithSource(cfg Config, src Source, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{buildDesc, versionDesc, sigsDesc, successDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, buildDesc, versionDesc, sigsDesc, successDesc)
 }
 
 type result struct {

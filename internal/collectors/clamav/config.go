@@ -4,7 +4,6 @@
 package clamav
 
 import (
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,9 +46,6 @@ type Config struct {
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: three 512-byte reads cost nothing, and freshclam updates a few
 // times a day, so a few minutes of lag is plenty. A host without ClamAV gets
 // a quiet "not present".
@@ -70,12 +66,7 @@ func (c *Config) ApplyDefaults() {
 // Validate checks the directory and the database names.
 func (c *Config) Validate() []error {
 	var errs []error
-	switch d := c.DatabaseDir; {
-	case !filepath.IsAbs(d):
-		errs = append(errs, confval.Errorf("database_dir", "must be an absolute path, got %q", d))
-	case filepath.Clean(d) != d:
-		errs = append(errs, confval.Errorf("database_dir", "%q is not clean; write %q", d, filepath.Clean(d)))
-	}
+	errs = append(errs, confval.CheckPath("database_dir", c.DatabaseDir)...)
 	if len(c.Databases) > maxDatabases {
 		errs = append(errs, confval.Errorf("databases", "%d databases, more than %d", len(c.Databases), maxDatabases))
 	}

@@ -173,8 +173,6 @@ type section struct {
 	Path                string `yaml:"path"`
 }
 
-func (s *section) Common() *collectors.Settings { return &s.Settings }
-
 func (s *section) Defaults() collectors.Defaults { return collectors.Defaults{Enabled: true} }
 
 func (s *section) ApplyDefaults() {

@@ -187,9 +187,7 @@ func (c *Collector) Inherit(prev collectors.Collector) {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- listedDesc
-	ch <- successDesc
-	ch <- errorsDesc
+	collectors.Describe(ch, listedDesc, successDesc, errorsDesc)
 }
 
 type result struct {

@@ -79,9 +79,6 @@ var DefaultZones = []Zone{
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: off, and every 30 minutes at most every 5: list operators block
 // resolvers that ask too often, and listings change slowly.
 func (c *Config) Defaults() collectors.Defaults {

@@ -107,9 +107,7 @@ func NewWithSources(cfg Config, db Database, log FailureLog, now func() time.Tim
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{bannedDesc, failedDesc, bansDesc, activeDesc, logOKDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, bannedDesc, failedDesc, bansDesc, activeDesc, logOKDesc)
 }
 
 type reading struct {

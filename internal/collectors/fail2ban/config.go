@@ -4,7 +4,6 @@
 package fail2ban
 
 import (
-	"path/filepath"
 	"strconv"
 	"time"
 	"unicode"
@@ -61,9 +60,6 @@ type Config struct {
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: a few indexed queries on a small database and a read of the
 // log's new lines: cheap enough for every 30 seconds. The timeout leaves the
 // busy-wait on fail2ban's write lock room to succeed.
@@ -93,9 +89,9 @@ func (c *Config) ApplyDefaults() {
 // Validate checks paths, durations and jail names.
 func (c *Config) Validate() []error {
 	var errs []error
-	errs = append(errs, checkPath("database", c.Database)...)
+	errs = append(errs, confval.CheckPath("database", c.Database)...)
 	if c.LogFile != NoLogFile {
-		errs = append(errs, checkPath("log_file", c.LogFile)...)
+		errs = append(errs, confval.CheckPath("log_file", c.LogFile)...)
 	}
 	if d := c.FindTime.D(); d <= 0 || d > maxFindTime {
 		errs = append(errs, confval.Errorf("find_time", "must be between 1s and 7d, got %s", c.FindTime))
@@ -120,16 +116,6 @@ func (c *Config) Validate() []error {
 		seen[j] = true
 	}
 	return errs
-}
-
-func checkPath(key, p string) []error {
-	switch {
-	case !filepath.IsAbs(p):
-		return []error{confval.Errorf(key, "must be an absolute path, got %q", p)}
-	case filepath.Clean(p) != p:
-		return []error{confval.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
-	}
-	return nil
 }
 
 // validJailName accepts what a fail2ban jail section can be called and a

@@ -68,9 +68,7 @@ func NewWithStatter(cfg Config, s Statter, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{sizeDesc, availDesc, filesDesc, filesFreeDesc, readonlyDesc, successDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, sizeDesc, availDesc, filesDesc, filesFreeDesc, readonlyDesc, successDesc)
 }
 
 type result struct {

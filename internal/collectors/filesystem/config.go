@@ -4,7 +4,6 @@
 package filesystem
 
 import (
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -31,9 +30,6 @@ var DefaultPaths = []string{"/var/spool/postfix", "/var/mail", "/var/log"}
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: statfs is cheap, but a stale NFS mount can hang it, so the
 // timeout is short and a stuck path is not retried until its call returns.
 func (c *Config) Defaults() collectors.Defaults {
@@ -53,12 +49,9 @@ func (c *Config) Validate() []error {
 	seen := map[string]bool{}
 	for i, p := range c.Paths {
 		at := "paths[" + strconv.Itoa(i) + "]"
-		switch {
-		case !filepath.IsAbs(p):
-			errs = append(errs, confval.Errorf(at, "must be an absolute path, got %q", p))
-		case filepath.Clean(p) != p:
-			errs = append(errs, confval.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p)))
-		case seen[p]:
+		if perrs := confval.CheckPath(at, p); perrs != nil {
+			errs = append(errs, perrs...)
+		} else if seen[p] {
 			errs = append(errs, confval.Errorf(at, "%q is listed twice", p))
 		}
 		seen[p] = true

@@ -132,13 +132,10 @@ func (c *Collector) Inherit(prev collectors.Collector) {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{
+	collectors.Describe(ch,
 		sizeDesc, msgsDesc, rootMailboxesDesc, rootUnmeasuredDesc, rootSuccessDesc,
 		domainSizeDesc, domainMsgsDesc, domainBoxesDesc, quotaSuccessDesc,
-		quotaUsedBytesDesc, quotaLimitBytesDesc, quotaUsedMsgsDesc, quotaLimitMsgsDesc, quotaRatioDesc,
-	} {
-		ch <- d
-	}
+		quotaUsedBytesDesc, quotaLimitBytesDesc, quotaUsedMsgsDesc, quotaLimitMsgsDesc, quotaRatioDesc)
 }
 
 type quotaResult struct {

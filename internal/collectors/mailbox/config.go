@@ -85,9 +85,6 @@ var DefaultRoots = []Root{
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: on, every 15 minutes. Mailbox sizes change slowly, and the walk
 // touches every mailbox directory; the per-directory cache makes a run over
 // unchanged mailboxes cheap, but not free.
@@ -122,7 +119,9 @@ func (c *Config) Validate() []error {
 	seen := map[string]bool{}
 	for i, r := range c.Roots {
 		at := "roots[" + strconv.Itoa(i) + "]"
-		if err := validatePattern(r.Path); err != "" {
+		if perrs := confval.CheckPath(at+".path", r.Path); perrs != nil {
+			errs = append(errs, perrs...)
+		} else if err := validatePattern(r.Path); err != "" {
 			errs = append(errs, confval.Errorf(at+".path", "%s", err))
 		} else if seen[r.Path] {
 			errs = append(errs, confval.Errorf(at+".path", "%q is listed twice", r.Path))
@@ -166,14 +165,9 @@ func (q *Quota) validate() []error {
 	return errs
 }
 
-// validatePattern returns why a root glob is unusable, or "".
+// validatePattern returns why a root glob, absolute and clean, is unusable,
+// or "".
 func validatePattern(p string) string {
-	switch {
-	case !filepath.IsAbs(p):
-		return "must be an absolute path, got " + strconv.Quote(p)
-	case filepath.Clean(p) != p:
-		return strconv.Quote(p) + " is not clean; write " + strconv.Quote(filepath.Clean(p))
-	}
 	wild := 0
 	for _, comp := range strings.Split(p[1:], "/") {
 		if !hasMeta(comp) {

@@ -92,10 +92,7 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- successDesc
-	ch <- querySuccessDesc
-	ch <- spfLookupsDesc
-	ch <- dmarcPolicyDesc
+	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc)
 }
 
 // domainResult is everything measured for one domain.

@@ -65,9 +65,6 @@ type Selector struct {
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: off. Records change rarely and answers are cached by TTL.
 func (c *Config) Defaults() collectors.Defaults {
 	return collectors.Defaults{Enabled: false, Interval: 15 * time.Minute, Timeout: time.Minute, MinInterval: time.Minute}

@@ -97,9 +97,7 @@ func newCollector(cfg Config, srcs []namedSource, logger *zap.Logger) *Collector
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{messagesDesc, recipientsDesc, sizeDesc, oldestDesc, deferredDesc, domainDesc, successDesc, sourceDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, messagesDesc, recipientsDesc, sizeDesc, oldestDesc, deferredDesc, domainDesc, successDesc, sourceDesc)
 }
 
 // result is one instance's outcome of a run.

@@ -74,9 +74,6 @@ var instanceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: showq reads every queue file, so a big queue costs Postfix real
 // I/O; 30s keeps the numbers fresh for alerting without doing that work on
 // every 15s scrape, and 10s is the floor.
@@ -111,8 +108,8 @@ func (c *Config) Validate() []error {
 	paths, names := map[string]bool{}, map[string]bool{}
 	for i, s := range c.Spools {
 		at := "spools[" + strconv.Itoa(i) + "]"
-		errs = append(errs, checkAbs(at+".path", s.Path, true)...)
-		errs = append(errs, checkAbs(at+".config_directory", s.ConfigDirectory, false)...)
+		errs = append(errs, confval.CheckPath(at+".path", s.Path)...)
+		errs = append(errs, confval.CheckOptionalPath(at+".config_directory", s.ConfigDirectory)...)
 		switch {
 		case !instanceNameRE.MatchString(s.Name):
 			errs = append(errs, confval.Errorf(at+".name", "%q is not a valid instance name (letters, digits, '_', '.', '-'; 63 at most)", s.Name))
@@ -125,7 +122,7 @@ func (c *Config) Validate() []error {
 		names[s.Name], paths[s.Path] = true, true
 	}
 	errs = append(errs, c.validateSources()...)
-	errs = append(errs, checkAbs("postqueue_path", c.PostqueuePath, true)...)
+	errs = append(errs, confval.CheckPath("postqueue_path", c.PostqueuePath)...)
 	if c.TopDeferredDomains < 0 || c.TopDeferredDomains > MaxTopDomains {
 		errs = append(errs, confval.Errorf("top_deferred_domains", "must be between 0 (off) and %d, got %d", MaxTopDomains, c.TopDeferredDomains))
 	}
@@ -149,16 +146,4 @@ func (c *Config) validateSources() []error {
 		seen[s] = true
 	}
 	return errs
-}
-
-func checkAbs(at, p string, required bool) []error {
-	switch {
-	case p == "" && !required:
-		return nil
-	case !filepath.IsAbs(p):
-		return []error{confval.Errorf(at, "must be an absolute path, got %q", p)}
-	case filepath.Clean(p) != p:
-		return []error{confval.Errorf(at, "%q is not clean; write %q", p, filepath.Clean(p))}
-	}
-	return nil
 }

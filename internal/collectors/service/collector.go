@@ -110,9 +110,7 @@ func (c *Collector) Backend() string { return c.backend }
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{stateDesc, presentDesc, restartsDesc, startDesc, memoryDesc, cpuDesc, checkDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, stateDesc, presentDesc, restartsDesc, startDesc, memoryDesc, cpuDesc, checkDesc)
 }
 
 // Update implements collectors.Collector.

@@ -4,7 +4,6 @@
 package service
 
 import (
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -104,9 +103,6 @@ func mustRegexp(s string) confval.Regexp { return confval.Regexp{Regexp: regexp.
 // Build makes the collector this section configures; the config loader
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
-
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
 
 // Defaults: a local D-Bus round trip or a /proc scan costs milliseconds, so
 // every 15s, the scrape interval most users run, is cheap.
@@ -240,13 +236,7 @@ func (p *Process) validate(at string, names map[string]bool) []error {
 	}
 	names[p.Name] = true
 	for _, f := range []struct{ key, path string }{{"pidfile", p.Pidfile}, {"executable", p.Executable}} {
-		switch {
-		case f.path == "":
-		case !filepath.IsAbs(f.path):
-			errs = append(errs, confval.Errorf(at+"."+f.key, "must be an absolute path, got %q", f.path))
-		case filepath.Clean(f.path) != f.path:
-			errs = append(errs, confval.Errorf(at+"."+f.key, "%q is not clean; write %q", f.path, filepath.Clean(f.path)))
-		}
+		errs = append(errs, confval.CheckOptionalPath(at+"."+f.key, f.path)...)
 	}
 	if len(p.Comm) > maxComm || strings.ContainsAny(p.Comm, "/\x00") {
 		errs = append(errs, confval.Errorf(at+".comm", "%q is not a process name: the kernel keeps at most %d bytes and no /", p.Comm, maxComm))

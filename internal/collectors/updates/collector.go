@@ -68,9 +68,7 @@ func NewWithSource(src Source, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{pendingDesc, checkDesc, listsDesc, rebootDesc} {
-		ch <- d
-	}
+	collectors.Describe(ch, pendingDesc, checkDesc, listsDesc, rebootDesc)
 }
 
 type reading struct {

@@ -4,7 +4,6 @@
 package updates
 
 import (
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -46,9 +45,6 @@ type Config struct {
 // calls it for every enabled section.
 func (c *Config) Build(logger *zap.Logger) (collectors.Collector, error) { return New(*c, logger) }
 
-// Common returns the scheduling settings.
-func (c *Config) Common() *collectors.Settings { return &c.Settings }
-
 // Defaults: apt-get's dependency solver takes seconds of CPU and about
 // 70 MiB (5 s on a Debian 12 host with 136 pending upgrades), and the lists
 // it reads change only when apt update runs (daily on a default install),
@@ -74,21 +70,11 @@ func (c *Config) ApplyDefaults() {
 func (c *Config) Validate() []error {
 	var errs []error
 	if strings.Contains(c.AptGet, "/") {
-		errs = append(errs, checkPath("apt_get", c.AptGet)...)
+		errs = append(errs, confval.CheckPath("apt_get", c.AptGet)...)
 	} else if !commandName.MatchString(c.AptGet) {
 		errs = append(errs, confval.Errorf("apt_get", "%q is neither an absolute path nor a command name (it is run without a shell: no arguments)", c.AptGet))
 	}
-	errs = append(errs, checkPath("apt_lists_dir", c.AptListsDir)...)
-	errs = append(errs, checkPath("reboot_required_file", c.RebootRequiredFile)...)
+	errs = append(errs, confval.CheckPath("apt_lists_dir", c.AptListsDir)...)
+	errs = append(errs, confval.CheckPath("reboot_required_file", c.RebootRequiredFile)...)
 	return errs
-}
-
-func checkPath(key, p string) []error {
-	switch {
-	case !filepath.IsAbs(p):
-		return []error{confval.Errorf(key, "must be an absolute path, got %q", p)}
-	case filepath.Clean(p) != p:
-		return []error{confval.Errorf(key, "%q is not clean; write %q", p, filepath.Clean(p))}
-	}
-	return nil
 }
