@@ -21,9 +21,10 @@ var updateReplay = flag.Bool("update-replay", false, "rewrite the golden files o
 // corpus is the log corpus of the log pipeline's own tests.
 const corpus = "../../internal/logparse/testdata/corpus/"
 
-// lastLineTS masks the value of the last-line timestamp: it depends on the
+// lastLineTS masks the values of the timestamps read from log lines (the
+// last line's, the last sent delivery's per provider): they depend on the
 // time zone and, for lines without a year, on the current year.
-var lastLineTS = regexp.MustCompile(`(?m)^(mailwatch_log_last_line_timestamp_seconds\{[^}]*\}) .*$`)
+var lastLineTS = regexp.MustCompile(`(?m)^((?:mailwatch_log_last_line_timestamp_seconds|mailwatch_postfix_provider_last_sent_timestamp_seconds)\{[^}]*\}) .*$`)
 
 // TestReplayGolden pins the output of `mailwatchd replay` (stdout, stderr
 // and exit code) byte for byte, for reports, exposition output, several

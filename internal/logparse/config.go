@@ -42,6 +42,25 @@ type Config struct {
 	MaxCatchUp ByteSize `yaml:"max_catchup_bytes"`
 	// Rules are user classification rules, counted as events by name.
 	Rules []RuleConfig `yaml:"rules"`
+	// Providers are the mailbox providers of the delivery metrics, in
+	// matching order. Absent: google, microsoft, yahoo and apple
+	// (maillog.DefaultProviders). An explicit empty list counts every
+	// delivery under "other". At most maillog.MaxProviders.
+	Providers []ProviderConfig `yaml:"providers"`
+}
+
+// ProviderConfig is one mailbox provider: a delivery whose relay host name
+// matches one of RelaySuffixes, or else whose recipient domain matches one
+// of RecipientDomainSuffixes, counts under its name. A suffix "example.com"
+// matches that name and every name below it; ".example.com" only the names
+// below it.
+type ProviderConfig struct {
+	// Name is the provider label value; snake_case, unique, not "other".
+	Name string `yaml:"name"`
+	// RelaySuffixes match the relay= host name (MX hosts).
+	RelaySuffixes []string `yaml:"relay_suffixes"`
+	// RecipientDomainSuffixes match the domain of the recipient (to=).
+	RecipientDomainSuffixes []string `yaml:"recipient_domain_suffixes"`
 }
 
 // SourceConfig is one log source.
@@ -116,6 +135,28 @@ func (c *Config) ApplyDefaults() {
 	if c.MaxCatchUp == 0 {
 		c.MaxCatchUp = DefaultMaxCatchUp
 	}
+	if c.Providers == nil {
+		c.Providers = DefaultProviders()
+	}
+}
+
+// DefaultProviders are the providers of a config without providers.
+func DefaultProviders() []ProviderConfig {
+	def := maillog.DefaultProviders()
+	out := make([]ProviderConfig, len(def))
+	for i, p := range def {
+		out[i] = ProviderConfig{Name: p.Name, RelaySuffixes: p.RelaySuffixes, RecipientDomainSuffixes: p.RecipientDomainSuffixes}
+	}
+	return out
+}
+
+// classifierProviders converts the providers for maillog.NewClassifier.
+func classifierProviders(ps []ProviderConfig) []maillog.Provider {
+	out := make([]maillog.Provider, len(ps))
+	for i, p := range ps {
+		out[i] = maillog.Provider{Name: p.Name, RelaySuffixes: p.RelaySuffixes, RecipientDomainSuffixes: p.RecipientDomainSuffixes}
+	}
+	return out
 }
 
 var (
@@ -161,6 +202,55 @@ func (c *Config) Validate() []error {
 		}
 		if strings.ContainsAny(r.Program, " \t") {
 			add(p+".program", "%q is not a program name", r.Program)
+		}
+	}
+	errs = append(errs, validateProviders(c.Providers)...)
+	return errs
+}
+
+func validateProviders(ps []ProviderConfig) []error {
+	var errs []error
+	add := func(path, format string, args ...any) { errs = append(errs, confval.Errorf(path, format, args...)) }
+	if len(ps) > maillog.MaxProviders {
+		add("providers", "%d providers, at most %d (the provider label has at most %d values with \"other\")",
+			len(ps), maillog.MaxProviders, maillog.MaxProviders+1)
+	}
+	names := map[string]bool{}
+	owner := map[string]string{} // "relay:" or "rcpt:" + suffix -> provider
+	for i, pc := range ps {
+		p := fmt.Sprintf("providers[%d]", i)
+		switch {
+		case !snakeCase.MatchString(pc.Name):
+			add(p+".name", "%q is not a snake_case name", pc.Name)
+		case pc.Name == maillog.OtherProvider:
+			add(p+".name", "%q is the label of deliveries no provider claims", pc.Name)
+		case names[pc.Name]:
+			add(p+".name", "duplicate provider name %q", pc.Name)
+		}
+		names[pc.Name] = true
+		if len(pc.RelaySuffixes)+len(pc.RecipientDomainSuffixes) == 0 {
+			add(p, "a provider needs relay_suffixes or recipient_domain_suffixes")
+		}
+		for _, l := range []struct {
+			key  string
+			list []string
+		}{{"relay_suffixes", pc.RelaySuffixes}, {"recipient_domain_suffixes", pc.RecipientDomainSuffixes}} {
+			if len(l.list) > maillog.MaxProviderSuffixes {
+				add(p+"."+l.key, "%d suffixes, at most %d", len(l.list), maillog.MaxProviderSuffixes)
+			}
+			for j, sfx := range l.list {
+				sp := fmt.Sprintf("%s.%s[%d]", p, l.key, j)
+				if why := maillog.CheckSuffix(sfx); why != "" {
+					add(sp, "%q %s (want a lower-case domain name such as example.com or .example.com)", sfx, why)
+					continue
+				}
+				key := l.key + ":" + sfx
+				if prev, ok := owner[key]; ok {
+					add(sp, "%q is already a suffix of provider %q", sfx, prev)
+					continue
+				}
+				owner[key] = pc.Name
+			}
 		}
 	}
 	return errs

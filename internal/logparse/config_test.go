@@ -5,14 +5,17 @@ package logparse
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
 	"github.com/mailwatchd/mailwatchd/internal/confval"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
 func decode(t *testing.T, src string) (Config, error) {
@@ -46,6 +49,19 @@ rules:
   - name: greylisted
     program: postfix/smtp
     match: 'said: 45[0-9] .*[Gg]reylist'
+providers:
+  - name: google
+    relay_suffixes: [google.com]
+    recipient_domain_suffixes: [gmail.com, googlemail.com]
+  - name: microsoft
+    relay_suffixes: [outlook.com, mx.microsoft]
+    recipient_domain_suffixes: [outlook.com, hotmail.com, live.com, msn.com, hotmail.co.uk, hotmail.fr, hotmail.de, hotmail.it, live.co.uk, live.fr]
+  - name: yahoo
+    relay_suffixes: [yahoodns.net]
+    recipient_domain_suffixes: [yahoo.com, ymail.com, rocketmail.com, aol.com, yahoo.co.uk, yahoo.fr, yahoo.de]
+  - name: apple
+    relay_suffixes: [icloud.com]
+    recipient_domain_suffixes: [icloud.com, me.com, mac.com]
 `
 
 func TestConfigDecode(t *testing.T) {
@@ -62,6 +78,10 @@ func TestConfigDecode(t *testing.T) {
 	}
 	if c.Rules[0].Match.Regexp == nil || !c.Rules[0].Match.MatchString("said: 451 4.7.1 Greylisted") {
 		t.Errorf("rule regexp not compiled")
+	}
+	// The example's providers are the defaults.
+	if diff := cmp.Diff(DefaultProviders(), c.Providers); diff != "" {
+		t.Errorf("example providers differ from the defaults (-defaults +example):\n%s", diff)
 	}
 }
 
@@ -93,6 +113,7 @@ func TestConfigDefaults(t *testing.T) {
 		StateSaveInterval: 10e9,
 		RotateWait:        5e9,
 		MaxCatchUp:        1 << 30,
+		Providers:         DefaultProviders(),
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -104,6 +125,77 @@ func TestConfigDefaults(t *testing.T) {
 	empty.ApplyDefaults()
 	if len(empty.Sources) != 0 {
 		t.Errorf("an explicit empty source list got defaults: %+v", empty.Sources)
+	}
+	none, _ := decode(t, "providers: []\n")
+	none.ApplyDefaults()
+	if len(none.Providers) != 0 || none.Providers == nil {
+		t.Errorf("an explicit empty provider list got defaults: %+v", none.Providers)
+	}
+}
+
+func TestConfigValidateProviders(t *testing.T) {
+	many := "providers:\n"
+	for i := range maillog.MaxProviders + 1 {
+		many += fmt.Sprintf("  - {name: p%d, relay_suffixes: [p%d.example]}\n", i, i)
+	}
+	longList := "[a0.example"
+	for i := range maillog.MaxProviderSuffixes {
+		longList += fmt.Sprintf(", a%d.example", i+1)
+	}
+	longList += "]"
+	tests := []struct {
+		name, src string
+		want      []string // error paths
+	}{
+		{"defaults", "start_at: end\n", nil},
+		{"none", "providers: []\n", nil},
+		{"leading dot", "providers:\n  - {name: corp, relay_suffixes: [.mail.example.com]}\n", nil},
+		{"too many", many, []string{"providers"}},
+		{"bad names", `providers:
+  - {name: Google, relay_suffixes: [a.example]}
+  - {name: other, relay_suffixes: [b.example]}
+  - {name: x, relay_suffixes: [c.example]}
+  - {name: x, relay_suffixes: [d.example]}
+`, []string{"providers[0].name", "providers[1].name", "providers[3].name"}},
+		{"no suffix", "providers:\n  - {name: empty}\n", []string{"providers[0]"}},
+		{"bad suffixes", `providers:
+  - name: bad
+    relay_suffixes: [Google.com, "", ., a..b, a.example., "a b", "*.example"]
+    recipient_domain_suffixes: [gmail.com, gmail.com]
+`, []string{"providers[0].relay_suffixes[0]", "providers[0].relay_suffixes[1]", "providers[0].relay_suffixes[2]",
+			"providers[0].relay_suffixes[3]", "providers[0].relay_suffixes[4]", "providers[0].relay_suffixes[5]",
+			"providers[0].relay_suffixes[6]", "providers[0].recipient_domain_suffixes[1]"}},
+		{"suffix of two providers", `providers:
+  - {name: a, relay_suffixes: [x.example]}
+  - {name: b, relay_suffixes: [x.example], recipient_domain_suffixes: [x.example]}
+`, []string{"providers[1].relay_suffixes[0]"}},
+		{"long list", "providers:\n  - {name: a, relay_suffixes: " + longList + "}\n",
+			[]string{"providers[0].relay_suffixes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := decode(t, tc.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ApplyDefaults()
+			var got []string
+			for _, e := range c.Validate() {
+				var fe *confval.FieldError
+				if !errors.As(e, &fe) {
+					t.Fatalf("%v is not a *confval.FieldError", e)
+				}
+				got = append(got, fe.Path)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("error paths (-want +got):\n%s", diff)
+			}
+			if len(tc.want) == 0 {
+				if _, err := New(c, "", zap.NewNop()); err != nil {
+					t.Errorf("New: %v", err)
+				}
+			}
+		})
 	}
 }
 

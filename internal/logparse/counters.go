@@ -5,6 +5,7 @@ package logparse
 
 import (
 	"math"
+	"math/bits"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,33 +34,39 @@ type counters struct {
 	actions   [maillog.NumActions]atomic.Uint64
 	reasons   [maillog.NumReasons]atomic.Uint64
 	unmatched [maillog.NumPrograms]atomic.Uint64
+	delivery  deliveryCounters
 
 	stateSaveFailures atomic.Uint64
 
-	mu      sync.Mutex
-	rules   map[string]*atomic.Uint64
-	sources map[string]*sourceCounters
+	mu        sync.Mutex
+	rules     map[string]*atomic.Uint64
+	providers map[string]*providerCounters
+	sources   map[string]*sourceCounters
 }
 
 func newCounters() *counters {
-	return &counters{rules: map[string]*atomic.Uint64{}, sources: map[string]*sourceCounters{}}
+	return &counters{rules: map[string]*atomic.Uint64{}, providers: map[string]*providerCounters{},
+		sources: map[string]*sourceCounters{}}
 }
 
 // ruleSet pairs a classifier with the counters of its user rules, in the
-// classifier's rule index order. It is swapped as a whole on reload.
+// classifier's rule index order, and of its providers, in
+// maillog.Delivery.Provider order. It is swapped as a whole on reload.
 type ruleSet struct {
-	cls          *maillog.Classifier
-	ruleCounters []*atomic.Uint64
+	cls              *maillog.Classifier
+	ruleCounters     []*atomic.Uint64
+	providerCounters []*providerCounters
 }
 
-// newRuleSet compiles rules and binds them to counters, keeping the values
-// of rules that already exist and dropping the series of removed ones.
-func (c *counters) newRuleSet(rules []RuleConfig) (*ruleSet, error) {
+// newRuleSet compiles rules and providers and binds them to counters,
+// keeping the values of rules and providers that already exist and
+// dropping the series of removed ones.
+func (c *counters) newRuleSet(rules []RuleConfig, providers []ProviderConfig) (*ruleSet, error) {
 	mr := make([]maillog.Rule, len(rules))
 	for i, r := range rules {
 		mr[i] = maillog.Rule{Name: r.Name, Program: r.Program, Match: r.Match.Regexp}
 	}
-	cls, err := maillog.NewClassifier(mr)
+	cls, err := maillog.NewClassifier(mr, classifierProviders(providers))
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +83,16 @@ func (c *counters) newRuleSet(rules []RuleConfig) (*ruleSet, error) {
 		rs.ruleCounters[i] = ctr
 	}
 	c.rules = keep
+	keepProv := map[string]*providerCounters{}
+	for _, name := range cls.ProviderNames() {
+		pc := c.providers[name]
+		if pc == nil {
+			pc = new(providerCounters)
+		}
+		keepProv[name] = pc
+		rs.providerCounters = append(rs.providerCounters, pc)
+	}
+	c.providers = keepProv
 	return rs, nil
 }
 
@@ -127,6 +144,9 @@ func (c *counters) record(rs *ruleSet, r *maillog.Result) {
 	for _, i := range r.Rules {
 		rs.ruleCounters[i].Add(1)
 	}
+	if r.Delivery.Status != maillog.StatusNone {
+		c.delivery.record(rs.providerCounters, &r.Delivery)
+	}
 	if !r.Matched {
 		c.unmatched[r.Program].Add(1)
 	}
@@ -136,6 +156,7 @@ func (c *counters) record(rs *ruleSet, r *maillog.Result) {
 type descs struct {
 	lines, malformed, readErrors, rotations, truncations, skipped, lastTS, unread *prometheus.Desc
 	unmatched, events, messages, rejects, stateFailures                           *prometheus.Desc
+	delivery                                                                      deliveryDescs
 }
 
 func newDescs() *descs {
@@ -143,6 +164,7 @@ func newDescs() *descs {
 		return prometheus.NewDesc(prometheus.BuildFQName(collectors.Namespace, sub, name), help, labels, nil)
 	}
 	return &descs{
+		delivery:    newDeliveryDescs(d),
 		lines:       d("log", "lines_total", "Lines read from the log source.", "source"),
 		malformed:   d("log", "malformed_lines_total", "Lines of the log source that could not be split into timestamp, host, program and message, or were longer than the line limit.", "source"),
 		readErrors:  d("log", "read_errors_total", "Errors opening, reading or following the log source, since mailwatchd started (not kept across restarts).", "source"),
@@ -165,6 +187,9 @@ func (d *descs) describe(ch chan<- *prometheus.Desc) {
 		d.skipped, d.lastTS, d.unread, d.unmatched, d.events, d.messages, d.rejects, d.stateFailures} {
 		ch <- x
 	}
+	for _, x := range d.delivery.list() {
+		ch <- x
+	}
 }
 
 // collect sends every series. Built-in enumerations are always complete.
@@ -185,10 +210,14 @@ func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
 		cv(d.rejects, c.reasons[r].Load(), r.String())
 	}
 	ch <- prometheus.MustNewConstMetric(d.stateFailures, prometheus.CounterValue, float64(c.stateSaveFailures.Load()))
+	c.delivery.collect(&d.delivery, ch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, v := range c.rules {
 		cv(d.events, v.Load(), name)
+	}
+	for name, pc := range c.providers {
+		pc.collect(&d.delivery, name, ch)
 	}
 	for name, s := range c.sources {
 		cv(d.lines, s.lines.Load(), name)
@@ -211,6 +240,14 @@ type counterState struct {
 	Reasons   map[string]uint64 `json:"reasons,omitempty"`
 	Unmatched map[string]uint64 `json:"unmatched,omitempty"`
 	Rules     map[string]uint64 `json:"rules,omitempty"`
+
+	// The delivery metrics. Keys join label values with '/':
+	// "transport/status/reason", "transport/status", "stage".
+	Deliveries    map[string]uint64         `json:"deliveries,omitempty"`
+	DelayBounds   []float64                 `json:"delivery_delay_bounds,omitempty"`
+	Delay         map[string]histogramState `json:"delivery_delay,omitempty"`
+	DelayStagesUS map[string]uint64         `json:"delivery_delay_stages_us,omitempty"`
+	Providers     map[string]providerState  `json:"providers,omitempty"`
 }
 
 // sourceCounterState is a source's persisted counters: those of what the
@@ -241,9 +278,14 @@ func (c *counters) snapshot() counterState {
 	for p := maillog.Program(0); p < maillog.NumPrograms; p++ {
 		putNonZero(st.Unmatched, p.String(), c.unmatched[p].Load())
 	}
+	c.delivery.snapshot(&st)
+	st.Providers = map[string]providerState{}
 	c.mu.Lock()
 	for name, v := range c.rules {
 		putNonZero(st.Rules, name, v.Load())
+	}
+	for name, pc := range c.providers {
+		st.Providers[name] = pc.snapshot()
 	}
 	c.mu.Unlock()
 	return st
@@ -269,10 +311,14 @@ func (c *counters) restore(st counterState) {
 	for p := maillog.Program(0); p < maillog.NumPrograms; p++ {
 		c.unmatched[p].Store(st.Unmatched[p.String()])
 	}
+	c.delivery.restore(&st)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, v := range c.rules {
 		v.Store(st.Rules[name])
+	}
+	for name, pc := range c.providers {
+		pc.restore(st.Providers[name])
 	}
 }
 
@@ -313,6 +359,10 @@ type sink struct {
 	malformed uint64
 	last      maillog.Entry // the last entry of the batch, for its time; valid while sawEntry
 	sawEntry  bool
+	// The last status=sent entry of the batch per provider (bit i of
+	// sentMask: lastSent[i] is set), whose time is read at Flush.
+	lastSent [maillog.MaxProviders + 1]maillog.Entry
+	sentMask uint32
 }
 
 var _ follow.Sink = (*sink)(nil)
@@ -350,6 +400,10 @@ func (s *sink) entry(e *maillog.Entry) {
 	}
 	s.rs.cls.Classify(e, &s.res)
 	s.counters.record(s.rs, &s.res)
+	if d := &s.res.Delivery; d.Status == maillog.StatusSent {
+		s.lastSent[d.Provider] = *e
+		s.sentMask |= 1 << d.Provider
+	}
 	if !s.res.Matched && s.onUnmatched != nil {
 		s.onUnmatched(e)
 	}
@@ -372,6 +426,14 @@ func (s *sink) Flush() {
 		}
 	}
 	s.src.lastLineTS.Store(math.Float64bits(float64(ts.UnixNano()) / 1e9))
+	for m := s.sentMask; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
+		if t, ok := s.lastSent[i].Time(now, s.loc); ok && i < len(s.rs.providerCounters) {
+			s.rs.providerCounters[i].raiseLastSent(t)
+		}
+		s.lastSent[i] = maillog.Entry{}
+	}
+	s.sentMask = 0
 	s.lines, s.malformed, s.sawEntry, s.last, s.rs = 0, 0, false, maillog.Entry{}, nil
 }
 

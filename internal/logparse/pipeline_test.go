@@ -49,7 +49,8 @@ func TestMetricsLint(t *testing.T) {
 	// timestamp only once there is a line.
 	n := testutil.CollectAndCount(p)
 	want := int(maillog.NumPrograms) + int(maillog.NumEvents-1) + int(maillog.NumActions-1) + int(maillog.NumReasons-1) + 1 /* state failures */ +
-		1 /* user rule */ + 7 /* per-source series without the timestamp */
+		1 /* user rule */ + 7 /* per-source series without the timestamp */ +
+		int(maillog.NumStages) /* delay stages; the other delivery series appear once counted */
 	if n != want {
 		t.Errorf("%d series, want %d", n, want)
 	}

@@ -67,7 +67,7 @@ func BenchmarkParse(b *testing.B) {
 // "classifier alone" figure.
 func BenchmarkParseClassify(b *testing.B) {
 	lines := benchLines(b)
-	cls, err := NewClassifier(nil)
+	cls, err := NewClassifier(nil, DefaultProviders())
 	if err != nil {
 		b.Fatal(err)
 	}

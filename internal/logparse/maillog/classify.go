@@ -25,12 +25,24 @@ type Result struct {
 	Reason  Reason
 	// Rules holds the indexes of the user rules that matched, in config order.
 	Rules []int
+	// Delivery is set (Status != StatusNone) on a Postfix delivery line:
+	// every line counted as delivered, forwarded, deferred, bounced or
+	// expired.
+	Delivery Delivery
 
 	v view // scratch: kept here so that rule functions do not move it to the heap
+	// Of a delivery line, for the provider (set with Delivery, read only
+	// then): the relay's host name (nil for none and local) and the
+	// recipient's domain.
+	relayHost, rcptDomain []byte
 }
 
+// reset clears what a classification sets; the scratch fields are left
+// alone: cutView sets the view whole, readDelivery the delivery's.
 func (r *Result) reset() {
-	*r = Result{Rules: r.Rules[:0]}
+	r.Program, r.Matched, r.Events, r.NEvents, r.Action, r.Reason = ProgOther, false, [3]Event{}, 0, ActNone, ReasonNone
+	r.Rules = r.Rules[:0]
+	r.Delivery = Delivery{}
 }
 
 func (r *Result) addEvent(e Event) {
@@ -65,6 +77,7 @@ type Classifier struct {
 	// ones restricted to a family or a tag of that family.
 	userAll   []int
 	userByFam [NumPrograms][]int
+	providers *providerSet
 }
 
 // userRule is a compiled rule from the config.
@@ -91,10 +104,16 @@ type Rule struct {
 	Match *regexp.Regexp
 }
 
-// NewClassifier builds a classifier with the built-in rules and the given
-// user rules, whose Match must be set.
-func NewClassifier(rules []Rule) (*Classifier, error) {
-	c := &Classifier{}
+// NewClassifier builds a classifier with the built-in rules, the given user
+// rules, whose Match must be set, and the providers of the delivery metrics
+// (at most MaxProviders, names unique and not "other", suffixes as
+// CheckSuffix wants them).
+func NewClassifier(rules []Rule, providers []Provider) (*Classifier, error) {
+	ps, err := newProviderSet(providers)
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{providers: ps}
 	for i := range builtinRules {
 		r := &builtinRules[i]
 		if c.buckets[r.fam] == nil {
@@ -138,6 +157,12 @@ func familyByName(name string) Program {
 	return ProgOther
 }
 
+// ProviderNames returns the provider label values in Delivery.Provider
+// order: "other", then the providers.
+func (c *Classifier) ProviderNames() []string {
+	return append([]string(nil), c.providers.names...)
+}
+
 // RuleNames returns the names of the user rules, in Result.Rules index order.
 func (c *Classifier) RuleNames() []string {
 	names := make([]string, len(c.user))
@@ -170,6 +195,9 @@ func (c *Classifier) Classify(e *Entry, r *Result) {
 				r.Matched = true
 				break
 			}
+		}
+		if s := r.Delivery.Status; s != StatusNone && s != StatusExpired {
+			r.Delivery.Provider = c.providers.match(r.relayHost, r.rcptDomain)
 		}
 	}
 	if len(c.user) > 0 {

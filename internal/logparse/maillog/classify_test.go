@@ -51,7 +51,7 @@ func ev(names ...string) []string { return names }
 // 2.11.0 and fail2ban 1.0.2 wrote on the loopback test stack (addresses
 // replaced by documentation ones), plus ClamAV, amavis and Rspamd lines.
 func TestClassifyBuiltin(t *testing.T) {
-	c, err := NewClassifier(nil)
+	c, err := NewClassifier(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestClassifyUserRules(t *testing.T) {
 		rule("any_root", "", `(?i)\broot\b`),
 		rule("dovecot_quota", "dovecot", `Quota exceeded`),
 		rule("ssh_accept", "sshd", `^Accepted (password|publickey) for`),
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestIsQueueID(t *testing.T) {
 }
 
 func TestClassifyAllocs(t *testing.T) {
-	c, _ := NewClassifier(nil)
+	c, _ := NewClassifier(nil, nil)
 	e, _ := Parse([]byte("Nov 22 05:34:01 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[192.0.2.20]: 554 5.7.1 <v@example.net>: Relay access denied; from=<p@b.example> to=<v@example.net> proto=ESMTP helo=<x>"))
 	var r Result
 	if n := testing.AllocsPerRun(100, func() { c.Classify(&e, &r) }); n != 0 {

@@ -6,7 +6,10 @@
 // (Parse, or JournalDecoder for `journalctl --output=json` records) and
 // classifies the Entry with an ordered, program-indexed rule set
 // (Classifier) into a Result: built-in events, Postfix pflogsumm actions and
-// reject reasons, and user rule matches.
+// reject reasons, Postfix deliveries (Delivery: status, transport, the class
+// of the reply, the mailbox provider, delay= and delays=), and user rule
+// matches. ClassifyReply classes delivery replies; the queue collector
+// classes its deferred reasons with the same table (ClassifyQueueReason).
 //
 // It does no I/O, keeps no clock and no mutable global state: Parse never
 // panics and does not allocate, a Classifier is immutable and safe for
@@ -14,6 +17,8 @@
 // user rules run their regular expression only when the program and a
 // literal taken from the expression already match.
 //
-// The label enumerations (Program, Event, Action, Reason) are fixed and
-// complete; label values never come from log text.
+// The label enumerations (Program, Event, Action, Reason, Transport,
+// DeliveryStatus, DeliveryReason, DelayStage) are fixed and complete;
+// provider names come from the configuration; label values never come from
+// log text.
 package maillog

@@ -47,6 +47,10 @@ func fuzzSeeds(f *testing.F) {
 		"Nov 22 05:34:01 h fail2ban.actions[1]: NOTICE [", "Nov 22 05:34:01 h fail2ban.actions[1]: NOTICE [j]",
 		"Nov 22 05:34:01 h rspamd[1]: rspamd_task_write_log: (default: ", "Nov 22 05:34:01 imap(x)<1><",
 		"Nov 22 05:34:01 h opendkim[1]: 0B1C2D3E4F:", "\x00\xff\xfe", "Nov 22 05:34:01 h p[1]: \xff",
+		"Dec  6 10:00:01 mx postfix/smtp[1]: 0B1C2D3E4F: to=<b@outlook.com>, relay=outlook-com.olc.protection.outlook.com[52.101.1.1]:25, delay=0.9, delays=0.01/0/0.5/0.4, dsn=4.7.650, status=deferred (host outlook-com.olc.protection.outlook.com[52.101.1.1] said: 451 4.7.650 The mail server [198.51.100.7] has been temporarily rate limited due to IP reputation. (in reply to MAIL FROM command))",
+		"Dec  6 10:00:01 mx postfix/smtp[1]: 0B1C2D3E4F: to=<a@gmail.com>, relay=x.google.com[1.2.3.4]:25, conn_use=3, delay=1, delays=1/0/0/0, tls=may, dsn=2.0.0, status=sent (250 ok)",
+		"Dec  6 10:00:01 mx postfix/smtp[1]: 0B1C2D3E4F: to=<a@, relay=, delay=, delays=///, dsn=, status=bounced (",
+		"Dec  6 10:00:01 mx postfix/qmgr[1]: 0B1C2D3E4F: from=<s@x>, status=expired, returned to sender",
 	} {
 		f.Add([]byte(s))
 	}
@@ -73,13 +77,13 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzClassify: classification never panics, results stay inside the
-// enumerations, and it is deterministic.
+// enumerations, a delivery goes with its action, and it is deterministic.
 func FuzzClassify(f *testing.F) {
 	fuzzSeeds(f)
 	c, err := NewClassifier([]Rule{
 		{Name: "fuzz_rule", Program: "postfix/smtpd", Match: regexp.MustCompile(`reject: \w+`)},
 		{Name: "any", Match: regexp.MustCompile("x")},
-	})
+	}, DefaultProviders())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -101,6 +105,27 @@ func FuzzClassify(f *testing.F) {
 		}
 		if (r1.Reason != ReasonNone) != (r1.Action == ActRejected) {
 			t.Fatalf("reason %v with action %v", r1.Reason, r1.Action)
+		}
+		d := r1.Delivery
+		if d.Status >= NumStatuses || d.Transport >= NumTransports || d.Reason >= NumDeliveryReasons ||
+			int(d.Provider) >= len(c.ProviderNames()) {
+			t.Fatalf("delivery out of range: %+v", d)
+		}
+		switch r1.Action {
+		case ActDelivered, ActForwarded, ActDeferred, ActBounced, ActExpired:
+			if d.Status == StatusNone {
+				t.Fatalf("action %v without a delivery", r1.Action)
+			}
+		default:
+			if d.Status != StatusNone {
+				t.Fatalf("delivery %+v with action %v", d, r1.Action)
+			}
+		}
+		if (d.Reason == DRNone) != (d.Status == StatusNone || d.Status == StatusSent || d.Status == StatusExpired) {
+			t.Fatalf("reason %v with status %v", d.Reason, d.Status)
+		}
+		if d != r2.Delivery {
+			t.Fatalf("delivery not deterministic: %+v vs %+v", d, r2.Delivery)
 		}
 		if r1.Program != r2.Program || r1.Matched != r2.Matched || r1.Events != r2.Events || r1.Action != r2.Action ||
 			len(r1.Rules) != len(r2.Rules) {

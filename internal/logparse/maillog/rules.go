@@ -235,18 +235,24 @@ func contentCheck(a Action, skip int) func(v *view, r *Result) bool {
 // delay=..., ..., status=sent (...)", like pflogsumm: sent is delivered,
 // or forwarded when the text says "forwarded as"; deferred and bounced count
 // once per line. Other statuses (deliverable, undeliverable, ...) are known
-// but not counted.
+// but not counted. Every counted line is also a Delivery (readDelivery), so
+// the delivery counts per status equal the actions.
 func postfixStatus(v *view, r *Result) bool {
 	b := v.body
 	i := bytes.Index(b, []byte(", status="))
-	if i < 0 || !bytes.Contains(b[:i], []byte(" relay=")) || !bytes.Contains(b[:i], []byte(" delay=")) {
+	if i < 0 {
+		return false
+	}
+	l, ok := cutDeliveryLine(b[:i])
+	if !ok {
 		return false
 	}
 	st := b[i+len(", status="):]
-	word := st
+	word, text := st, []byte(nil)
 	if j := bytes.IndexByte(st, ' '); j >= 0 {
-		word = st[:j]
+		word, text = st[:j], st[j+1:]
 	}
+	var status DeliveryStatus
 	switch string(word) {
 	case "sent":
 		if bytes.Contains(st, []byte("forwarded as ")) {
@@ -254,20 +260,31 @@ func postfixStatus(v *view, r *Result) bool {
 		} else {
 			r.Action = ActDelivered
 		}
+		status = StatusSent
 	case "deferred":
 		r.Action = ActDeferred
+		status = StatusDeferred
 	case "bounced":
 		r.Action = ActBounced
+		status = StatusBounced
+	}
+	if status != StatusNone {
+		if len(text) > 0 && text[0] == '(' {
+			text = bytes.TrimSuffix(text[1:], []byte(")"))
+		}
+		readDelivery(v, r, l, status, text)
 	}
 	return true
 }
 
 // qmgrFrom counts "from=<a>, status=expired, returned to sender" (and
 // force-expired, Postfix >= 3.5); other from= lines are known.
+// The delivery it records has no recipient, relay, delay or reply.
 func qmgrFrom(v *view, r *Result) bool {
 	if bytes.Contains(v.body, []byte(", status=expired, returned to sender")) ||
 		bytes.Contains(v.body, []byte(", status=force-expired, returned to sender")) {
 		r.Action = ActExpired
+		r.Delivery = Delivery{Status: StatusExpired, Transport: transportOf(v.daemon)}
 	}
 	return true
 }

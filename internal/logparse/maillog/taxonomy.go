@@ -251,3 +251,137 @@ func IsBuiltinEvent(name string) bool {
 	}
 	return false
 }
+
+// Transport is the transport label of the delivery metrics: the Postfix
+// daemon that wrote a status= line, the last element of its syslog tag
+// ("postfix/slow/smtp" is smtp). Any other daemon (qmgr, which writes the
+// expired lines, or one this list does not know) is TransportOther.
+type Transport uint8
+
+// Transports, in label order.
+const (
+	TransportOther Transport = iota
+	TransportSMTP
+	TransportLMTP
+	TransportLocal
+	TransportVirtual
+	TransportPipe
+	TransportError
+	TransportRetry
+	TransportDiscard
+	// NumTransports is the number of Transport values.
+	NumTransports
+)
+
+var transportNames = [NumTransports]string{
+	TransportOther:   "other",
+	TransportSMTP:    "smtp",
+	TransportLMTP:    "lmtp",
+	TransportLocal:   "local",
+	TransportVirtual: "virtual",
+	TransportPipe:    "pipe",
+	TransportError:   "error",
+	TransportRetry:   "retry",
+	TransportDiscard: "discard",
+}
+
+func (t Transport) String() string { return transportNames[t] }
+
+// DeliveryStatus is the status label of the delivery metrics.
+type DeliveryStatus uint8
+
+// Delivery statuses. Sent, deferred and bounced are the recipient lines
+// ("to=<...>, relay=..., delay=..., status=sent (...)"); expired is qmgr's
+// per-message "from=<...>, status=expired, returned to sender" (and
+// force-expired), which names no recipient and carries no delay.
+const (
+	StatusNone DeliveryStatus = iota
+	StatusSent
+	StatusDeferred
+	StatusBounced
+	StatusExpired
+	// NumStatuses is the number of DeliveryStatus values, StatusNone included.
+	NumStatuses
+)
+
+var statusNames = [NumStatuses]string{
+	StatusSent:     "sent",
+	StatusDeferred: "deferred",
+	StatusBounced:  "bounced",
+	StatusExpired:  "expired",
+}
+
+func (s DeliveryStatus) String() string { return statusNames[s] }
+
+// DeliveryReason is the reason label of the delivery metrics: the class of
+// the reply text of a deferred or bounced recipient (see ReplyClassifier).
+// The nine from DRConnectionRefused to DROther are, in this order, the
+// classes of the queue collector's deferred recipients.
+type DeliveryReason uint8
+
+// Delivery reasons.
+const (
+	// DRNone: the line carries no reply to classify (sent, expired).
+	DRNone DeliveryReason = iota
+	DRConnectionRefused
+	DRTimedOut
+	DRDNSFailure
+	DRTLSFailure
+	DRGreylisted
+	DRRateLimited
+	DRMailboxFull
+	DRRemote4xx
+	DROther
+	DRUnknownUser
+	DRReputation
+	DRAuthPolicy
+	DRRemote5xx
+	// NumDeliveryReasons is the number of DeliveryReason values, DRNone included.
+	NumDeliveryReasons
+)
+
+// NumQueueReasons is the number of queue classes: DRConnectionRefused to
+// DROther.
+const NumQueueReasons = int(DROther - DRConnectionRefused + 1)
+
+var deliveryReasonNames = [NumDeliveryReasons]string{
+	DRNone:              "none",
+	DRConnectionRefused: "connection_refused",
+	DRTimedOut:          "timed_out",
+	DRDNSFailure:        "dns_failure",
+	DRTLSFailure:        "tls_failure",
+	DRGreylisted:        "greylisted",
+	DRRateLimited:       "rate_limited",
+	DRMailboxFull:       "mailbox_full",
+	DRRemote4xx:         "remote_4xx",
+	DROther:             "other",
+	DRUnknownUser:       "unknown_user",
+	DRReputation:        "reputation",
+	DRAuthPolicy:        "auth_policy",
+	DRRemote5xx:         "remote_5xx",
+}
+
+func (r DeliveryReason) String() string { return deliveryReasonNames[r] }
+
+// DelayStage is the stage label of the delivery delay stage counter: the
+// four parts of Postfix's delays=a/b/c/d.
+type DelayStage uint8
+
+// Delay stages, in the order of delays=.
+const (
+	StageBeforeQueueManager DelayStage = iota
+	StageInQueueManager
+	StageConnectionSetup
+	StageTransmission
+	// NumStages is the number of DelayStage values.
+	NumStages
+)
+
+var stageNames = [NumStages]string{
+	StageBeforeQueueManager: "before_queue_manager",
+	StageInQueueManager:     "in_queue_manager",
+	StageConnectionSetup:    "connection_setup",
+	StageTransmission:       "transmission",
+}
+
+func (s DelayStage) String() string { return stageNames[s] }
