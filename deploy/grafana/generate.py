@@ -176,6 +176,13 @@ def host():
     L.row("Mail flow")
     L.add(timeseries("Postfix messages per minute by action", [target(f'sum by (action) (rate(mailwatch_postfix_messages_total{{{I}}}[$__rate_interval])) * 60', "{{action}}")], desc="Counted as pflogsumm counts them."), 12, 8)
     L.add(timeseries("Rejects per minute by reason", [target(f'sum by (reason) (rate(mailwatch_postfix_rejects_total{{{I}}}[$__rate_interval])) * 60', "{{reason}}")], stack=True), 12, 8)
+    L.add(timeseries("Deliveries not sent, per minute by reason", [target(f'sum by (status, reason) (rate(mailwatch_postfix_deliveries_total{{{I},status!="sent"}}[$__rate_interval])) * 60', "{{status}} {{reason}}")], stack=True, desc="Deferred, bounced and expired recipients by the class of the receiving server's reply (or of the local failure)."), 12, 8)
+    L.add(timeseries("Delivery delay (sent), 50th and 95th percentile", [
+        target(f'histogram_quantile(0.5, sum by (transport, le) (rate(mailwatch_postfix_delivery_delay_seconds_bucket{{{I},status="sent"}}[$__rate_interval])))', "p50 {{transport}}"),
+        target(f'histogram_quantile(0.95, sum by (transport, le) (rate(mailwatch_postfix_delivery_delay_seconds_bucket{{{I},status="sent"}}[$__rate_interval])))', "p95 {{transport}}", ref="B"),
+    ], unit="s", desc="From the message's arrival to its delivery (Postfix's delay=), by delivering daemon."), 12, 8)
+    L.add(timeseries("Deliveries per minute by provider and status", [target(f'sum by (provider, status) (rate(mailwatch_postfix_provider_deliveries_total{{{I}}}[$__rate_interval])) * 60', "{{provider}} {{status}}")], desc="Providers from logs.providers, by relay host, else recipient domain."), 12, 8)
+    L.add(timeseries("Where delivery time goes (seconds per delivery)", [target(f'sum by (stage) (rate(mailwatch_postfix_delivery_delay_stage_seconds_total{{{I}}}[$__rate_interval])) / scalar(sum(rate(mailwatch_postfix_delivery_delay_seconds_count{{{I}}}[$__rate_interval])))', "{{stage}}")], unit="s", stack=True, desc="Postfix's delays=a/b/c/d: before the queue manager, in it (congestion), connection setup (DNS, TLS), transmission."), 12, 8)
 
     L.row("Queue")
     L.add(timeseries("Messages by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_messages{{{I}}})', "{{queue}}")], stack=True), 8, 8)

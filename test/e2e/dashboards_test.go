@@ -167,9 +167,31 @@ func TestDashboards(t *testing.T) {
 	fx.Vars["LogFile"] = logFile
 	// Ready once every collector ran once; apt-get -s takes seconds of CPU.
 	d := StartDaemon(t, env, DaemonOptions{Config: StackConfig + logsFollowing, Vars: fx.Vars, ReadyTimeout: 60 * time.Second})
+	// Scraped by the harness Prometheus and fed the traffic, ...
+	prom := env.Prometheus()
+	prom.RegisterTarget(t, "mailwatchd", d.Addr, map[string]string{"mwh_scenario": "dashboards", "mwh_run": runID})
+	sel := fmt.Sprintf(`instance=%q,mwh_run=%q`, d.Addr, runID)
+	// Some samples before the traffic, so that every rate() window holds its start.
+	q := fmt.Sprintf(`count_over_time(up{job="mailwatchd",%s}[1m])`, sel)
+	prom.WaitQuery(t, q, 30*time.Second, func(res []Sample) error {
+		if len(res) != 1 || res[0].Value < 3 {
+			return fmt.Errorf("%s = %v, want >= 3 scrapes", q, res)
+		}
+		return nil
+	})
+	feedLog(t, logFile, traffic, 4, time.Second)
+	q = fmt.Sprintf(`mailwatch_log_lines_total{source="mail",%s}`, sel)
+	prom.WaitQuery(t, q, 30*time.Second, func(res []Sample) error {
+		if len(res) != 1 || res[0].Value != float64(trafficLines) {
+			return fmt.Errorf("%s = %v, want %d (the traffic's lines)", q, res, trafficLines)
+		}
+		return nil
+	})
+
 	exported := exportedNames(d.Metrics(t))
 
-	// 1. Every metric a panel names is exported (or recorded by rules.yml).
+	// 1. Every metric a panel names is exported (or recorded by rules.yml), once the daemon has
+	// read the traffic: the delivery families have a series per combination seen, none before.
 	usesRecord := map[string]bool{}
 	for _, q := range queries {
 		names := metricNameRe.FindAllString(q.Expr, -1)
@@ -195,27 +217,7 @@ func TestDashboards(t *testing.T) {
 		return
 	}
 
-	// 2. Scraped by the harness Prometheus, fed the traffic, every panel has data.
-	prom := env.Prometheus()
-	prom.RegisterTarget(t, "mailwatchd", d.Addr, map[string]string{"mwh_scenario": "dashboards", "mwh_run": runID})
-	sel := fmt.Sprintf(`instance=%q,mwh_run=%q`, d.Addr, runID)
-	// Some samples before the traffic, so that every rate() window holds its start.
-	q := fmt.Sprintf(`count_over_time(up{job="mailwatchd",%s}[1m])`, sel)
-	prom.WaitQuery(t, q, 30*time.Second, func(res []Sample) error {
-		if len(res) != 1 || res[0].Value < 3 {
-			return fmt.Errorf("%s = %v, want >= 3 scrapes", q, res)
-		}
-		return nil
-	})
-	feedLog(t, logFile, traffic, 4, time.Second)
-	q = fmt.Sprintf(`mailwatch_log_lines_total{source="mail",%s}`, sel)
-	prom.WaitQuery(t, q, 30*time.Second, func(res []Sample) error {
-		if len(res) != 1 || res[0].Value != float64(trafficLines) {
-			return fmt.Errorf("%s = %v, want %d (the traffic's lines)", q, res, trafficLines)
-		}
-		return nil
-	})
-
+	// 2. ... every panel has data.
 	inst := strings.ReplaceAll(regexp.QuoteMeta(d.Addr), `\`, `\\`) // a regex inside a PromQL string
 	vars := strings.NewReplacer("$__rate_interval", dashboardRateWindow, "$instance", inst)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -107,17 +107,7 @@ func logLineTime(line []byte, ref time.Time) (time.Time, bool) {
 // (see logCounters).
 func replayCounts(t *testing.T, env *Env, data []byte) map[string]float64 {
 	t.Helper()
-	cmd := exec.Command(env.Binary, "replay", "--format", "prometheus", "-")
-	cmd.Stdin = bytes.NewReader(data)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("mailwatchd replay: %v", err)
-	}
-	mfs, err := ParseMetrics(out)
-	if err != nil {
-		t.Fatalf("parse replay output: %v\n%s", err, out)
-	}
-	return logCounters(mfs)
+	return logCounters(replayFamilies(t, env, data))
 }
 
 var pflogRe = regexp.MustCompile(`(?m)^\s*(\d+)\s+(received|delivered|forwarded|deferred|bounced|rejected|reject warnings|held|discarded)\b`)
