@@ -41,6 +41,13 @@ var dashboardNoData = map[string]string{
 	"mailwatchd-host/Blocklists and mail DNS/B": "lists only failing mail DNS checks (mailwatch_dns_check_success == 0); every check of the harness zone passes (TestCollectors/mail_dns)",
 }
 
+// dashboardStepNotRate are panels whose rates come from series that appear with their first
+// count (a series per combination seen): a burst read at once shows in Prometheus as a series
+// that starts at N, whose rate() is 0, not as a rate. They must have data; their rate may be 0.
+var dashboardStepNotRate = map[string]string{
+	"mailwatchd-host/Deliveries not sent, per minute by reason/A": "mailwatch_postfix_deliveries_total has a series per (transport, status, reason) seen, none at 0 before",
+}
+
 // dashboardRateWindow stands for Grafana's $__rate_interval: at the harness's 1 s scrape
 // interval a minute holds some 60 samples, and the traffic fed to the daemon is inside it.
 const dashboardRateWindow = "1m"
@@ -237,6 +244,8 @@ func TestDashboards(t *testing.T) {
 			t.Logf("%-70s no data, as expected: %s", dq.ID, reason)
 		case len(res) == 0:
 			t.Errorf("%s: no data: %s", dq.ID, expr)
+		case strings.Contains(dq.Expr, "rate(") && !anyPositive(res) && dashboardStepNotRate[dq.ID] != "":
+			t.Logf("%-70s %d series, rates 0 as expected: %s", dq.ID, len(res), dashboardStepNotRate[dq.ID])
 		case strings.Contains(dq.Expr, "rate(") && !anyPositive(res):
 			t.Errorf("%s: the rate is 0 although the daemon has just read the harness traffic: %s = %v", dq.ID, expr, res)
 		default:

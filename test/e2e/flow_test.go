@@ -49,7 +49,8 @@ func harnessReason(status, text string) string {
 		return "connection_refused"
 	case strings.Contains(text, "Greylisted"):
 		return "greylisted"
-	case strings.Contains(text, "User unknown"), strings.Contains(text, "unknown user"):
+	case strings.Contains(text, "User unknown"), strings.Contains(text, "unknown user"),
+		strings.Contains(text, "User doesn't exist"): // Dovecot LMTP's 550 5.1.1
 		return "unknown_user"
 	}
 	return ""
