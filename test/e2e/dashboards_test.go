@@ -224,6 +224,16 @@ func TestDashboards(t *testing.T) {
 		return
 	}
 
+	// The delivery families get a series per combination when its first line is read: rate()
+	// needs two samples of each, so wait until every one has been scraped a few times.
+	q = fmt.Sprintf(`min(count_over_time(mailwatch_postfix_deliveries_total{%s}[1m]))`, sel)
+	prom.WaitQuery(t, q, 30*time.Second, func(res []Sample) error {
+		if len(res) != 1 || res[0].Value < 3 {
+			return fmt.Errorf("%s = %v, want every delivery series scraped >= 3 times", q, res)
+		}
+		return nil
+	})
+
 	// 2. ... every panel has data.
 	inst := strings.ReplaceAll(regexp.QuoteMeta(d.Addr), `\`, `\\`) // a regex inside a PromQL string
 	vars := strings.NewReplacer("$__rate_interval", dashboardRateWindow, "$instance", inst)

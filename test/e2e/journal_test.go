@@ -162,9 +162,22 @@ func mailIdentifiers(t *testing.T) []string {
 }
 
 // logCounters are the log pipeline's counters of a scrape (or a replay), as "action/NAME",
-// "reason/NAME", "event/NAME" and "unmatched/PROGRAM".
+// "reason/NAME", "event/NAME", "unmatched/PROGRAM", and the deliveries as
+// "delivery/TRANSPORT/STATUS/REASON" and "delay_sum/TRANSPORT/STATUS".
 func logCounters(mfs map[string]*dto.MetricFamily) map[string]float64 {
 	c := map[string]float64{}
+	for _, s := range Samples(mfs, "mailwatch_postfix_deliveries_total") {
+		c["delivery/"+s.Labels["transport"]+"/"+s.Labels["status"]+"/"+s.Labels["reason"]] = s.Value
+	}
+	if mf := mfs["mailwatch_postfix_delivery_delay_seconds"]; mf != nil {
+		for _, m := range mf.GetMetric() {
+			lv := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				lv[lp.GetName()] = lp.GetValue()
+			}
+			c["delay_sum/"+lv["transport"]+"/"+lv["status"]] = m.GetHistogram().GetSampleSum()
+		}
+	}
 	for name, label := range map[string]string{
 		"mailwatch_postfix_messages_total":    "action",
 		"mailwatch_postfix_rejects_total":     "reason",
