@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"reflect"
 	"sort"
@@ -35,6 +34,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/updates"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/internal/logparse"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
 )
 
 // Bounds of the stale window (stale_after_intervals × a collector's
@@ -161,7 +161,7 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("read config: %s is not a regular file (%s)", path, kindOf(fi.Mode()))
+		return nil, fmt.Errorf("read config: %s is not a regular file (%s)", path, follow.FileType(fi.Mode()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -176,21 +176,6 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read config: %s is larger than %d KiB", path, maxConfigBytes>>10)
 	}
 	return data, nil
-}
-
-// kindOf names what a non-regular file is.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return m.Type().String()
 }
 
 // Parse decodes, defaults and validates data; name is used in messages.

@@ -358,7 +358,7 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", errNotRegular, fileType(fi.Mode()))}
+		err = &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", errNotRegular, FileType(fi.Mode()))}
 	}
 	if err != nil {
 		f.Close()
@@ -367,8 +367,9 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	return f, fi, nil
 }
 
-// fileType names the type of a file that is not a regular one.
-func fileType(m fs.FileMode) string {
+// FileType names the type of a file that is not a regular one ("a FIFO"),
+// for errors that refuse it (the follower's, and the config loader's).
+func FileType(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
 		return "a FIFO"
