@@ -15,7 +15,7 @@ UNITDIR   ?= /lib/systemd/system
 DATADIR   ?= $(PREFIX)/share/mailwatchd
 DESTDIR   ?=
 
-.PHONY: all build run test test-short e2e e2e-soak lint fmt bench fuzz clean install uninstall
+.PHONY: all build run test test-short e2e e2e-soak lint fmt bench fuzz clean install uninstall deb
 
 all: lint test build
 
@@ -68,8 +68,14 @@ bench:
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
+# The Debian package, in dist/: nfpm (pinned in tools/go.mod) with
+# deploy/debian/nfpm.yaml; version from git (deploy/debian/build.sh).
+deb:
+	GO=$(GO) deploy/debian/build.sh dist
+
 clean:
 	rm -f mailwatchd
+	rm -rf dist
 
 # Installs the binary, the systemd unit (with BINDIR substituted), the
 # sysusers/tmpfiles entries, the example configuration (never overwriting an
@@ -84,7 +90,7 @@ install: build
 	install -D -m 0644 config.example.yaml $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.yaml ] || install -m 0644 config.example.yaml $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.yaml
 	install -d $(DESTDIR)$(DATADIR)/prometheus $(DESTDIR)$(DATADIR)/grafana
-	install -m 0644 deploy/prometheus/*.yml $(DESTDIR)$(DATADIR)/prometheus/
+	install -m 0644 $(filter-out %_test.yml,$(wildcard deploy/prometheus/*.yml)) $(DESTDIR)$(DATADIR)/prometheus/
 	if ls deploy/grafana/*.json >/dev/null 2>&1; then install -m 0644 deploy/grafana/*.json deploy/grafana/*.yaml $(DESTDIR)$(DATADIR)/grafana/; fi
 	install -D -m 0644 docs/runbooks.md $(DESTDIR)$(PREFIX)/share/doc/mailwatchd/runbooks.md
 
