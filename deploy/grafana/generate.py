@@ -158,6 +158,10 @@ def overview():
     L.add(timeseries("Deliveries per minute", [target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="delivered"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
     L.add(timeseries("Rejects per minute", [target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="rejected"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
     L.add(timeseries("Authentication failures per minute", [target(f'sum by (instance) (rate(mailwatch_log_events_total{{{I},event=~"sasl_auth_failure|dovecot_auth_failure"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
+    L.add(timeseries("Delivery delay (sent), 95th percentile", [target(f'histogram_quantile(0.95, sum by (instance, le) (rate(mailwatch_postfix_delivery_delay_seconds_bucket{{{I},status="sent",transport=~"smtp|lmtp"}}[$__rate_interval])))', "{{instance}}")], unit="s"), 12, 8)
+    L.add(timeseries("Reputation deferrals and bounces per minute by provider", [target(f'sum by (instance, provider) (rate(mailwatch_postfix_provider_deliveries_total{{{I},status=~"deferred|bounced",reason="reputation"}}[$__rate_interval])) * 60', "{{instance}} {{provider}}")]), 12, 8)
+    L.add(timeseries("Share of inbound connections using TLS", [target(f'sum by (instance) (rate(mailwatch_postfix_tls_connections_total{{{I},direction="in"}}[$__rate_interval])) / sum by (instance) (rate(mailwatch_postfix_smtpd_connections_total{{{I}}}[$__rate_interval]))', "{{instance}}")], unit="percentunit"), 12, 8)
+    L.add(timeseries("Spam ratio", [target(f'sum by (instance) (rate(mailwatch_antispam_verdicts_total{{{I},verdict!~"clean|no_action"}}[$__rate_interval])) / sum by (instance) (rate(mailwatch_antispam_verdicts_total{{{I}}}[$__rate_interval]))', "{{instance}}")], unit="percentunit", desc="Share of scanned messages not clean, all scanners."), 12, 8)
     return dashboard("mailwatchd-overview", "Mail hosts overview", "All mail hosts watched by mailwatchd, one row each.", L, True, ["mailwatchd", "mail"])
 
 
@@ -183,6 +187,26 @@ def host():
     ], unit="s", desc="From the message's arrival to its delivery (Postfix's delay=), by delivering daemon."), 12, 8)
     L.add(timeseries("Deliveries per minute by provider and status", [target(f'sum by (provider, status) (rate(mailwatch_postfix_provider_deliveries_total{{{I}}}[$__rate_interval])) * 60', "{{provider}} {{status}}")], desc="Providers from logs.providers, by relay host, else recipient domain."), 12, 8)
     L.add(timeseries("Where delivery time goes (seconds per delivery)", [target(f'sum by (stage) (rate(mailwatch_postfix_delivery_delay_stage_seconds_total{{{I}}}[$__rate_interval])) / scalar(sum(rate(mailwatch_postfix_delivery_delay_seconds_count{{{I}}}[$__rate_interval])))', "{{stage}}")], unit="s", stack=True, desc="Postfix's delays=a/b/c/d: before the queue manager, in it (congestion), connection setup (DNS, TLS), transmission."), 12, 8)
+
+    L.row("Connections, TLS and filtering")
+    L.add(timeseries("SMTP connections per minute by service", [target(f'sum by (service) (rate(mailwatch_postfix_smtpd_connections_total{{{I}}}[$__rate_interval])) * 60', "{{service}}")], desc="smtpd connections by master.cf service (port 25 smtp, submission, submissions)."), 8, 8)
+    L.add(timeseries("Lost connections per minute by stage", [target(f'sum by (service, after) (rate(mailwatch_postfix_smtpd_lost_connections_total{{{I}}}[$__rate_interval])) * 60', "{{service}} after {{after}}")], stack=True, desc="Clients that dropped the connection, by the SMTP stage Postfix names: after STARTTLS points at TLS trouble, after AUTH at password guessing, after DATA at size limits or timeouts."), 8, 8)
+    L.add(timeseries("Share of inbound connections using TLS", [target(f'sum(rate(mailwatch_postfix_tls_connections_total{{{I},direction="in"}}[$__rate_interval])) / sum(rate(mailwatch_postfix_smtpd_connections_total{{{I}}}[$__rate_interval]))', "inbound TLS share")], unit="percentunit", desc="TLS sessions established by smtpd over smtpd connections: the rest of the mail arrived in clear text (or the client gave up before STARTTLS)."), 8, 8)
+    L.add(timeseries("TLS connections per minute by direction and trust", [target(f'sum by (direction, trust) (rate(mailwatch_postfix_tls_connections_total{{{I}}}[$__rate_interval])) * 60', "{{direction}} {{trust}}")], stack=True, desc="Postfix's own words: Anonymous (no certificate), Untrusted (not verified), Trusted (chain verified), Verified (chain and name verified)."), 8, 8)
+    L.add(timeseries("Spam filter verdicts per minute", [target(f'sum by (scanner, verdict) (rate(mailwatch_antispam_verdicts_total{{{I}}}[$__rate_interval])) * 60', "{{scanner}} {{verdict}}")], stack=True, desc="Every scanned message once, clean ones included: Rspamd actions, amavis, SpamAssassin, ClamAV."), 8, 8)
+    L.add(timeseries("Spam ratio (share of scanned mail not clean)", [target(f'sum by (scanner) (rate(mailwatch_antispam_verdicts_total{{{I},verdict!~"clean|no_action"}}[$__rate_interval])) / sum by (scanner) (rate(mailwatch_antispam_verdicts_total{{{I}}}[$__rate_interval]))', "{{scanner}}")], unit="percentunit", desc="Everything but clean (no action for Rspamd): greylisted, tagged, rejected, infected."), 8, 8)
+    L.add(timeseries("Message size, 50th and 95th percentile", [
+        target(f'histogram_quantile(0.5, sum by (le) (rate(mailwatch_postfix_message_size_bytes_bucket{{{I}}}[$__rate_interval])))', "p50"),
+        target(f'histogram_quantile(0.95, sum by (le) (rate(mailwatch_postfix_message_size_bytes_bucket{{{I}}}[$__rate_interval])))', "p95", ref="B"),
+    ], unit="bytes", desc="From the queue manager's size= of each new message."), 8, 8)
+    L.add(timeseries("Recipients per message, 95th percentile", [target(f'histogram_quantile(0.95, sum by (le) (rate(mailwatch_postfix_message_recipients_bucket{{{I}}}[$__rate_interval])))', "p95")], desc="From nrcpt=: a jump is often a compromised account sending to long lists."), 8, 8)
+    L.add(timeseries("Postscreen events per minute", [target(f'sum by (event) (rate(mailwatch_postfix_postscreen_events_total{{{I}}}[$__rate_interval])) * 60', "{{event}}")], stack=True, desc="What postscreen decided before smtpd saw the client: pregreeting bots, DNSBL scores, hangups."), 8, 8)
+    L.add(timeseries("Saturation and lookup failures per minute", [target(f'sum by (event) (rate(mailwatch_log_events_total{{{I},event=~"postfix_process_limit|postfix_anvil_limit|postfix_queue_space|postfix_table_lookup_failure|postfix_sasl_backend_unreachable|dovecot_connection_limit|dovecot_process_limit|dovecot_mailbox_permission"}}[$__rate_interval])) * 60', "{{event}}")], desc="Process and connection limits reached, queue space, lookup tables and the SASL backend unreachable, Dovecot mailbox permission errors."), 8, 8)
+    L.add(table("Time since the last ...", [
+        target(f'time() - max by (event) (mailwatch_log_last_event_timestamp_seconds{{{I},event=~"dkim_signed|dkim_verified|sasl_auth_failure|dovecot_login|milter_reject|fail2ban_ban|virus_found"}})', ref="A", instant=True, fmt="table"),
+    ], desc="Absence signals for low-volume hosts: how long ago the newest line of each kind was written.",
+        overrides=[override("Value", display="Ago", unit="s")],
+        organize={"excludeByName": {"Time": True}}), 16, 8)
 
     L.row("Queue")
     L.add(timeseries("Messages by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_messages{{{I}}})', "{{queue}}")], stack=True), 8, 8)
