@@ -212,11 +212,35 @@ def host():
     L.add(timeseries("Messages by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_messages{{{I}}})', "{{queue}}")], stack=True), 8, 8)
     L.add(timeseries("Deferred recipients by reason", [target(f'sum by (reason) (mailwatch_postfix_queue_deferred_recipients{{{I}}})', "{{reason}}")], stack=True), 8, 8)
     L.add(timeseries("Age of oldest message", [target(f'time() - mailwatch_postfix_queue_oldest_message_timestamp_seconds{{{I}}}', "{{queue}}")], unit="s"), 8, 8)
+    L.add(timeseries("Queue size by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_size_bytes{{{I}}})', "{{queue}}")], unit="bytes", stack=True), 8, 8)
+    L.add(timeseries("Recipients by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_recipients{{{I}}})', "{{queue}}")], stack=True), 8, 8)
+    L.add(timeseries("Deferred recipients by domain", [target(f'sum by (domain) (mailwatch_postfix_queue_deferred_domain_recipients{{{I}}})', "{{domain}}")], stack=True, desc="The top destination domains of the deferred queue (off by default: postfix_queue.top_deferred_domains)."), 8, 8)
+    L.add(table("How the queue was read", [
+        target(f'mailwatch_postfix_queue_read_success{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_postfix_queue_source{{{I}}} == 1', ref="B", instant=True, fmt="table"),
+    ], desc="Per Postfix instance: whether the last read worked, and through what (the showq socket, postqueue, or a walk of the queue directories).",
+        overrides=[override("Value #A", display="Read OK", thresholds=["red", (1, "green")])],
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #B": True}}), 8, 8)
+    L.add(table("Time since the last delivery to each provider", [
+        target(f'time() - mailwatch_postfix_provider_last_sent_timestamp_seconds{{{I}}}', ref="A", instant=True, fmt="table"),
+    ], desc="From the provider's newest status=sent line: a provider that normally receives mail daily and has not for hours is refusing or unreachable.",
+        overrides=[override("Value", display="Last sent", unit="s")],
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 16, 8)
 
     L.row("Security")
     L.add(timeseries("Authentication failures per minute", [target(f'sum by (event) (rate(mailwatch_log_events_total{{{I},event=~"sasl_auth_failure|dovecot_auth_failure"}}[$__rate_interval])) * 60', "{{event}}")]), 8, 8)
     L.add(timeseries("TLS and DKIM problems per minute", [target(f'sum by (event) (rate(mailwatch_log_events_total{{{I},event=~"tls_.*|dkim_unknown_key|dkim_key_retrieval_failed"}}[$__rate_interval])) * 60', "{{event}}")]), 8, 8)
     L.add(timeseries("fail2ban: banned addresses", [target(f'mailwatch_fail2ban_banned{{{I}}}', "{{jail}}")]), 8, 8)
+    L.add(timeseries("fail2ban: bans per hour by jail", [target(f'sum by (jail) (increase(mailwatch_fail2ban_bans_total{{{I}}}[1h]))', "{{jail}}")]), 8, 8)
+    L.add(timeseries("fail2ban: failures being counted by jail", [target(f'mailwatch_fail2ban_failed{{{I}}}', "{{jail}}")], desc="Failures fail2ban currently counts towards a ban (from its log; absent when the log is not read)."), 8, 8)
+    L.add(table("fail2ban jails", [
+        target(f'mailwatch_fail2ban_jail_active{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_fail2ban_log_read_success{{{I}}}', ref="B", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Active", thresholds=["red", (1, "green")]),
+        override("Value #B", display="Log read", thresholds=["red", (1, "green")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
+    L.add(timeseries("Viruses found per hour", [target(f'sum(increase(mailwatch_log_events_total{{{I},event="virus_found"}}[1h]))', "virus_found")]), 8, 8)
 
     L.row("Certificates and reputation")
     L.add(table("Certificates", [
@@ -228,16 +252,102 @@ def host():
         override("Value #B", display="Verifies", thresholds=["red", (1, "green")]),
         override("Value #C", display="Serves renewed file", thresholds=["red", (1, "green")]),
     ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True}}), 12, 8)
+    L.add(table("Certificate checks", [
+        target(f'mailwatch_cert_check_success{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'time() - mailwatch_cert_not_before_timestamp_seconds{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_cert_endpoint_tls_version_info{{{I}}} == 1', ref="C", instant=True, fmt="table"),
+    ], desc="Whether each target could be checked, how long ago its certificate was issued (a renewal resets it), and the TLS version its endpoint negotiated.",
+        overrides=[
+            override("Value #A", display="Checked", thresholds=["red", (1, "green")]),
+            override("Value #B", display="Issued", unit="s"),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #C": True}}), 12, 8)
+    L.add(table("Certificate discovery", [
+        target(f'mailwatch_cert_discovery_success{{{I}}}', ref="A", instant=True, fmt="table"),
+    ], desc="Whether the certificate paths could be read from the Postfix and Dovecot configuration.",
+        overrides=[override("Value", display="Found", thresholds=["red", (1, "green")])],
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 12, 8)
+    L.add(timeseries("Blocklist zones answering", [target(f'min by (zone) (mailwatch_dnsbl_query_success{{{I}}})', "{{zone}}")], desc="1 while every target could be checked against the zone. A zone that refuses the resolver (Spamhaus through a public resolver) leaves the host unchecked there, not clean."), 12, 8)
+    L.add(timeseries("Blocklist query errors per hour by zone and reason", [target(f'sum by (zone, reason) (increase(mailwatch_dnsbl_query_errors_total{{{I}}}[1h]))', "{{zone}} {{reason}}")]), 12, 8)
+    L.add(table("Mail DNS policy", [
+        target(f'mailwatch_dns_dmarc_policy{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dns_spf_lookups{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'min by (domain) (mailwatch_dns_check_query_success{{{I}}})', ref="C", instant=True, fmt="table"),
+    ], desc="DMARC policy per domain, DNS lookups its SPF record needs (more than 10 is a permerror at receivers), and whether the resolver answered every check.",
+        overrides=[
+            override("Value #B", display="SPF lookups", thresholds=["green", (8, "orange"), (11, "red")]),
+            override("Value #C", display="Resolver answered", thresholds=["red", (1, "green")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),
     ], desc="Only problems are listed: listings, and failing DNS checks.",
         organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 12, 8)
 
-    L.row("Storage and backups")
+    L.row("Storage and mailboxes")
     L.add(timeseries("Free space", [target(f'mailwatch_filesystem_avail_bytes{{{I}}} / mailwatch_filesystem_size_bytes{{{I}}}', "{{path}}")], unit="percentunit"), 8, 8)
     L.add(timeseries("Largest mailboxes", [target(f'topk(10, mailwatch_mailbox_size_bytes{{{I}}})', "{{mailbox}}")], unit="bytes"), 8, 8)
+    L.add(timeseries("Free inodes", [target(f'mailwatch_filesystem_files_free{{{I}}} / mailwatch_filesystem_files{{{I}}} > 0', "{{path}}")], unit="percentunit", desc="File systems without an inode limit (btrfs, zfs) report 0 inodes and are left out."), 8, 8)
+    L.add(table("File systems", [
+        target(f'mailwatch_filesystem_stat_success{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_filesystem_readonly{{{I}}}', ref="B", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Measured", thresholds=["red", (1, "green")]),
+        override("Value #B", display="Read-only", thresholds=["green", (1, "red")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
+    L.add(timeseries("Messages in the largest mailboxes", [target(f'topk(10, mailwatch_mailbox_messages{{{I}}})', "{{mailbox}}")]), 8, 8)
+    L.add(timeseries("Quota use, fullest mailboxes", [target(f'topk(10, mailwatch_mailbox_quota_usage_ratio{{{I}}})', "{{mailbox}}")], unit="percentunit", desc="Dovecot quota (mailbox.quota): the higher of storage and message use."), 8, 8)
+    L.add(table("Quotas", [
+        target(f'mailwatch_mailbox_quota_used_bytes{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_quota_limit_bytes{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_quota_used_messages{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_quota_limit_messages{{{I}}}', ref="D", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_quota_success{{{I}}}', ref="E", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Used", unit="bytes"),
+        override("Value #B", display="Limit", unit="bytes"),
+        override("Value #C", display="Messages"),
+        override("Value #D", display="Message limit"),
+        override("Value #E", display="doveadm OK", thresholds=["red", (1, "green")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
+    L.add(table("Mail domains", [
+        target(f'mailwatch_mailbox_domain_size_bytes{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_domain_messages{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_domain_mailboxes{{{I}}}', ref="C", instant=True, fmt="table"),
+    ], desc="Per-domain totals (mailbox.domains, off by default).",
+        overrides=[
+            override("Value #A", display="Size", unit="bytes"),
+            override("Value #B", display="Messages"),
+            override("Value #C", display="Mailboxes"),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
+    L.add(table("Mailbox roots", [
+        target(f'mailwatch_mailbox_root_success{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_root_mailboxes{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_mailbox_root_unmeasured_mailboxes{{{I}}}', ref="C", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Read", thresholds=["red", (1, "green")]),
+        override("Value #B", display="Mailboxes"),
+        override("Value #C", display="Not measured", thresholds=["green", (1, "orange")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
+
+    L.row("Backups")
     L.add(timeseries("Age of newest backup", [target(f'time() - mailwatch_backup_newest_timestamp_seconds{{{I}}}', "{{backup}}")], unit="s"), 8, 8)
+    L.add(timeseries("Size of newest backup", [target(f'mailwatch_backup_newest_size_bytes{{{I}}}', "{{backup}}")], unit="bytes", desc="A sudden drop often means a backup that stopped including something."), 8, 8)
+    L.add(table("Backup sets", [
+        target(f'mailwatch_backup_scan_success{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_backup_files{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_backup_verify_success{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'time() - mailwatch_backup_verify_timestamp_seconds{{{I}}}', ref="D", instant=True, fmt="table"),
+        target(f'time() - mailwatch_backup_verified_file_timestamp_seconds{{{I}}}', ref="E", instant=True, fmt="table"),
+        target(f'mailwatch_backup_verified_entries{{{I}}}', ref="F", instant=True, fmt="table"),
+    ], desc="Verification reads the newest archive back (backup.sets[].verify).",
+        overrides=[
+            override("Value #A", display="Scanned", thresholds=["red", (1, "green")]),
+            override("Value #B", display="Files"),
+            override("Value #C", display="Verifies", thresholds=["red", (1, "green")]),
+            override("Value #D", display="Verified", unit="s"),
+            override("Value #E", display="Verified archive age", unit="s"),
+            override("Value #F", display="Entries"),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
 
     L.row("Services and mailwatchd")
     L.add(table("Services", [
@@ -254,6 +364,58 @@ def host():
         override("Value #B", display="Last run", unit="s"),
         override("Value #C", display="Last success", unit="s"),
     ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 12, 8)
+    L.add(timeseries("Service restarts per hour", [target(f'increase(mailwatch_service_restarts_total{{{I}}}[1h])', "{{unit}}")]), 8, 8)
+    L.add(timeseries("Service memory", [target(f'mailwatch_service_memory_bytes{{{I}}}', "{{unit}}")], unit="bytes"), 8, 8)
+    L.add(timeseries("Service CPU", [target(f'rate(mailwatch_service_cpu_seconds_total{{{I}}}[$__rate_interval])', "{{unit}}")], unit="percentunit", desc="Share of one core."), 8, 8)
+    L.add(table("Service checks", [
+        target(f'mailwatch_service_check_success{{{I}}}', ref="A", instant=True, fmt="table"),
+    ], overrides=[override("Value", display="Figures read", thresholds=["red", (1, "green")])],
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
+
+    L.row("Updates and ClamAV")
+    L.add(stat("Pending updates", f'mailwatch_updates_pending{{{I},kind="all"}}', thresholds=[(1, "orange")]), 4, 4)
+    L.add(stat("Security updates", f'mailwatch_updates_pending{{{I},kind="security"}}', thresholds=[(1, "red")]), 4, 4)
+    L.add(stat("Reboot required", f'mailwatch_reboot_required{{{I}}}', thresholds=[(1, "orange")], mappings=[{"type": "value", "options": {"0": {"text": "no"}, "1": {"text": "yes"}}}]), 4, 4)
+    L.add(stat("Package lists age", f'time() - mailwatch_updates_apt_lists_timestamp_seconds{{{I}}}', unit="s", thresholds=[(3 * 86400, "orange")]), 4, 4)
+    L.add(stat("Update check", f'mailwatch_updates_check_success{{{I}}}', thresholds=[(1, "green")], mappings=[{"type": "value", "options": {"0": {"text": "failing", "color": "red"}, "1": {"text": "ok"}}}]), 4, 4)
+    L.newline()
+    L.add(table("ClamAV databases", [
+        target(f'time() - mailwatch_clamav_database_build_timestamp_seconds{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_clamav_database_version{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_clamav_database_signatures{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_clamav_database_read_success{{{I}}}', ref="D", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Age", unit="s", thresholds=["green", (2 * 86400, "red")]),
+        override("Value #B", display="Version"),
+        override("Value #C", display="Signatures"),
+        override("Value #D", display="Read", thresholds=["red", (1, "green")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 24, 6)
+
+    L.row("Log pipeline")
+    L.add(timeseries("Lines per second by source", [target(f'sum by (source) (rate(mailwatch_log_lines_total{{{I}}}[$__rate_interval]))', "{{source}}")]), 8, 8)
+    L.add(timeseries("Unmatched share by program", [target(f'sum by (program) (rate(mailwatch_log_unmatched_lines_total{{{I}}}[$__rate_interval])) / scalar(sum(rate(mailwatch_log_lines_total{{{I}}}[$__rate_interval])))', "{{program}}")], unit="percentunit", desc="Lines no rule knows: a jump for one program means its log format changed (mailwatchd replay lists their shapes)."), 8, 8)
+    L.add(timeseries("Time since the newest line", [target(f'time() - mailwatch_log_last_line_timestamp_seconds{{{I}}}', "{{source}}")], unit="s"), 8, 8)
+    L.add(timeseries("Malformed lines and read errors per hour", [
+        target(f'sum by (source) (increase(mailwatch_log_malformed_lines_total{{{I}}}[1h]))', "malformed {{source}}"),
+        target(f'sum by (source) (increase(mailwatch_log_read_errors_total{{{I}}}[1h]))', "read errors {{source}}", ref="B"),
+        target(f'increase(mailwatch_log_state_save_failures_total{{{I}}}[1h])', "state save failures", ref="C"),
+    ]), 8, 8)
+    L.add(timeseries("Unread and skipped bytes", [
+        target(f'mailwatch_log_unread_bytes{{{I}}}', "unread {{source}}"),
+        target(f'increase(mailwatch_log_skipped_bytes_total{{{I}}}[1h])', "skipped per hour {{source}}", ref="B"),
+    ], unit="bytes", desc="Unread: behind the end of the file now. Skipped: backlog over logs.max_catchup_bytes, never counted."), 8, 8)
+    L.add(timeseries("Rotations and truncations per day", [
+        target(f'sum by (source) (increase(mailwatch_log_rotations_total{{{I}}}[1d]))', "rotations {{source}}"),
+        target(f'sum by (source) (increase(mailwatch_log_truncations_total{{{I}}}[1d]))', "truncations {{source}}", ref="B"),
+    ]), 8, 8)
+
+    L.row("mailwatchd")
+    L.add(timeseries("Collector runs and failures per hour", [
+        target(f'sum by (collector) (increase(mailwatch_collector_runs_total{{{I}}}[1h]))', "runs {{collector}}"),
+        target(f'sum by (collector) (increase(mailwatch_collector_failures_total{{{I}}}[1h]))', "failures {{collector}}", ref="B"),
+    ]), 12, 8)
+    L.add(stat("Last config reload", f'mailwatch_config_last_reload_successful{{{I}}}', mappings=[{"type": "value", "options": {"0": {"text": "failed", "color": "red"}, "1": {"text": "ok", "color": "green"}}}]), 6, 4)
+    L.add(stat("Config loaded", f'time() - mailwatch_config_last_reload_success_timestamp_seconds{{{I}}}', unit="s"), 6, 4)
     return dashboard("mailwatchd-host", "Mail host", "One mail host in detail: mail flow, queue, security, certificates, storage, services.", L, False, ["mailwatchd", "mail"])
 
 
