@@ -409,3 +409,35 @@ func TestDashboardsCoverCatalogue(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetExampleConfigs: the agent and central examples are valid
+// Prometheus configurations (the central one with its rule files pointed at
+// this repository's), and the central one loads rules.yml and alerts.yml.
+func TestFleetExampleConfigs(t *testing.T) {
+	t.Parallel()
+	promtool := tool(t, "promtool", "prometheus")
+	if out, err := exec.Command(promtool, "check", "config", "--agent", "prometheus/agent.example.yml").CombinedOutput(); err != nil {
+		t.Errorf("agent.example.yml: %v\n%s", err, out)
+	}
+	central, err := os.ReadFile("prometheus/central.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs("prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"rules.yml", "alerts.yml"} {
+		if !strings.Contains(string(central), "/usr/share/mailwatchd/prometheus/"+f) {
+			t.Errorf("central.example.yml does not load %s", f)
+		}
+	}
+	local := strings.ReplaceAll(string(central), "/usr/share/mailwatchd/prometheus/", abs+"/")
+	path := filepath.Join(t.TempDir(), "central.yml")
+	if err := os.WriteFile(path, []byte(local), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "config", path).CombinedOutput(); err != nil {
+		t.Errorf("central.example.yml: %v\n%s", err, out)
+	}
+}

@@ -243,21 +243,24 @@ func TestServeReloadAndTerm(t *testing.T) {
 	})
 
 	expectNotify(t, msgs, "READY=1")
-	waitMetric(t, addr, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, keep))
+	out := waitMetric(t, addr, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, keep))
+	if !strings.Contains(out, `mailwatch_host_info{role=""} 1`) { // no roles: one series, role empty (no label to Prometheus)
+		t.Errorf("no role-less mailwatch_host_info:\n%s", out)
+	}
 
 	// A bad config: refused, the old collectors keep serving.
 	writeFile(t, cfgPath, "collectors:\n  filesystem:\n    bogus: 1\n")
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	out := waitMetric(t, addr, "mailwatch_config_last_reload_successful 0")
+	out = waitMetric(t, addr, "mailwatch_config_last_reload_successful 0")
 	if !strings.Contains(out, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, keep)) {
 		t.Errorf("old config stopped serving after a refused reload:\n%s", out)
 	}
 
 	// A good, changed config: applied.
 	other := t.TempDir()
-	writeFile(t, cfgPath, fmt.Sprintf("global:\n  state_dir: %s\ncollectors:\n  filesystem:\n    interval: 5s\n    timeout: 2s\n    paths: [%s]\n", dir, other))
+	writeFile(t, cfgPath, fmt.Sprintf("global:\n  state_dir: %s\n  roles: [mx, imap]\ncollectors:\n  filesystem:\n    interval: 5s\n    timeout: 2s\n    paths: [%s]\n", dir, other))
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -265,6 +268,12 @@ func TestServeReloadAndTerm(t *testing.T) {
 	out = waitMetric(t, addr, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, other))
 	if !strings.Contains(out, "mailwatch_config_last_reload_successful 1") {
 		t.Errorf("reload not reported as successful:\n%s", out)
+	}
+	// The roles follow the reload: one series each, the role-less one gone.
+	for want, present := range map[string]bool{`mailwatch_host_info{role="mx"} 1`: true, `mailwatch_host_info{role="imap"} 1`: true, `mailwatch_host_info{role=""} 1`: false} {
+		if strings.Contains(out, want) != present {
+			t.Errorf("after reloading with roles [mx, imap], %q present = %v, want %v:\n%s", want, !present, present, out)
+		}
 	}
 	waitMetric(t, addr, `mailwatch_collector_runs_total{collector="filesystem"} 2`) // counters kept across the reload
 

@@ -42,6 +42,7 @@ type daemon struct {
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
+	host       hostInfo
 }
 
 func validateWebConfig(path string) error {
@@ -120,6 +121,7 @@ func serve(o options, logger *zap.Logger) int {
 	}()
 	d.reloadOK.Set(1)
 	d.reloadTime.SetToCurrentTime()
+	d.host.set(cfg.Global.Roles)
 
 	h := mwweb.NewHandler(mwweb.Options{
 		Gatherer: gatherer, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
@@ -183,7 +185,7 @@ func (d *daemon) registry() *prometheus.Registry {
 	reg.MustRegister(
 		promcollectors.NewGoCollector(),
 		throttle(promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}), processMaxAge),
-		buildinfo.Collector(), d.reloadOK, d.reloadTime, d.logs,
+		buildinfo.Collector(), d.reloadOK, d.reloadTime, &d.host, d.logs,
 	)
 	return reg
 }
@@ -255,6 +257,7 @@ func (d *daemon) reloadLocked() error {
 		return fmt.Errorf("logs: %w", err)
 	}
 	d.sched.Apply(js)
+	d.host.set(cfg.Global.Roles)
 	d.checksum = sum
 	d.logger.Info("configuration reloaded", zap.Int("collectors", len(js)))
 	return nil

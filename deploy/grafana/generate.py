@@ -153,6 +153,15 @@ def overview():
             override("Value #J", display="Collectors failing", thresholds=["green", (1, "orange")]),
         ],
         organize={"excludeByName": {"Time": True}, "renameByName": {"instance": "Mail host"}}), 24, 10)
+    L.add(table("Roles", [
+        target(f'count by (role) (max_over_time(mailwatch_host_info{{{I},role!=""}}[1h]))', ref="A", instant=True, fmt="table"),
+        target(f'count by (role) (max_over_time(mailwatch_host_info{{{I},role!=""}}[1h]) and on (instance, job) (up{{job="mailwatchd",{I}}} == 1))', ref="B", instant=True, fmt="table"),
+    ], desc="Hosts per role (global.roles) seen in the last hour, and how many of them answer now. The alerts MailRoleHostDown and MailRoleDown also count a host with a mail service down as not serving.",
+        overrides=[
+            override("Value #A", display="Hosts"),
+            override("Value #B", display="Up", thresholds=["red", (1, "green")]),
+        ],
+        organize={"excludeByName": {"Time": True}}), 24, 6)
     L.row("Trends")
     L.add(timeseries("Messages queued", [target(f'sum by (instance) (mailwatch_postfix_queue_messages{{{I},queue!="corrupt"}})', "{{instance}}")]), 12, 8)
     L.add(timeseries("Deliveries per minute", [target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="delivered"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)

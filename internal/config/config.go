@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -65,6 +66,10 @@ type Global struct {
 	// StaleAfterIntervals is how many intervals the last good snapshot of a
 	// failing collector keeps being served before its series are dropped.
 	StaleAfterIntervals int `yaml:"stale_after_intervals"`
+	// Roles are what this host does in a fleet (mx, submission, imap,
+	// relay, ...), exported as mailwatch_host_info{role} so that rules and
+	// dashboards can group hosts. Empty: one series without a role.
+	Roles []string `yaml:"roles"`
 }
 
 // Collectors is the one list of mailwatchd's collectors: one section per
@@ -248,6 +253,33 @@ func emptyDocument(n *yaml.Node) bool {
 	return len(n.Content) == 1 && c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == ""
 }
 
+// maxRoles bounds global.roles: each role is a series of
+// mailwatch_host_info, and a host has few jobs.
+const maxRoles = 8
+
+// roleRe is what a role may look like: a short label value that reads well
+// in rules ("mx", "submission", "imap", "relay", "mx_backup").
+var roleRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+func validateRoles(roles []string) []error {
+	var errs []error
+	if len(roles) > maxRoles {
+		errs = append(errs, confval.Errorf("global.roles", "at most %d roles, got %d", maxRoles, len(roles)))
+	}
+	seen := map[string]bool{}
+	for i, r := range roles {
+		key := fmt.Sprintf("global.roles[%d]", i)
+		switch {
+		case !roleRe.MatchString(r):
+			errs = append(errs, confval.Errorf(key, "%q: a role is 1 to 32 lower-case letters, digits, _ or -, starting with a letter", r))
+		case seen[r]:
+			errs = append(errs, confval.Errorf(key, "%q is listed twice", r))
+		}
+		seen[r] = true
+	}
+	return errs
+}
+
 // ApplyDefaults fills every key left at its zero value.
 func (c *Config) ApplyDefaults() {
 	if c.Global.StateDir == "" {
@@ -290,6 +322,7 @@ func (c *Config) Validate() []error {
 	} else if c.Global.StaleAfterIntervals > maxStaleAfterIntervals {
 		errs = append(errs, confval.Errorf("global.stale_after_intervals", "must be at most %d, got %d", maxStaleAfterIntervals, c.Global.StaleAfterIntervals))
 	}
+	errs = append(errs, validateRoles(c.Global.Roles)...)
 	for _, err := range c.Logs.Validate() {
 		errs = append(errs, prefixError("logs", err))
 	}

@@ -273,6 +273,28 @@ func TestStaleWindowBounded(t *testing.T) {
 	}
 }
 
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	cfg, err := Parse("roles.yaml", []byte("global:\n  roles: [mx, submission, imap]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Global.Roles, ","); got != "mx,submission,imap" {
+		t.Errorf("roles = %q", got)
+	}
+	for doc, want := range map[string]string{
+		"global:\n  roles: [MX]\n":                        `line 2: global.roles[0]: "MX": a role is 1 to 32 lower-case letters`,
+		"global:\n  roles:\n    - mx\n    - mx\n":         `line 4: global.roles[1]: "mx" is listed twice`,
+		"global:\n  roles: [a, b, c, d, e, f, g, h, i]\n": "line 2: global.roles: at most 8 roles, got 9",
+		"global:\n  roles: [\"mx role\"]\n":               `global.roles[0]: "mx role": a role is`,
+	} {
+		_, err := Parse("roles.yaml", []byte(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: want %q, got %v", doc, want, err)
+		}
+	}
+}
+
 func TestLoadRefusesNonRegularAndHugeFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
