@@ -40,8 +40,8 @@ func compressedName(p string) bool {
 // LogFiles returns the files to read for the configured paths (absolute
 // paths or globs, as logs.sources has them): each live file preceded by its
 // rotated siblings (mail.log.1, mail.log.2.gz, mail.log-20261205.gz), oldest
-// first by modification time. A sibling last modified before since holds no
-// line of the window and is left out. Siblings compressed otherwise than
+// first (by logrotate's number, then by the date in the name). A sibling
+// last modified before since holds no line of the window and is left out. Siblings compressed otherwise than
 // with gzip, which the report cannot read, are returned in skipped.
 func LogFiles(paths []string, since time.Time) (files, skipped []string, err error) {
 	seen := map[string]bool{}
@@ -109,10 +109,7 @@ func siblings(live string, since time.Time) (files, skipped []string, err error)
 		}
 		return nil, nil, err
 	}
-	type file struct {
-		path  string
-		mtime time.Time
-	}
+	type file struct{ path string }
 	var found []file
 	for _, e := range ents {
 		name := e.Name()
@@ -134,13 +131,16 @@ func siblings(live string, since time.Time) (files, skipped []string, err error)
 		if !since.IsZero() && fi.ModTime().Before(since) {
 			continue
 		}
-		found = append(found, file{p, fi.ModTime()})
+		found = append(found, file{p})
 	}
+	// logrotate's numbers and dates say the order; modification times do
+	// not, as compressing a rotated file (delaycompress) writes it anew.
 	sort.SliceStable(found, func(i, j int) bool {
-		if !found[i].mtime.Equal(found[j].mtime) {
-			return found[i].mtime.Before(found[j].mtime)
+		ni, nj := rotationRank(found[i].path), rotationRank(found[j].path)
+		if ni != nj {
+			return ni > nj // mail.log.3.gz before mail.log.2.gz before mail.log.1
 		}
-		return rotationRank(found[i].path) > rotationRank(found[j].path)
+		return found[i].path < found[j].path // -20261204 before -20261205
 	})
 	for _, f := range found {
 		files = append(files, f.path)
@@ -150,8 +150,8 @@ func siblings(live string, since time.Time) (files, skipped []string, err error)
 
 var rotationNumber = regexp.MustCompile(`\.([0-9]+)(\.gz)?$`)
 
-// rotationRank orders files of the same modification time: a higher
-// logrotate number is older.
+// rotationRank is logrotate's number of a rotated file ("mail.log.2.gz"
+// is 2; a dateext file is 0): a higher number is older.
 func rotationRank(p string) int {
 	m := rotationNumber.FindStringSubmatch(p)
 	if m == nil {
