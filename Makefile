@@ -71,7 +71,7 @@ fuzz:
 clean:
 	rm -f mailwatchd
 
-# Installs the binary, the systemd unit (with BINDIR substituted), the
+# Installs the binary, the systemd units (with BINDIR substituted), the
 # sysusers/tmpfiles entries, the example configuration (never overwriting an
 # existing config.yaml), the alert rules and the dashboards. DESTDIR-aware.
 install: build
@@ -79,6 +79,9 @@ install: build
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's#/usr/bin/mailwatchd#$(BINDIR)/mailwatchd#g' deploy/systemd/mailwatchd.service > $(DESTDIR)$(UNITDIR)/mailwatchd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mailwatchd.service
+	sed 's#/usr/bin/mailwatchd#$(BINDIR)/mailwatchd#g' deploy/systemd/mailwatchd-report.service > $(DESTDIR)$(UNITDIR)/mailwatchd-report.service
+	install -m 0644 deploy/systemd/mailwatchd-report.timer $(DESTDIR)$(UNITDIR)/mailwatchd-report.timer
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mailwatchd-report.service
 	install -D -m 0644 deploy/systemd/mailwatchd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/mailwatchd.conf
 	install -D -m 0644 deploy/systemd/mailwatchd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/mailwatchd.conf
 	install -D -m 0644 config.example.yaml $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
@@ -90,6 +93,7 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mailwatchd $(DESTDIR)$(UNITDIR)/mailwatchd.service \
+	  $(DESTDIR)$(UNITDIR)/mailwatchd-report.service $(DESTDIR)$(UNITDIR)/mailwatchd-report.timer \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/mailwatchd.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/mailwatchd.conf \
 	  $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(PREFIX)/share/doc/mailwatchd

@@ -36,7 +36,7 @@ func runReportAt(args []string, stdin io.Reader, stdout, stderr io.Writer, now t
 			"the configured log sources: files with their rotated siblings (mail.log.1, mail.log.2.gz, ...)\n"+
 			"and the journal, over the window. Same parser, rules and counts as the daemon.\n\nFlags:")
 	cfgFile := fs.String("config.file", "", "Configuration whose logs.rules, logs.providers and, without FILE, logs.sources are used (default: "+config.DefaultPath+" without FILE, built-in rules with FILE).")
-	since := fs.String("since", "", "Count lines from this time on: a duration back from now (24h, 7d), a date (2026-12-01, local midnight) or a time (2026-12-01T06:00:00, RFC 3339 or local). Default: every line.")
+	since := fs.String("since", "", "Count lines from this time on: a duration back from now (24h, 7d), today or yesterday (local midnight), a date (2026-12-01, local midnight) or a time (2026-12-01T06:00:00, RFC 3339 or local). Default: every line.")
 	until := fs.String("until", "", "Count lines before this time (same forms as --since). Default: no bound.")
 	format := fs.String("format", report.FormatText, "Output: text, html or json.")
 	top := fs.Int("top", report.DefaultTop, "Rows of each table (0: all the rows kept).")
@@ -168,12 +168,21 @@ func feedSources(ctx context.Context, b *report.Builder, cfg logparse.Config, si
 	return 0
 }
 
-// parseWhen reads --since and --until: "" (no bound), a duration back from
-// now ("24h", "7d", "1w"), a date (local midnight), a local date and time,
-// or an RFC 3339 time.
+// parseWhen reads --since and --until: "" (no bound), "today" or
+// "yesterday" (local midnight), a duration back from now ("24h", "7d",
+// "1w"), a date (local midnight), a local date and time, or an RFC 3339
+// time.
 func parseWhen(s string, now time.Time) (time.Time, error) {
-	if s == "" {
+	switch s {
+	case "":
 		return time.Time{}, nil
+	case "today", "yesterday":
+		y, m, d := now.In(time.Local).Date()
+		t := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
+		if s == "yesterday" {
+			t = t.AddDate(0, 0, -1)
+		}
+		return t, nil
 	}
 	if d, err := confval.ParseDuration(s); err == nil {
 		return now.Add(-d), nil
@@ -186,5 +195,5 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is no duration (24h, 7d), date (2026-12-01) or time (2026-12-01T06:00:00)", s)
+	return time.Time{}, fmt.Errorf("%q is no duration (24h, 7d), today, yesterday, date (2026-12-01) or time (2026-12-01T06:00:00)", s)
 }

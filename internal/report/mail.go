@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -24,6 +25,9 @@ const DefaultSendmail = "/usr/sbin/sendmail"
 // DefaultMailTimeout bounds a sendmail run.
 const DefaultMailTimeout = time.Minute
 
+// localName is a recipient without a domain, as cron's MAILTO often is.
+var localName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+
 // Message returns the report as a mail to the given addresses: a
 // multipart/alternative of the text form and the HTML page, both UTF-8 in
 // quoted-printable, with the headers `sendmail -t` reads the recipients
@@ -31,6 +35,10 @@ const DefaultMailTimeout = time.Minute
 func (r *Report) Message(to []string, subject string, now time.Time) ([]byte, error) {
 	var list []string
 	for _, t := range to {
+		if localName.MatchString(t) { // "postmaster", "root": sendmail qualifies them
+			list = append(list, t)
+			continue
+		}
 		a, err := mail.ParseAddress(t)
 		if err != nil {
 			return nil, fmt.Errorf("--mail-to %q: %w", t, err)
