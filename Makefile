@@ -62,6 +62,7 @@ fmt:
 # scrape load, RSS and idle CPU; see bench/README.md. About 10 minutes.
 bench:
 	GO=$(GO) ./bench/run.sh
+	GO=$(GO) ./bench/report.sh
 
 # Every native fuzz target, FUZZTIME each (CI runs the default, 10000x: a
 # count, not a duration; see scripts/fuzz.sh).

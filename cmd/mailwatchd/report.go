@@ -16,8 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/internal/config"
+	"github.com/mailwatchd/mailwatchd/internal/confval"
 	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/report"
 )

@@ -6,12 +6,14 @@ package report
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -82,8 +84,17 @@ func (r *Report) Message(to []string, subject string, now time.Time) ([]byte, er
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
+	var id [12]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	host, err := os.Hostname()
+	if err != nil || !localName.MatchString(host) {
+		host = "localhost"
+	}
 	var msg bytes.Buffer
 	fmt.Fprintf(&msg, "To: %s\r\n", strings.Join(list, ", "))
+	fmt.Fprintf(&msg, "Message-ID: <mailwatchd-report.%s.%x@%s>\r\n", now.UTC().Format("20060102T150405"), id, host)
 	fmt.Fprintf(&msg, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", subject))
 	fmt.Fprintf(&msg, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	msg.WriteString("MIME-Version: 1.0\r\n")

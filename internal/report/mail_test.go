@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,9 @@ func TestMailThroughSendmail(t *testing.T) {
 	}
 	if d, err := m.Header.Date(); err != nil || !d.Equal(now) {
 		t.Errorf("Date: %v (%v)", d, err)
+	}
+	if !regexp.MustCompile(`^<mailwatchd-report\.20261206T060000\.[0-9a-f]{24}@[A-Za-z0-9._+-]+>$`).MatchString(m.Header.Get("Message-ID")) {
+		t.Errorf("Message-ID: %q", m.Header.Get("Message-ID"))
 	}
 	if !strings.HasPrefix(m.Header.Get("Subject"), "mail report ") {
 		t.Errorf("Subject: %q", m.Header.Get("Subject"))
