@@ -96,7 +96,7 @@ func (r *Report) sections() []section {
 	}
 	// Grand totals, in the order of the daemon's actions.
 	tot := section{Title: "Grand totals", Columns: []string{"count", "what"}, Numeric: []bool{true, false},
-		Note: "mailwatch_postfix_messages_total by action (pflogsumm's definitions; deferred counts lines, one per recipient and attempt)"}
+		Note: "mailwatch_postfix_messages_total by action, with pflogsumm's definitions; deferred counts lines, one per recipient and attempt"}
 	for _, a := range actionOrder {
 		tot.Rows = append(tot.Rows, []string{num(r.Totals[a]), a})
 	}
@@ -116,17 +116,13 @@ func (r *Report) sections() []section {
 
 	traffic := func(title, key string, rows []Traffic, label func(t Traffic) string) {
 		s := section{Title: title, Columns: []string{key, "received", "delivered", "deferred", "bounced", "rejected"},
-			Numeric: []bool{false, true, true, true, true, true}}
-		any := false
+			Numeric: []bool{false, true, true, true, true, true}, Note: "rows without traffic are left out"}
 		for _, t := range rows {
 			if t.Received+t.Delivered+t.Deferred+t.Bounced+t.Rejected > 0 {
-				any = true
+				s.Rows = append(s.Rows, []string{label(t), num(t.Received), num(t.Delivered), num(t.Deferred), num(t.Bounced), num(t.Rejected)})
 			}
-			s.Rows = append(s.Rows, []string{label(t), num(t.Received), num(t.Delivered), num(t.Deferred), num(t.Bounced), num(t.Rejected)})
 		}
-		if any {
-			add(s)
-		}
+		add(s)
 	}
 	traffic("Traffic per hour of the day", "hour", r.PerHour[:], func(t Traffic) string {
 		return fmt.Sprintf("%02d:00-%02d:00", *t.Hour, *t.Hour+1)
@@ -247,8 +243,17 @@ func (r *Report) tableNote(name string) string {
 
 // header lines common to the text and HTML forms.
 func (r *Report) header() []string {
+	window := "every line"
+	switch {
+	case r.Since != nil && r.Until != nil:
+		window = "from " + tstr(r.Since) + " to before " + tstr(r.Until)
+	case r.Since != nil:
+		window = "from " + tstr(r.Since)
+	case r.Until != nil:
+		window = "before " + tstr(r.Until)
+	}
 	h := []string{
-		fmt.Sprintf("window: %s to %s (lines counted: %s to %s)", tstr(r.Since), tstr(r.Until), tstr(r.First), tstr(r.Last)),
+		fmt.Sprintf("window: %s; lines counted from %s to %s", window, tstr(r.First), tstr(r.Last)),
 		fmt.Sprintf("inputs: %s", strings.Join(r.Inputs, ", ")),
 		fmt.Sprintf("lines read %d: malformed %d, outside the window %d, without a time %d", r.Lines, r.Malformed, r.OutsideWindow, r.Undated),
 	}
