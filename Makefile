@@ -59,7 +59,8 @@ fmt:
 
 # bench/run.sh: the Go benchmarks (go test -run='^$$' -bench=. -benchmem ./...)
 # plus mailwatchd side by side with prometheus-postfix-exporter and mtail,
-# scrape load, RSS and idle CPU; see bench/README.md. About 10 minutes.
+# scrape load, RSS and idle CPU; then bench/report.sh: `mailwatchd report`
+# against pflogsumm on the same corpus. See bench/README.md. About 12 minutes.
 bench:
 	GO=$(GO) ./bench/run.sh
 	GO=$(GO) ./bench/report.sh
