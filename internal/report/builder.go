@@ -30,9 +30,9 @@ type Options struct {
 	// DefaultMaxKeys); updates of keys beyond it go to the OtherKey row.
 	MaxKeys int
 	// MaxQueue bounds the messages whose size and origin are remembered
-	// between their lines (default DefaultMaxQueue); Postfix's "removed"
-	// forgets a message, and when the bound is reached an arbitrary one is
-	// forgotten (counted in Report.QueueForgotten).
+	// between their lines (default DefaultMaxQueue): Postfix's "removed"
+	// forgets a message, and so does the arrival of MaxQueue later ones
+	// (counted in Report.QueueForgotten).
 	MaxQueue int
 	// Location reads timestamps without a zone (default time.Local); Now
 	// gives traditional syslog timestamps their year (default time.Now()).
@@ -42,6 +42,7 @@ type Options struct {
 
 // msgState is what is remembered of a queued message between its lines.
 type msgState struct {
+	seq       uint64 // when it was first seen (see Builder.msg)
 	size      uint64
 	sizeKnown bool
 	// from is where the message came from, set by its smtpd client= line
@@ -81,6 +82,9 @@ type Builder struct {
 	days       *table[Traffic]
 
 	queue map[string]*msgState
+	ring  []queued // queue ids in the order first seen (see msg)
+	head  int      // the oldest slot once the ring is full
+	seq   uint64
 
 	// Counts by enumeration, turned into the report's maps at the end.
 	totals          [maillog.NumActions]uint64
@@ -319,22 +323,38 @@ func sizeOf(body []byte) (uint64, bool) {
 	return n, true
 }
 
-// msg returns the state of a queued message, creating it; when the queue
-// is full an arbitrary message is forgotten first.
+// msg returns the state of a queued message, creating it. The queue ids
+// are kept in a ring of MaxQueue in the order they were first seen: a
+// message Postfix has not removed by the time MaxQueue later messages have
+// been seen is forgotten.
 func (b *Builder) msg(qid []byte) *msgState {
 	if m, ok := b.queue[string(qid)]; ok {
 		return m
 	}
-	if len(b.queue) >= b.opt.MaxQueue {
-		for k := range b.queue {
-			delete(b.queue, k)
+	b.seq++
+	e := queued{qid: string(qid), seq: b.seq}
+	if len(b.ring) < b.opt.MaxQueue {
+		b.ring = append(b.ring, e)
+	} else {
+		// The oldest slot: forgotten unless Postfix removed it already (or
+		// its queue id came back since, with another seq).
+		old := b.ring[b.head]
+		if m, ok := b.queue[old.qid]; ok && m.seq == old.seq {
+			delete(b.queue, old.qid)
 			b.r.QueueForgotten++
-			break
 		}
+		b.ring[b.head] = e
+		b.head = (b.head + 1) % len(b.ring)
 	}
-	m := &msgState{}
-	b.queue[string(qid)] = m
+	m := &msgState{seq: b.seq}
+	b.queue[e.qid] = m
 	return m
+}
+
+// queued is a slot of the queue ring.
+type queued struct {
+	qid string
+	seq uint64
 }
 
 func (b *Builder) postfix(e *maillog.Entry, res *maillog.Result, count func(func(*Traffic) *uint64)) {
