@@ -283,12 +283,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		for _, row := range s.Rows {
 			for i, c := range row {
-				widths[i] = max(widths[i], utf8.RuneCountInString(c))
+				widths[i] = max(widths[i], utf8.RuneCountInString(printable(c)))
 			}
 		}
 		line := func(cells []string) {
 			var sb strings.Builder
 			for i, c := range cells {
+				c = printable(c)
 				pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
 				last := i == len(cells)-1
 				switch {
@@ -316,6 +317,29 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// printable keeps a log's bytes from reaching a terminal as control
+// sequences: control characters and invalid UTF-8 become '?'.
+func printable(s string) string {
+	clean := true
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || c == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var sb strings.Builder
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || c == utf8.RuneError {
+			c = '?'
+		}
+		sb.WriteRune(c)
+	}
+	return sb.String()
 }
 
 // WriteJSON writes the report as JSON (the schema is in the README).

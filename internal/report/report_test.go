@@ -500,6 +500,13 @@ func TestFormats(t *testing.T) {
 			t.Errorf("text without the section %q", title)
 		}
 	}
+	// A control sequence in a log line does not reach the terminal.
+	esc := build(t, Options{}, writeLog(t, []string{"Dec  6 05:45:38 vm postfix/smtpd[1]: connect from evil\x1b[2J.example[192.0.2.1]"}))
+	var et bytes.Buffer
+	esc.WriteText(&et)
+	if strings.Contains(et.String(), "\x1b") || !strings.Contains(et.String(), "evil?") {
+		t.Errorf("escape sequence in the text:\n%q", et.String())
+	}
 	// Empty sections are left out.
 	if strings.Contains(txt.String(), "fail2ban bans") {
 		t.Error("an empty section is printed")
