@@ -59,9 +59,11 @@ fmt:
 
 # bench/run.sh: the Go benchmarks (go test -run='^$$' -bench=. -benchmem ./...)
 # plus mailwatchd side by side with prometheus-postfix-exporter and mtail,
-# scrape load, RSS and idle CPU; see bench/README.md. About 10 minutes.
+# scrape load, RSS and idle CPU; then bench/report.sh: `mailwatchd report`
+# against pflogsumm on the same corpus. See bench/README.md. About 12 minutes.
 bench:
 	GO=$(GO) ./bench/run.sh
+	GO=$(GO) ./bench/report.sh
 
 # Every native fuzz target, FUZZTIME each (CI runs the default, 10000x: a
 # count, not a duration; see scripts/fuzz.sh).
@@ -77,7 +79,7 @@ clean:
 	rm -f mailwatchd
 	rm -rf dist
 
-# Installs the binary, the systemd unit (with BINDIR substituted), the
+# Installs the binary, the systemd units (with BINDIR substituted), the
 # sysusers/tmpfiles entries, the example configuration (never overwriting an
 # existing config.yaml), the alert rules and the dashboards. DESTDIR-aware.
 install: build
@@ -85,6 +87,9 @@ install: build
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's#/usr/bin/mailwatchd#$(BINDIR)/mailwatchd#g' deploy/systemd/mailwatchd.service > $(DESTDIR)$(UNITDIR)/mailwatchd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mailwatchd.service
+	sed 's#/usr/bin/mailwatchd#$(BINDIR)/mailwatchd#g' deploy/systemd/mailwatchd-report.service > $(DESTDIR)$(UNITDIR)/mailwatchd-report.service
+	install -m 0644 deploy/systemd/mailwatchd-report.timer $(DESTDIR)$(UNITDIR)/mailwatchd-report.timer
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mailwatchd-report.service
 	install -D -m 0644 deploy/systemd/mailwatchd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/mailwatchd.conf
 	install -D -m 0644 deploy/systemd/mailwatchd.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/mailwatchd.conf
 	install -D -m 0644 config.example.yaml $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
@@ -96,6 +101,7 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mailwatchd $(DESTDIR)$(UNITDIR)/mailwatchd.service \
+	  $(DESTDIR)$(UNITDIR)/mailwatchd-report.service $(DESTDIR)$(UNITDIR)/mailwatchd-report.timer \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/mailwatchd.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/mailwatchd.conf \
 	  $(DESTDIR)$(SYSCONFDIR)/mailwatchd/config.example.yaml
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(PREFIX)/share/doc/mailwatchd

@@ -27,12 +27,12 @@ var layers = []struct {
 }{
 	{"leaf values", []string{"internal/buildinfo", "internal/confval"}, false},
 	{"collector kit", []string{"internal/collectors"}, false},
-	{"support", []string{"internal/collectors/internal/", "internal/collectors/service/internal/", "internal/collectors/collectortest", "internal/logparse/"}, true},
+	{"support", []string{"internal/collectors/internal/", "internal/collectors/service/internal/", "internal/collectors/collectortest", "internal/logparse/", "internal/report/pflogsumm"}, true},
 	{"collectors and log pipeline", []string{"internal/collectors/", "internal/logparse"}, false},
 	{"configuration", []string{"internal/config"}, false},
 	{"scheduler", []string{"internal/scheduler"}, false},
 	{"web", []string{"internal/web"}, false},
-	{"commands", []string{"internal/check", "internal/doctor"}, false},
+	{"commands", []string{"internal/check", "internal/doctor", "internal/report"}, false},
 	{"main", []string{"cmd/"}, false},
 }
 

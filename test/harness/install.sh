@@ -26,6 +26,7 @@ PACKAGES=(
   systemd rsyslog dnsmasq-base dbus
   iptables openssl ca-certificates curl python3 procps iproute2 util-linux
   acl  # getfacl/setfacl: the e2e test applies deploy/systemd/mailwatchd.tmpfiles' ACLs
+  logrotate  # the report e2e test rotates a copy of the mail log (compress, delaycompress)
 )
 
 missing=()
