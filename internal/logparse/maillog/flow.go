@@ -428,6 +428,8 @@ func authLogRules() []rule {
 		// not): one line per checked message. Its "identified spam" / "clean
 		// message" line says the same again and is not counted.
 		{fam: ProgOther, prefix: "spamd: result: ", fn: spamdResult},
+		{fam: ProgOther, prefix: "spamd: identified spam ("},
+		{fam: ProgOther, prefix: "spamd: clean message ("},
 	}
 }
 
