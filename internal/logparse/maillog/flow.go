@@ -295,34 +295,36 @@ func qmgrRemoved(v *view, r *Result) bool {
 	return true
 }
 
-// postfixEventRules are the saturation and misconfiguration events.
-func postfixEventRules() []rule {
+// postfixEventRules are the saturation and misconfiguration events: the
+// rules with a prefix, and those without one.
+func postfixEventRules() (prefixed, anyPrefix []rule) {
 	const P = ProgPostfix
 	return []rule{
-		// master.c: "service \"%s\" (%s) has reached its process limit \"%d\": new
-		// clients may experience noticeable delays".
-		{fam: P, daemons: pfd("master"), sev: sWarning, prefix: "service ", contains: []string{" has reached its process limit "},
-			event: EvPostfixProcessLimit},
-		// smtpd.c, from anvil's answers: "Connection concurrency limit exceeded",
-		// "Connection rate limit exceeded", "Message delivery request rate limit
-		// exceeded", "Recipient address rate limit exceeded", "New TLS session
-		// rate limit exceeded", "AUTH command rate limit exceeded", each
-		// followed by ": N from host[addr] for service NAME".
-		{fam: P, daemons: pfd("smtpd"), sev: sWarning, contains: []string{" limit exceeded: ", " for service "},
-			event: EvPostfixAnvilLimit},
-		// smtpd_check.c: "not enough free space in mail queue: %lu bytes < ..."
-		{fam: P, sev: sWarning, prefix: "not enough free space in mail queue", event: EvPostfixQueueSpace},
-		// xsasl_dovecot_server.c: "SASL: Connect to %s failed: %m"; xsasl_cyrus
-		// through saslauthd: "SASL authentication failure: cannot connect to
-		// saslauthd server: ..."; smtpd without any mechanism: "fatal: no SASL
-		// authentication mechanisms".
-		{fam: P, sev: sWarning, prefix: "SASL: Connect to ", event: EvPostfixSASLBackendUnreachable},
-		{fam: P, sev: sWarning, prefix: "SASL authentication failure: cannot connect to saslauthd server",
-			event: EvPostfixSASLBackendUnreachable},
-		{fam: P, sev: sAny, prefix: "no SASL authentication mechanisms", fn: notInfo, event: EvPostfixSASLBackendUnreachable},
-		// dict_*.c and the callers of maps_find: a table that cannot answer.
-		{fam: P, sev: sAny, fn: tableLookupFailure, event: EvPostfixTableLookupFailure},
-	}
+			// master.c: "service \"%s\" (%s) has reached its process limit \"%d\": new
+			// clients may experience noticeable delays".
+			{fam: P, daemons: pfd("master"), sev: sWarning, prefix: "service ", contains: []string{" has reached its process limit "},
+				event: EvPostfixProcessLimit},
+			// smtpd_check.c: "not enough free space in mail queue: %lu bytes < ..."
+			{fam: P, sev: sWarning, prefix: "not enough free space in mail queue", event: EvPostfixQueueSpace},
+			// xsasl_dovecot_server.c: "SASL: Connect to %s failed: %m"; xsasl_cyrus
+			// through saslauthd: "SASL authentication failure: cannot connect to
+			// saslauthd server: ..."; smtpd without any mechanism: "fatal: no SASL
+			// authentication mechanisms".
+			{fam: P, sev: sWarning, prefix: "SASL: Connect to ", event: EvPostfixSASLBackendUnreachable},
+			{fam: P, sev: sWarning, prefix: "SASL authentication failure: cannot connect to saslauthd server",
+				event: EvPostfixSASLBackendUnreachable},
+			{fam: P, sev: sAny, prefix: "no SASL authentication mechanisms", fn: notInfo, event: EvPostfixSASLBackendUnreachable},
+		}, []rule{
+			// smtpd.c, from anvil's answers: "Connection concurrency limit exceeded",
+			// "Connection rate limit exceeded", "Message delivery request rate limit
+			// exceeded", "Recipient address rate limit exceeded", "New TLS session
+			// rate limit exceeded", "AUTH command rate limit exceeded", each
+			// followed by ": N from host[addr] for service NAME".
+			{fam: P, daemons: pfd("smtpd"), sev: sWarning, contains: []string{" limit exceeded: ", " for service "},
+				event: EvPostfixAnvilLimit},
+			// dict_*.c and the callers of maps_find: a table that cannot answer.
+			{fam: P, sev: sAny, fn: tableLookupFailure, event: EvPostfixTableLookupFailure},
+		}
 }
 
 func notInfo(v *view, _ *Result) bool { return v.sev != SevNone }

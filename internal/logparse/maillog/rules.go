@@ -176,10 +176,11 @@ func postfixRules() []rule {
 		{fam: P, daemons: pfd("smtp", "lmtp"), sev: sNone, qid: qNone, prefix: "connect to ", fn: connectFailure},
 	}
 	rs = append(rs, postscreenRules()...)
-	// Saturation and misconfiguration; the table lookup rule, which has no
-	// prefix and so sits in every bucket, comes last.
-	pe := postfixEventRules()
-	rs = append(rs, pe[:len(pe)-1]...)
+	// Saturation and misconfiguration; the rules without a prefix, which sit
+	// in every bucket, come last (they match warnings only, which no
+	// benign rule does).
+	pe, anyPrefix := postfixEventRules()
+	rs = append(rs, pe...)
 	rs = append(rs, benign(P, 0, sNone, qNone, "connect from ", "disconnect from ", "lost connection after ",
 		"timeout after ", "too many errors after ", "improper command pipelining after ",
 		"Anonymous TLS connection established ", "Untrusted TLS connection established ",
@@ -198,7 +199,7 @@ func postfixRules() []rule {
 		"postmaster delivery status notification: ", "info: ", "released from hold", "placed on hold",
 		"expired", "requeued", "skipped, still being delivered", "passing <", "milter-hold: ",
 		"milter-discard: ", "enabling PIX workarounds: ", "client=", "Cannot start TLS: ")...)
-	return append(rs, pe[len(pe)-1])
+	return append(rs, anyPrefix...)
 }
 
 // postfixReject counts a reject line and its reason class.
@@ -343,14 +344,15 @@ func dovecotRules() []rule {
 		// pam_unix's line under a Dovecot tag ("dovecot-auth: pam_unix(dovecot:auth):
 		// authentication failure; ..."): the process cut leaves the text.
 		{fam: D, sev: sNone, prefix: "authentication failure; logname=", event: EvSASLAuthFailure},
-		{fam: D, fn: dovecotMailboxPermission, event: EvDovecotMailboxPermission},
 	}
 	rs = append(rs, benign(D, login, sNone, qAny, "Disconnected", "Aborted login", "Login failed",
 		"Maximum number of connections")...)
 	rs = append(rs, benign(D, 0, sNone, qAny, "Connect from ", "Disconnect from ", "Disconnected",
 		"Logged out", "Connection closed", "msgid=", "sieve: ", "Dovecot v", "Killed with signal",
 		"conn unix:")...)
-	return rs
+	// Without a prefix, so in every bucket: last (Error and Fatal lines
+	// only, which no benign rule matches).
+	return append(rs, rule{fam: D, fn: dovecotMailboxPermission, event: EvDovecotMailboxPermission})
 }
 
 func opendkimRules() []rule {
