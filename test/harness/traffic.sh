@@ -21,7 +21,7 @@
 #   127.0.0.150-.199     scattered IMAP login failures (one per address)
 #   127.0.0.200-.229     failed TLS handshakes
 #   127.0.0.50-.59       inbound spam (Rspamd GTUBE variants); 127.0.0.60-.69 inbound STARTTLS
-#   127.0.3.1-.250       lost connections (one address each); 127.0.4.1-.250 postscreen clients
+#   127.0.6.1-.250       lost connections (one address each); 127.0.5.1-.250 postscreen clients
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
@@ -145,6 +145,10 @@ fail2ban-client -c "$MWH_ETC/fail2ban" unban --all >/dev/null 2>&1 || true
   echo "MWH_PLAN_DOVECOT_LOG_OFFSET=$(size_of "$MWH_DOVECOT_LOG")"
   echo "MWH_PLAN_FAIL2BAN_LOG_OFFSET=$(size_of "$MWH_FAIL2BAN_LOG")"
   echo "MWH_PLAN_RSPAMD_LOG_OFFSET=$(size_of "$MWH_RSPAMD_LOG")"
+  # Rspamd's own action counts now (its controller's /stat), as action=count pairs
+  echo "MWH_PLAN_RSPAMD_ACTIONS_START=$(curl -fsS --max-time 5 "$MWH_RSPAMD_URL/stat" | python3 -c '
+import json, sys
+print(",".join("%s=%d" % (a.replace(" ", "_"), n) for a, n in sorted(json.load(sys.stdin)["actions"].items())))')"
   echo "MWH_PLAN_LOG_MODE=$MWH_LOG_MODE"
 } > "$MWH_PLAN_FILE"
 plan() { echo "MWH_PLAN_$1=$2" >> "$MWH_PLAN_FILE"; }
@@ -271,7 +275,7 @@ par "$N_TLS_IN" '
 plan TLS_IN "$N_TLS_IN"
 
 # ------------------------------------------------------------------ lost connections
-# SERVICE:PORT:TLS:STAGE, each N_DROP times from its own address in 127.0.3.0/24 (so no jail
+# SERVICE:PORT:TLS:STAGE, each N_DROP times from its own address in 127.0.6.0/24 (so no jail
 # bans anyone). Postfix logs "lost connection after <STAGE> from ..." for each (END-OF-MESSAGE
 # for end_of_data); the plan lists them for the e2e test.
 DROPS=(
@@ -287,7 +291,7 @@ for d in "${DROPS[@]}"; do
   IFS=: read -r _ port tls stage <<< "$d"
   for ((k = 0; k < N_DROP; k++)); do
     i=$((i + 1))
-    drop_jobs+=("--src 127.0.3.$i --port $port --tls $tls --after $stage")
+    drop_jobs+=("--src 127.0.6.$i --port $port --tls $tls --after $stage")
   done
 done
 printf '%s\n' "${drop_jobs[@]}" | xargs -P "$PAR" -I{} bash -c 'client drop $1' _ {}
@@ -301,7 +305,7 @@ i=0
 for how in pass pregreet hangup non-smtp bare-newline pipelining; do
   for ((k = 0; k < N_POSTSCREEN; k++)); do
     i=$((i + 1))
-    ps_jobs+=("--src 127.0.4.$i --port $MWH_POSTSCREEN_PORT --how $how")
+    ps_jobs+=("--src 127.0.5.$i --port $MWH_POSTSCREEN_PORT --how $how")
   done
 done
 # one allowlisted client (127.0.0.1 is in mynetworks: permit_mynetworks)
