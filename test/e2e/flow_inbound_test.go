@@ -359,6 +359,36 @@ func rspamdStat(url string) (map[string]int, error) {
 	return out, nil
 }
 
+// rspamdMetrics reads rspamd_actions_total{type} from the controller's /metrics, keyed like
+// rspamdStat.
+func rspamdMetrics(url string) (map[string]int, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/metrics: %s", url, resp.Status)
+	}
+	mfs, err := ParseMetrics(b)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s/metrics: %v", url, err)
+	}
+	out := map[string]int{}
+	for _, s := range Samples(mfs, "rspamd_actions_total") {
+		out[strings.ReplaceAll(s.Labels["type"], " ", "_")] = int(s.Value)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("GET %s/metrics: no rspamd_actions_total", url)
+	}
+	return out, nil
+}
+
 // TestRspamdVerdictsMatchStat: the real Rspamd (the harness's second milter) scanned every
 // message of the traffic. Its task lines in its own log file, counted by action, equal what its
 // controller's /stat counted since the traffic began, mailwatchd's replay of that log gives the
@@ -409,6 +439,23 @@ func TestRspamdVerdictsMatchStat(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Rspamd's own Prometheus endpoint (controller /metrics, 3.x) counts the same actions as /stat.
+	if err := Eventually(10*time.Second, func() error {
+		st, err := rspamdStat(url)
+		if err != nil {
+			return err
+		}
+		prom, err := rspamdMetrics(url)
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(st) != fmt.Sprint(prom) {
+			return fmt.Errorf("rspamd /stat actions %v, /metrics rspamd_actions_total %v", st, prom)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 	mfs := replayFamilies(t, env, data)
 	got := map[string]int{}

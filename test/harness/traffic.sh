@@ -276,11 +276,12 @@ plan TLS_IN "$N_TLS_IN"
 
 # ------------------------------------------------------------------ lost connections
 # SERVICE:PORT:TLS:STAGE, each N_DROP times from its own address in 127.0.6.0/24 (so no jail
-# bans anyone). Postfix logs "lost connection after <STAGE> from ..." for each (END-OF-MESSAGE
-# for end_of_data); the plan lists them for the e2e test.
+# bans anyone). Postfix logs "lost connection after <STAGE> from ..." for each; the plan lists
+# them for the e2e test. (A client that leaves without QUIT after a message was accepted is not
+# one: Postfix 3.7 logs only its "disconnect from" line, so end_of_data is not in the list.)
 DROPS=(
   smtp:25:none:connect smtp:25:none:helo smtp:25:none:ehlo smtp:25:none:starttls smtp:25:none:mail
-  smtp:25:none:rcpt smtp:25:none:data smtp:25:none:end_of_data smtp:25:none:rset
+  smtp:25:none:rcpt smtp:25:none:data smtp:25:none:rset
   submission:587:none:connect submission:587:none:ehlo submission:587:none:starttls submission:587:starttls:auth
   submissions:465:implicit:connect submissions:465:implicit:ehlo submissions:465:implicit:auth submissions:465:implicit:mail
 )
