@@ -218,9 +218,10 @@ unexpected=""
 for m in $(sed -n 's/^Modules enabled: //p' <<< "$modules" | tr ',' ' '); do
   [[ $allowed == *" $m "* ]] || unexpected+=" $m"
 done
-failed=$(sed -n 's/^Modules disabled (failed): //p' <<< "$modules")
-st=$(verdict [ -n "$modules" ] && [ -z "$unexpected" ] && [ -z "$failed" ])
-report "$st" "rspamd:modules" "enabled: $(sed -n 's/^Modules enabled: //p' <<< "$modules")${unexpected:+; not expected:$unexpected}${failed:+; failed: $failed}"
+failed_modules=$(sed -n 's/^Modules disabled (failed): //p' <<< "$modules")
+modules_ok() { [ -n "$modules" ] && [ -z "$unexpected" ] && [ -z "$failed_modules" ]; }
+st=$(verdict modules_ok)
+report "$st" "rspamd:modules" "enabled: $(sed -n 's/^Modules enabled: //p' <<< "$modules")${unexpected:+; not expected:$unexpected}${failed_modules:+; failed: $failed_modules}"
 scanned=$(curl -fsS --max-time 5 "$MWH_RSPAMD_URL/stat" | python3 -c 'import json, sys; print(json.load(sys.stdin)["scanned"])' || echo 0)
 st=$(verdict [ "$scanned" -ge "$MWH_PLAN_LOCAL" ])
 report "$st" "rspamd:stat" "$MWH_RSPAMD_URL/stat: $scanned messages scanned (want >= $MWH_PLAN_LOCAL)"
