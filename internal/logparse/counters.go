@@ -419,9 +419,9 @@ type sink struct {
 	// The last entry of the batch per built-in event and per Postfix
 	// action (bit i of the masks: the entry is set), whose times raise
 	// the last-event and last-action timestamps at Flush.
-	lastEvent  [maillog.NumEvents]maillog.Entry
+	lastEvent  [maillog.NumEvents]maillog.Stamp
 	eventMask  [(maillog.NumEvents + 63) / 64]uint64
-	lastAction [maillog.NumActions]maillog.Entry
+	lastAction [maillog.NumActions]maillog.Stamp
 	actionMask uint64
 }
 
@@ -464,13 +464,16 @@ func (s *sink) entry(e *maillog.Entry) {
 		s.lastSent[d.Provider] = *e
 		s.sentMask |= 1 << d.Provider
 	}
-	for _, ev := range s.res.Events[:s.res.NEvents] {
-		s.lastEvent[ev] = *e
-		s.eventMask[ev/64] |= 1 << (ev % 64)
-	}
-	if a := s.res.Action; a != maillog.ActNone {
-		s.lastAction[a] = *e
-		s.actionMask |= 1 << a
+	if s.res.NEvents > 0 || s.res.Action != maillog.ActNone {
+		st := e.Stamp()
+		for _, ev := range s.res.Events[:s.res.NEvents] {
+			s.lastEvent[ev] = st
+			s.eventMask[ev/64] |= 1 << (ev % 64)
+		}
+		if a := s.res.Action; a != maillog.ActNone {
+			s.lastAction[a] = st
+			s.actionMask |= 1 << a
+		}
 	}
 	if !s.res.Matched && s.onUnmatched != nil {
 		s.onUnmatched(e)
@@ -508,7 +511,7 @@ func (s *sink) Flush() {
 			if t, ok := s.lastEvent[i].Time(now, s.loc); ok {
 				raise(&s.counters.flow.lastEvent[i], t)
 			}
-			s.lastEvent[i] = maillog.Entry{}
+			s.lastEvent[i] = maillog.Stamp{}
 		}
 		s.eventMask[w] = 0
 	}
@@ -517,7 +520,7 @@ func (s *sink) Flush() {
 		if t, ok := s.lastAction[i].Time(now, s.loc); ok {
 			raise(&s.counters.flow.lastAction[i], t)
 		}
-		s.lastAction[i] = maillog.Entry{}
+		s.lastAction[i] = maillog.Stamp{}
 	}
 	s.actionMask = 0
 	s.lines, s.malformed, s.sawEntry, s.last, s.rs = 0, 0, false, maillog.Entry{}, nil

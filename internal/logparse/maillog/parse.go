@@ -294,6 +294,24 @@ func trimLeftSpace(b []byte) []byte {
 	return b
 }
 
+// Stamp is the part of an Entry that Time reads: what a caller keeps to
+// learn the time of a line later, smaller than the Entry. It aliases the
+// parsed line as the Entry does.
+type Stamp struct {
+	ts    []byte
+	tsFmt tsFormat
+	usec  int64
+}
+
+// Stamp returns the entry's Stamp.
+func (e *Entry) Stamp() Stamp { return Stamp{ts: e.Timestamp, tsFmt: e.tsFmt, usec: e.usec} }
+
+// Time returns the time of the stamp's entry, as Entry.Time.
+func (s *Stamp) Time(now time.Time, loc *time.Location) (time.Time, bool) {
+	e := Entry{Timestamp: s.ts, tsFmt: s.tsFmt, usec: s.usec}
+	return e.Time(now, loc)
+}
+
 // Time returns the entry's timestamp. Formats without a year (traditional
 // syslog) take the year that puts the time closest to now, at most a day in
 // the future; formats without a zone are read in loc.
