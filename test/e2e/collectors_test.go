@@ -117,11 +117,11 @@ func testQueue(t *testing.T, env *Env, d *Daemon) {
 	wantValue(t, mfs, "mailwatch_postfix_queue_deferred_domain_recipients", with(q, "domain", "greylist."+env.Domain), float64(grey))
 }
 
-// The four services of the stack run (process backend), with their memory; the optional ones
+// The five services of the stack run (process backend), with their memory; the optional ones
 // the harness does not install are absent and inactive.
 func testService(t *testing.T, mfs map[string]*dto.MetricFamily) {
 	now := float64(time.Now().Unix())
-	for _, unit := range []string{"postfix", "dovecot", "opendkim", "fail2ban"} {
+	for _, unit := range []string{"postfix", "dovecot", "opendkim", "fail2ban", "rspamd"} {
 		u := map[string]string{"unit": unit}
 		wantValue(t, mfs, "mailwatch_service_present", u, 1)
 		wantValue(t, mfs, "mailwatch_service_check_success", u, 1)
@@ -142,7 +142,7 @@ func testService(t *testing.T, mfs map[string]*dto.MetricFamily) {
 			t.Error(err)
 		}
 	}
-	for _, unit := range []string{"clamav-daemon", "clamav-freshclam", "rspamd", "amavis"} {
+	for _, unit := range []string{"clamav-daemon", "clamav-freshclam", "amavis"} {
 		wantValue(t, mfs, "mailwatch_service_present", map[string]string{"unit": unit}, 0)
 		wantValue(t, mfs, "mailwatch_service_state", map[string]string{"unit": unit, "state": "inactive"}, 1)
 	}

@@ -38,6 +38,10 @@ var (
 	tlsEstablishedRe = regexp.MustCompile(` postfix(?:-[\w.-]+)?/(?:[\w.-]+/)*[\w.-]+\[\d+\]: (Anonymous|Untrusted|Trusted|Verified) TLS connection established (from|to) `)
 	// qmgr: "QUEUEID: from=<sender>, size=N, nrcpt=M (queue active)".
 	qmgrFromRe = regexp.MustCompile(` postfix(?:-[\w.-]+)?/(?:[\w.-]+/)*qmgr\[\d+\]: ([0-9A-Za-z]+): from=<[^>]*>, size=(\d+), nrcpt=(\d+) `)
+	// master.c: "service \"%s\" (%s) has reached its process limit \"%d\": ..." (a warning).
+	processLimitRe = regexp.MustCompile(` postfix(?:-[\w.-]+)?/master\[\d+\]: warning: service "[^"]+" \([^)]*\) has reached its process limit `)
+	// smtpd, from anvil: "warning: Connection rate limit exceeded: 3 from host[addr] for service NAME".
+	anvilLimitRe = regexp.MustCompile(` postfix(?:-[\w.-]+)?/(?:[\w.-]+/)*smtpd\[\d+\]: warning: [A-Za-z ]+ limit exceeded: \d+ from \S+ for service `)
 	// postscreen's own verdict lines, by their first words.
 	postscreenRe = regexp.MustCompile(` postfix(?:-[\w.-]+)?/(?:[\w.-]+/)*postscreen\[\d+\]: (PASS NEW|PASS OLD|PREGREET|DNSBL rank|HANGUP|COMMAND PIPELINING|NON-SMTP COMMAND|BARE NEWLINE|ALLOWLISTED|WHITELISTED|DENYLISTED|BLACKLISTED|NOQUEUE: reject:) `)
 )
@@ -79,14 +83,15 @@ type flowCounts struct {
 	drops      map[[2]string]int // the same, only the traffic's dropping clients (127.0.6.0/24)
 	tls        map[[2]string]int // direction, trust
 	postscreen map[string]int
-	msgs       int     // distinct queue ids with a qmgr from= line
-	sizeSum    float64 // their size= values
-	rcptSum    float64 // their nrcpt= values
+	events     map[string]int // the saturation events of log_events_total
+	msgs       int            // distinct queue ids with a qmgr from= line
+	sizeSum    float64        // their size= values
+	rcptSum    float64        // their nrcpt= values
 }
 
 func countFlow(data []byte) flowCounts {
 	c := flowCounts{conns: map[string]int{}, lost: map[[2]string]int{}, drops: map[[2]string]int{},
-		tls: map[[2]string]int{}, postscreen: map[string]int{}}
+		tls: map[[2]string]int{}, postscreen: map[string]int{}, events: map[string]int{}}
 	seen := map[string]bool{}
 	for _, l := range strings.Split(string(data), "\n") {
 		if m := smtpdConnectRe.FindStringSubmatch(l); m != nil {
@@ -114,6 +119,10 @@ func countFlow(data []byte) flowCounts {
 			}
 		} else if m := postscreenRe.FindStringSubmatch(l); m != nil {
 			c.postscreen[postscreenEvent[m[1]]]++
+		} else if processLimitRe.MatchString(l) {
+			c.events["postfix_process_limit"]++
+		} else if anvilLimitRe.MatchString(l) {
+			c.events["postfix_anvil_limit"]++
 		}
 	}
 	return c
@@ -231,6 +240,18 @@ func TestInboundFlowMatchesLog(t *testing.T) {
 	for _, e := range []string{"pass_new", "pass_old", "pregreet", "hangup", "pipelining", "non_smtp_command", "bare_newline", "allowlisted", "reject"} {
 		if want.postscreen[e] < env.PlanInt(t, "POSTSCREEN")/2 || want.postscreen[e] == 0 {
 			t.Errorf("the traffic should produce postscreen %s lines, the log has %d", e, want.postscreen[e])
+		}
+	}
+
+	// Saturation: the busy service's process limit and the rate-limited service's anvil limit.
+	for _, e := range []string{"postfix_process_limit", "postfix_anvil_limit"} {
+		v, _ := SampleValue(mfs, "mailwatch_log_events_total", map[string]string{"event": e})
+		t.Logf("event %-22s log %d mailwatchd %g", e, want.events[e], v)
+		if want.events[e] == 0 {
+			t.Errorf("the traffic should produce %s lines", e)
+		}
+		if v != float64(want.events[e]) {
+			t.Errorf("log_events_total{event=%q} = %g, the log has %d", e, v, want.events[e])
 		}
 	}
 }

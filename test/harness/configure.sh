@@ -157,27 +157,32 @@ for e in "${PROVIDER_SINKS[@]}"; do
   provider_transport+=$'\n'"${addr#@}  smtp:[127.0.0.1]:$((MWH_PROVIDER_SINK_BASE + off))"
 done
 
-# ---- loopback TLS "remote MTAs": smtpd services of this Postfix that accept and discard the mail
-# (no milters, no queue file). The untrusted one serves its own self-signed certificate.
-if [ ! -s "$MWH_TLS_DIR/untrusted.crt" ]; then
-  openssl req -x509 -sha256 -days 3650 -subj "/CN=untrusted.$D" -addext "subjectAltName=DNS:untrusted.$D" \
-    -newkey rsa:2048 -nodes -keyout "$tmp/ukey" -out "$tmp/ucrt" 2>/dev/null
-  install -m 0644 "$tmp/ucrt" "$MWH_TLS_DIR/untrusted.crt"
-  install -m 0600 "$tmp/ukey" "$MWH_TLS_DIR/untrusted.key"
-fi
-for t in "verified $MWH_TLS_SINK_VERIFIED_PORT $MWH_CERT $MWH_KEY" \
-  "trusted $MWH_TLS_SINK_TRUSTED_PORT $MWH_CERT $MWH_KEY" \
-  "untrusted $MWH_TLS_SINK_UNTRUSTED_PORT $MWH_TLS_DIR/untrusted.crt $MWH_TLS_DIR/untrusted.key"; do
-  read -r name port crt key <<< "$t"
+# ---- loopback TLS "remote MTAs": three more smtpd services of this Postfix, with the harness
+# certificate, that accept and discard the mail (DISCARD at DATA: no milters, no queue file).
+# Outbound, smtp_tls_CAfile is the harness certificate, so the policy decides the trust level:
+# secure with its name -> Verified, encrypt -> Trusted; the untrusted one is reached through the
+# transport smtp-untrusted, an smtp client without any CA file -> Untrusted. They keep Postfix's
+# default syslog name (postfix/smtpd), which pflogsumm reads.
+for t in "verified $MWH_TLS_SINK_VERIFIED_PORT" "trusted $MWH_TLS_SINK_TRUSTED_PORT" "untrusted $MWH_TLS_SINK_UNTRUSTED_PORT"; do
+  read -r name port <<< "$t"
   svc=127.0.0.1:$port
   postconf -M "$svc/inet=$svc inet n - n - - smtpd"
-  postconf -P "$svc/inet/syslog_name=postfix/tlsin-$name" \
-    "$svc/inet/smtpd_milters=" \
+  postconf -P "$svc/inet/smtpd_milters=" \
     "$svc/inet/smtpd_tls_security_level=encrypt" \
-    "$svc/inet/smtpd_tls_cert_file=$crt" \
-    "$svc/inet/smtpd_tls_key_file=$key" \
     "$svc/inet/smtpd_data_restrictions=check_client_access,static:DISCARD"
 done
+postconf -M "smtp-untrusted/unix=smtp-untrusted unix - - n - - smtp"
+postconf -P "smtp-untrusted/unix/smtp_tls_CAfile="
+rm -f "$MWH_TLS_DIR/untrusted.crt" "$MWH_TLS_DIR/untrusted.key"
+
+# ---- saturation: master warns when a client waits for a busy service at its process limit (once
+# per service and 1000 s: once per stack start); anvil tells smtpd when a client exceeds the rate
+# limit (mynetworks are exempt, so the traffic uses another address). No milters: nothing is scanned.
+busy=127.0.0.1:$MWH_BUSY_PORT limited=127.0.0.1:$MWH_RATELIMIT_PORT
+postconf -M "$busy/inet=$busy inet n - n - 1 smtpd" "$limited/inet=$limited inet n - n - - smtpd"
+postconf -P "$busy/inet/syslog_name=postfix/busy" "$busy/inet/smtpd_milters=" \
+  "$limited/inet/syslog_name=postfix/limited" "$limited/inet/smtpd_milters=" \
+  "$limited/inet/smtpd_client_connection_rate_limit=2"
 
 # ---- postscreen on MWH_POSTSCREEN_PORT: pregreet enforced (1 s greet wait) and the deep protocol
 # tests on (a new client that passes them is told to come back later, and is then PASS OLD). No
@@ -204,13 +209,13 @@ greylist.$D  smtp:[127.0.0.1]:$MWH_SINK_GREY_PORT
 # outbound TLS to the loopback TLS services of this Postfix (policy: mwh_tls_policy)
 tls-verified.$D   smtp:[127.0.0.1]:$MWH_TLS_SINK_VERIFIED_PORT
 tls-trusted.$D    smtp:[127.0.0.1]:$MWH_TLS_SINK_TRUSTED_PORT
-tls-untrusted.$D  smtp:[127.0.0.1]:$MWH_TLS_SINK_UNTRUSTED_PORT
+tls-untrusted.$D  smtp-untrusted:[127.0.0.1]:$MWH_TLS_SINK_UNTRUSTED_PORT
 $provider_transport
 EOF
 cat > /etc/postfix/mwh_tls_policy <<EOF
 # mailwatchd harness: outbound TLS levels per next hop. smtp_tls_CAfile is the harness
-# certificate, so: secure + its name -> "Verified", encrypt with a trusted chain -> "Trusted",
-# encrypt with the other (unknown) self-signed certificate -> "Untrusted".
+# certificate, so: secure + its name -> "Verified", encrypt with a trusted chain -> "Trusted";
+# the third is reached by the smtp-untrusted transport, which has no CA file -> "Untrusted".
 [127.0.0.1]:$MWH_TLS_SINK_VERIFIED_PORT   secure match=$H
 [127.0.0.1]:$MWH_TLS_SINK_TRUSTED_PORT    encrypt
 [127.0.0.1]:$MWH_TLS_SINK_UNTRUSTED_PORT  encrypt

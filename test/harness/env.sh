@@ -75,14 +75,18 @@ MWH_SINK_GREY_PORT=${MWH_SINK_GREY_PORT:-2528}       # greylist.example.test: 45
 # stage with the provider's real reputation reply (multi-line where the provider's is). Ports
 # MWH_PROVIDER_SINK_BASE .. +7; the table is in configure.sh (provider-sinks.json).
 MWH_PROVIDER_SINK_BASE=${MWH_PROVIDER_SINK_BASE:-2530}
-# Loopback TLS "remote MTAs" for outbound TLS: three more smtpd services of the same Postfix, which
-# accept and discard (syslog names postfix/tlsin-verified, -trusted, -untrusted). Two serve
-# MWH_CERT (trusted through smtp_tls_CAfile), the third its own self-signed certificate (not).
+# Loopback "remote MTAs" for outbound TLS: three more smtpd services of the same Postfix, serving
+# the harness certificate, which accept and discard. smtp_tls_CAfile is MWH_CERT; the untrusted one
+# is reached through a transport without a CA file.
 MWH_TLS_SINK_VERIFIED_PORT=${MWH_TLS_SINK_VERIFIED_PORT:-2541}   # secure, harness certificate: Verified
 MWH_TLS_SINK_TRUSTED_PORT=${MWH_TLS_SINK_TRUSTED_PORT:-2543}     # encrypt, harness certificate: Trusted
-MWH_TLS_SINK_UNTRUSTED_PORT=${MWH_TLS_SINK_UNTRUSTED_PORT:-2542} # encrypt, another self-signed certificate: Untrusted
+MWH_TLS_SINK_UNTRUSTED_PORT=${MWH_TLS_SINK_UNTRUSTED_PORT:-2542} # encrypt, no CA file (transport smtp-untrusted): Untrusted
 # postscreen on an extra loopback port; it hands clients that pass to the "smtpd pass" service.
 MWH_POSTSCREEN_PORT=${MWH_POSTSCREEN_PORT:-2555}
+# Saturation: an smtpd service with a process limit of 1 (master logs "has reached its process
+# limit") and one with an anvil connection rate limit of 2 per client and minute.
+MWH_BUSY_PORT=${MWH_BUSY_PORT:-2556}
+MWH_RATELIMIT_PORT=${MWH_RATELIMIT_PORT:-2557}
 
 # ------------------------------------------------------------------ Rspamd (milter next to OpenDKIM)
 # Workers on loopback: the proxy in milter mode (Postfix's second milter), the normal worker that

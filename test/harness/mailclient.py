@@ -10,7 +10,8 @@ source address, so fail2ban and the logs see distinct "internet" clients.
   mailclient.py tls-fail --src 127.0.0.200 --port 465 --how plaintext|tls11|starttls-tls11|starttls-garbage
   mailclient.py dns --server 127.0.0.1:5353 NAME TYPE        (A, AAAA, MX, TXT, PTR)
   mailclient.py drop --src 127.0.3.1 --port 25 --tls none|starttls|implicit --after STAGE
-  mailclient.py postscreen --src 127.0.4.1 --port 2555 --how pass|pregreet|hangup|non-smtp|bare-newline|pipelining
+  mailclient.py postscreen --src 127.0.5.1 --port 2555 --how pass|pregreet|hangup|non-smtp|bare-newline|pipelining
+  mailclient.py hold --src 127.0.7.1 --port 2556 --seconds 3     (banner, EHLO, wait, QUIT)
 
 Exit status: 0 when the server behaved as a real client would expect (login accepted, handshake
 refused, answer received), 1 otherwise, 2 when the connection itself failed (e.g. banned).
@@ -22,6 +23,7 @@ import socket
 import ssl
 import struct
 import sys
+import time
 import warnings
 
 SERVER = "127.0.0.1"
@@ -295,6 +297,29 @@ def cmd_postscreen(a):
     }[a.how])
 
 
+# ------------------------------------------------------------------ holding a connection
+def cmd_hold(a):
+    """Connect, read the banner, say EHLO, keep the session for --seconds, then QUIT: keeps an
+    smtpd process busy (a service at its process limit makes the next client wait)."""
+    try:
+        c = SMTP(connect(a.src, a.port, 30))
+    except OSError as e:
+        print("hold: connect: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        if not read_smtp_reply(c.f).startswith(b"220"):
+            return 1
+        c.cmd("EHLO hold.client.test")
+        time.sleep(a.seconds)
+        c.cmd("QUIT")
+        return 0
+    except OSError as e:
+        print("hold: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        c.sock.close()
+
+
 # ------------------------------------------------------------------ minimal DNS client
 TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28, "PTR": 12}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
@@ -385,13 +410,17 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--how", choices=["pass", "pregreet", "hangup", "non-smtp", "bare-newline", "pipelining"], required=True)
     p.add_argument("--rcpt", default="alice@example.test")
+    p = sub.add_parser("hold")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--seconds", type=float, default=1)
     p = sub.add_parser("dns")
     p.add_argument("--server", required=True, help="HOST:PORT")
     p.add_argument("name")
     p.add_argument("type", choices=sorted(TYPES))
     a = ap.parse_args()
     return {"imap": cmd_imap, "tls-fail": cmd_tls_fail, "dns": cmd_dns, "drop": cmd_drop,
-            "postscreen": cmd_postscreen}[a.cmd](a)
+            "postscreen": cmd_postscreen, "hold": cmd_hold}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 #   127.0.0.200-.229     failed TLS handshakes
 #   127.0.0.50-.59       inbound spam (Rspamd GTUBE variants); 127.0.0.60-.69 inbound STARTTLS
 #   127.0.6.1-.250       lost connections (one address each); 127.0.5.1-.250 postscreen clients
+#   127.0.7.x            saturation: process limit, connection rate limit
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
@@ -313,6 +314,18 @@ done
 ps_jobs+=("--src 127.0.0.1 --port $MWH_POSTSCREEN_PORT --how pass")
 printf '%s\n' "${ps_jobs[@]}" | xargs -P "$PAR" -I{} bash -c 'client postscreen $1' _ {}
 plan POSTSCREEN "$N_POSTSCREEN"
+
+# ------------------------------------------------------------------ saturation
+# The busy service (process limit 1): one client holds its only process for 3 s while a second
+# one waits; the rate-limited service: 3 connections in a row from one address, the third over
+# the limit of 2 per minute (anvil).
+mwh_log "saturation: a process limit on port $MWH_BUSY_PORT, a connection rate limit on port $MWH_RATELIMIT_PORT"
+client hold --src 127.0.7.1 --port "$MWH_BUSY_PORT" --seconds 3 &
+sleep 0.5
+client hold --src 127.0.7.2 --port "$MWH_BUSY_PORT" --seconds 0
+wait
+for _ in 1 2 3; do client hold --src 127.0.7.5 --port "$MWH_RATELIMIT_PORT" --seconds 0; done
+plan SATURATION 1
 
 # ------------------------------------------------------------------ queue operations
 mwh_log "waiting for every message's first delivery attempt"
