@@ -299,32 +299,33 @@ func qmgrRemoved(v *view, r *Result) bool {
 // rules with a prefix, and those without one.
 func postfixEventRules() (prefixed, anyPrefix []rule) {
 	const P = ProgPostfix
-	return []rule{
-			// master.c: "service \"%s\" (%s) has reached its process limit \"%d\": new
-			// clients may experience noticeable delays".
-			{fam: P, daemons: pfd("master"), sev: sWarning, prefix: "service ", contains: []string{" has reached its process limit "},
-				event: EvPostfixProcessLimit},
-			// smtpd_check.c: "not enough free space in mail queue: %lu bytes < ..."
-			{fam: P, sev: sWarning, prefix: "not enough free space in mail queue", event: EvPostfixQueueSpace},
-			// xsasl_dovecot_server.c: "SASL: Connect to %s failed: %m"; xsasl_cyrus
-			// through saslauthd: "SASL authentication failure: cannot connect to
-			// saslauthd server: ..."; smtpd without any mechanism: "fatal: no SASL
-			// authentication mechanisms".
-			{fam: P, sev: sWarning, prefix: "SASL: Connect to ", event: EvPostfixSASLBackendUnreachable},
-			{fam: P, sev: sWarning, prefix: "SASL authentication failure: cannot connect to saslauthd server",
-				event: EvPostfixSASLBackendUnreachable},
-			{fam: P, sev: sAny, prefix: "no SASL authentication mechanisms", fn: notInfo, event: EvPostfixSASLBackendUnreachable},
-		}, []rule{
-			// smtpd.c, from anvil's answers: "Connection concurrency limit exceeded",
-			// "Connection rate limit exceeded", "Message delivery request rate limit
-			// exceeded", "Recipient address rate limit exceeded", "New TLS session
-			// rate limit exceeded", "AUTH command rate limit exceeded", each
-			// followed by ": N from host[addr] for service NAME".
-			{fam: P, daemons: pfd("smtpd"), sev: sWarning, contains: []string{" limit exceeded: ", " for service "},
-				event: EvPostfixAnvilLimit},
-			// dict_*.c and the callers of maps_find: a table that cannot answer.
-			{fam: P, sev: sAny, fn: tableLookupFailure, event: EvPostfixTableLookupFailure},
-		}
+	anvil := pfd("smtpd")
+	prefixed = []rule{
+		// master.c: "service \"%s\" (%s) has reached its process limit \"%d\": new
+		// clients may experience noticeable delays".
+		{fam: P, daemons: pfd("master"), sev: sWarning, prefix: "service ", contains: []string{" has reached its process limit "},
+			event: EvPostfixProcessLimit},
+		// smtpd_check.c: "not enough free space in mail queue: %lu bytes < ..."
+		{fam: P, sev: sWarning, prefix: "not enough free space in mail queue", event: EvPostfixQueueSpace},
+		// xsasl_dovecot_server.c: "SASL: Connect to %s failed: %m"; xsasl_cyrus
+		// through saslauthd: "SASL authentication failure: cannot connect to
+		// saslauthd server: ..."; smtpd without any mechanism: "fatal: no SASL
+		// authentication mechanisms".
+		{fam: P, sev: sWarning, prefix: "SASL: Connect to ", event: EvPostfixSASLBackendUnreachable},
+		{fam: P, sev: sWarning, prefix: "SASL authentication failure: cannot connect to saslauthd server",
+			event: EvPostfixSASLBackendUnreachable},
+		{fam: P, sev: sAny, prefix: "no SASL authentication mechanisms", fn: notInfo, event: EvPostfixSASLBackendUnreachable},
+	}
+	// smtpd.c, from anvil's answers, each followed by ": N from host[addr]
+	// for service NAME".
+	for _, p := range []string{"Connection concurrency limit exceeded: ", "Connection rate limit exceeded: ",
+		"Message delivery request rate limit exceeded: ", "Recipient address rate limit exceeded: ",
+		"New TLS session rate limit exceeded: ", "AUTH command rate limit exceeded: "} {
+		prefixed = append(prefixed, rule{fam: P, daemons: anvil, sev: sWarning, prefix: p, event: EvPostfixAnvilLimit})
+	}
+	// dict_*.c and the callers of maps_find: a table that cannot answer.
+	anyPrefix = []rule{{fam: P, sev: sAny, fn: tableLookupFailure, event: EvPostfixTableLookupFailure}}
+	return prefixed, anyPrefix
 }
 
 func notInfo(v *view, _ *Result) bool { return v.sev != SevNone }
@@ -334,24 +335,30 @@ func notInfo(v *view, _ *Result) bool { return v.sev != SevNone }
 // ("dict_mysql_get_active: ...", "proxy:mysql:...: table lookup problem",
 // maps.c's "%s lookup error for \"%s\"", "... map lookup problem for ...",
 // dict_open's "... is unavailable. ..."), in warning, error and fatal
-// lines only.
-var tableLookupTexts = [][]byte{
-	[]byte("table lookup problem"), []byte("map lookup problem"), []byte(" lookup error for "),
-	[]byte("dict_mysql"), []byte("dict_pgsql"), []byte("dict_ldap"), []byte("dict_sqlite"), []byte("dict_memcache"),
-	[]byte("proxymap"), []byte(" is unavailable. "),
-}
-
+// lines only. Every warning line reaches this rule: it looks for "lookup ",
+// "dict_" and the rest only once.
 func tableLookupFailure(v *view, _ *Result) bool {
 	if v.sev == SevNone {
 		return false
 	}
-	for _, t := range tableLookupTexts {
-		if bytes.Contains(v.body, t) {
+	b := v.body
+	if i := bytes.Index(b, []byte("lookup ")); i >= 0 {
+		if rest := b[i+len("lookup "):]; bytes.HasPrefix(rest, []byte("problem")) || bytes.HasPrefix(rest, []byte("error for ")) {
 			return true
 		}
 	}
-	return false
+	if i := bytes.Index(b, []byte("dict_")); i >= 0 {
+		for _, d := range dictDrivers {
+			if bytes.HasPrefix(b[i+len("dict_"):], d) {
+				return true
+			}
+		}
+	}
+	return bytes.Contains(b, []byte("proxymap")) || bytes.Contains(b, []byte(" is unavailable. "))
 }
+
+// dictDrivers are the lookup table drivers that talk to a server.
+var dictDrivers = [][]byte{[]byte("mysql"), []byte("pgsql"), []byte("ldap"), []byte("sqlite"), []byte("memcache")}
 
 // dovecotServiceLimit reads master's "service(NAME): LIMIT (N) reached,
 // client connections are being dropped" (service-monitor.c), where LIMIT is

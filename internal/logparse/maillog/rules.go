@@ -176,9 +176,9 @@ func postfixRules() []rule {
 		{fam: P, daemons: pfd("smtp", "lmtp"), sev: sNone, qid: qNone, prefix: "connect to ", fn: connectFailure},
 	}
 	rs = append(rs, postscreenRules()...)
-	// Saturation and misconfiguration; the rules without a prefix, which sit
-	// in every bucket, come last (they match warnings only, which no
-	// benign rule does).
+	// Saturation and misconfiguration; the table lookup rule has no prefix
+	// and so sits in every bucket: it comes last (it matches warnings,
+	// errors and fatals only, which no benign rule does).
 	pe, anyPrefix := postfixEventRules()
 	rs = append(rs, pe...)
 	rs = append(rs, benign(P, 0, sNone, qNone, "connect from ", "disconnect from ", "lost connection after ",
@@ -334,7 +334,7 @@ func dovecotRules() []rule {
 		{fam: D, daemons: dvd("master"), sev: sWarning, prefix: "service(", fn: dovecotServiceLimit},
 		// login-proxy / login processes: "Maximum number of connections from
 		// user+IP exceeded (mail_max_userip_connections=10): user=<...>, ..."
-		{fam: D, daemons: login, contains: []string{"Maximum number of connections from user+IP exceeded"},
+		{fam: D, daemons: login, prefix: "Maximum number of connections from user+IP exceeded",
 			event: EvDovecotConnectionLimit},
 		{fam: D, daemons: login, contains: []string{"(auth failed,"}, event: EvDovecotAuthFailure},
 		{fam: D, daemons: login, prefix: "Login: ", event: EvDovecotLogin},
