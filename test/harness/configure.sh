@@ -175,11 +175,12 @@ postconf -M "smtp-untrusted/unix=smtp-untrusted unix - - n - - smtp"
 postconf -P "smtp-untrusted/unix/smtp_tls_CAfile="
 rm -f "$MWH_TLS_DIR/untrusted.crt" "$MWH_TLS_DIR/untrusted.key"
 
-# ---- saturation: master warns when a client waits for a busy service at its process limit (once
-# per service and 1000 s: once per stack start); anvil tells smtpd when a client exceeds the rate
-# limit (mynetworks are exempt, so the traffic uses another address). No milters: nothing is scanned.
+# ---- saturation: master warns when every process of a service is busy (master_avail.c: at most
+# once per service and 1000 s, i.e. once per stack start, and never for a limit of 1, postscreen's);
+# anvil tells smtpd when a client exceeds the rate limit (mynetworks are exempt, so the traffic
+# uses another address). No milters: nothing is scanned.
 busy=127.0.0.1:$MWH_BUSY_PORT limited=127.0.0.1:$MWH_RATELIMIT_PORT
-postconf -M "$busy/inet=$busy inet n - n - 1 smtpd" "$limited/inet=$limited inet n - n - - smtpd"
+postconf -M "$busy/inet=$busy inet n - n - 2 smtpd" "$limited/inet=$limited inet n - n - - smtpd"
 postconf -P "$busy/inet/syslog_name=postfix/busy" "$busy/inet/smtpd_milters=" \
   "$limited/inet/syslog_name=postfix/limited" "$limited/inet/smtpd_milters=" \
   "$limited/inet/smtpd_client_connection_rate_limit=2"

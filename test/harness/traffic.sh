@@ -316,13 +316,14 @@ printf '%s\n' "${ps_jobs[@]}" | xargs -P "$PAR" -I{} bash -c 'client postscreen 
 plan POSTSCREEN "$N_POSTSCREEN"
 
 # ------------------------------------------------------------------ saturation
-# The busy service (process limit 1): one client holds its only process for 3 s while a second
-# one waits; the rate-limited service: 3 connections in a row from one address, the third over
-# the limit of 2 per minute (anvil).
+# The busy service (process limit 2): two clients hold both processes for 3 s while a third one
+# waits; the rate-limited service: 3 connections in a row from one address, the third over the
+# limit of 2 per minute (anvil).
 mwh_log "saturation: a process limit on port $MWH_BUSY_PORT, a connection rate limit on port $MWH_RATELIMIT_PORT"
 client hold --src 127.0.7.1 --port "$MWH_BUSY_PORT" --seconds 3 &
-sleep 0.5
-client hold --src 127.0.7.2 --port "$MWH_BUSY_PORT" --seconds 0
+client hold --src 127.0.7.2 --port "$MWH_BUSY_PORT" --seconds 3 &
+sleep 1
+client hold --src 127.0.7.3 --port "$MWH_BUSY_PORT" --seconds 0
 wait
 for _ in 1 2 3; do client hold --src 127.0.7.5 --port "$MWH_RATELIMIT_PORT" --seconds 0; done
 plan SATURATION 1
