@@ -83,7 +83,6 @@ LOG_CHECKS=(
   "postscreen-bare-newline|pf|$MWH_PLAN_POSTSCREEN|postscreen\[[0-9]+\]: BARE NEWLINE "
   "postscreen-pipelining|pf|$MWH_PLAN_POSTSCREEN|postscreen\[[0-9]+\]: COMMAND PIPELINING "
   "postscreen-allowlisted|pf|1|postscreen\[[0-9]+\]: ALLOWLISTED "
-  "process-limit|pf|1|postfix/master\[[0-9]+\]: warning: service \"127\.0\.0\.1:$MWH_BUSY_PORT\" .* has reached its process limit"
   "anvil-rate-limit|pf|1|warning: Connection rate limit exceeded: [0-9]+ from [^ ]+ for service 127\.0\.0\.1:$MWH_RATELIMIT_PORT"
 )
 if [ "$MWH_LOG_MODE" = syslog ]; then

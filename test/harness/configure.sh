@@ -175,14 +175,13 @@ postconf -M "smtp-untrusted/unix=smtp-untrusted unix - - n - - smtp"
 postconf -P "smtp-untrusted/unix/smtp_tls_CAfile="
 rm -f "$MWH_TLS_DIR/untrusted.crt" "$MWH_TLS_DIR/untrusted.key"
 
-# ---- saturation: master warns when every process of a service is busy (master_avail.c: at most
-# once per service and 1000 s, i.e. once per stack start, and never for a limit of 1, postscreen's);
-# anvil tells smtpd when a client exceeds the rate limit (mynetworks are exempt, so the traffic
-# uses another address). No milters: nothing is scanned.
-busy=127.0.0.1:$MWH_BUSY_PORT limited=127.0.0.1:$MWH_RATELIMIT_PORT
-postconf -M "$busy/inet=$busy inet n - n - 2 smtpd" "$limited/inet=$limited inet n - n - - smtpd"
-postconf -P "$busy/inet/syslog_name=postfix/busy" "$busy/inet/smtpd_milters=" \
-  "$limited/inet/syslog_name=postfix/limited" "$limited/inet/smtpd_milters=" \
+# ---- saturation: anvil tells smtpd when a client exceeds the connection rate limit (mynetworks
+# are exempt, so the traffic uses another address). No milters: nothing is scanned. (master's
+# "has reached its process limit" cannot be provoked here: master_avail.c never warns for a
+# service that listens on loopback only, MASTER_FLAG_LOCAL_ONLY, nor for a limit of 1.)
+limited=127.0.0.1:$MWH_RATELIMIT_PORT
+postconf -M "$limited/inet=$limited inet n - n - - smtpd"
+postconf -P "$limited/inet/syslog_name=postfix/limited" "$limited/inet/smtpd_milters=" \
   "$limited/inet/smtpd_client_connection_rate_limit=2"
 
 # ---- postscreen on MWH_POSTSCREEN_PORT: pregreet enforced (1 s greet wait) and the deep protocol

@@ -83,9 +83,7 @@ MWH_TLS_SINK_TRUSTED_PORT=${MWH_TLS_SINK_TRUSTED_PORT:-2543}     # encrypt, harn
 MWH_TLS_SINK_UNTRUSTED_PORT=${MWH_TLS_SINK_UNTRUSTED_PORT:-2542} # encrypt, no CA file (transport smtp-untrusted): Untrusted
 # postscreen on an extra loopback port; it hands clients that pass to the "smtpd pass" service.
 MWH_POSTSCREEN_PORT=${MWH_POSTSCREEN_PORT:-2555}
-# Saturation: an smtpd service with a process limit of 2 (master logs "has reached its process
-# limit") and one with an anvil connection rate limit of 2 per client and minute.
-MWH_BUSY_PORT=${MWH_BUSY_PORT:-2556}
+# Saturation: an smtpd service with an anvil connection rate limit of 2 per client and minute.
 MWH_RATELIMIT_PORT=${MWH_RATELIMIT_PORT:-2557}
 
 # ------------------------------------------------------------------ Rspamd (milter next to OpenDKIM)

@@ -22,7 +22,7 @@
 #   127.0.0.200-.229     failed TLS handshakes
 #   127.0.0.50-.59       inbound spam (Rspamd GTUBE variants); 127.0.0.60-.69 inbound STARTTLS
 #   127.0.6.1-.250       lost connections (one address each); 127.0.5.1-.250 postscreen clients
-#   127.0.7.x            saturation: process limit, connection rate limit
+#   127.0.7.5            saturation: connection rate limit
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
@@ -316,15 +316,9 @@ printf '%s\n' "${ps_jobs[@]}" | xargs -P "$PAR" -I{} bash -c 'client postscreen 
 plan POSTSCREEN "$N_POSTSCREEN"
 
 # ------------------------------------------------------------------ saturation
-# The busy service (process limit 2): two clients hold both processes for 3 s while a third one
-# waits; the rate-limited service: 3 connections in a row from one address, the third over the
-# limit of 2 per minute (anvil).
-mwh_log "saturation: a process limit on port $MWH_BUSY_PORT, a connection rate limit on port $MWH_RATELIMIT_PORT"
-client hold --src 127.0.7.1 --port "$MWH_BUSY_PORT" --seconds 3 &
-client hold --src 127.0.7.2 --port "$MWH_BUSY_PORT" --seconds 3 &
-sleep 1
-client hold --src 127.0.7.3 --port "$MWH_BUSY_PORT" --seconds 0
-wait
+# The rate-limited service: 3 connections in a row from one address, the third over the limit
+# of 2 per minute (anvil).
+mwh_log "saturation: a connection rate limit on port $MWH_RATELIMIT_PORT"
 for _ in 1 2 3; do client hold --src 127.0.7.5 --port "$MWH_RATELIMIT_PORT" --seconds 0; done
 plan SATURATION 1
 
