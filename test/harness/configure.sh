@@ -178,7 +178,7 @@ rm -f "$MWH_TLS_DIR/untrusted.crt" "$MWH_TLS_DIR/untrusted.key"
 # ---- saturation: anvil tells smtpd when a client exceeds the connection rate limit (mynetworks
 # are exempt, so the traffic uses another address). No milters: nothing is scanned. (master's
 # "has reached its process limit" cannot be provoked here: master_avail.c never warns for a
-# service that listens on loopback only, MASTER_FLAG_LOCAL_ONLY, nor for a limit of 1.)
+# service that master_ent.c marks MASTER_FLAG_LOCAL_ONLY, listening on loopback only.)
 limited=127.0.0.1:$MWH_RATELIMIT_PORT
 postconf -M "$limited/inet=$limited inet n - n - - smtpd"
 postconf -P "$limited/inet/syslog_name=postfix/limited" "$limited/inet/smtpd_milters=" \
