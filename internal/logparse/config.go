@@ -47,6 +47,12 @@ type Config struct {
 	// (maillog.DefaultProviders). An explicit empty list counts every
 	// delivery under "other". At most maillog.MaxProviders.
 	Providers []ProviderConfig `yaml:"providers"`
+	// Services are the values of the service label of the smtpd connection
+	// metrics: the master.cf services named by the syslog name of their
+	// smtpd (maillog.ServiceOfTag); connections to others count as
+	// "other". Absent: smtp, submission, submissions. At most
+	// maillog.MaxServices.
+	Services []string `yaml:"services"`
 }
 
 // ProviderConfig is one mailbox provider: a delivery whose relay host name
@@ -138,6 +144,9 @@ func (c *Config) ApplyDefaults() {
 	if c.Providers == nil {
 		c.Providers = DefaultProviders()
 	}
+	if c.Services == nil {
+		c.Services = maillog.DefaultServices()
+	}
 }
 
 // DefaultProviders are the providers of a config without providers.
@@ -205,6 +214,19 @@ func (c *Config) Validate() []error {
 		}
 	}
 	errs = append(errs, validateProviders(c.Providers)...)
+	if len(c.Services) > maillog.MaxServices {
+		add("services", "%d services, at most %d (the service label has at most %d values with \"other\")",
+			len(c.Services), maillog.MaxServices, maillog.MaxServices+1)
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Services {
+		if why := maillog.CheckService(s); why != "" {
+			add(fmt.Sprintf("services[%d]", i), "%q %s", s, why)
+		} else if seen[s] {
+			add(fmt.Sprintf("services[%d]", i), "duplicate service %q", s)
+		}
+		seen[s] = true
+	}
 	return errs
 }
 

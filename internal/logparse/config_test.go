@@ -114,6 +114,7 @@ func TestConfigDefaults(t *testing.T) {
 		RotateWait:        5e9,
 		MaxCatchUp:        1 << 30,
 		Providers:         DefaultProviders(),
+		Services:          []string{"smtp", "submission", "submissions"},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -130,6 +131,35 @@ func TestConfigDefaults(t *testing.T) {
 	none.ApplyDefaults()
 	if len(none.Providers) != 0 || none.Providers == nil {
 		t.Errorf("an explicit empty provider list got defaults: %+v", none.Providers)
+	}
+	noSvc, _ := decode(t, "services: []\n")
+	noSvc.ApplyDefaults()
+	if len(noSvc.Services) != 0 || noSvc.Services == nil {
+		t.Errorf("an explicit empty service list got defaults: %+v", noSvc.Services)
+	}
+}
+
+func TestConfigValidateServices(t *testing.T) {
+	for _, tc := range []struct {
+		services []string
+		want     string // "" = valid
+	}{
+		{[]string{"smtp", "submission", "submissions", "smtp-amavis", "relay_in"}, ""},
+		{[]string{"smtp", "smtp"}, `services[1]: duplicate service "smtp"`},
+		{[]string{"other"}, `services[0]: "other" is the label of services not listed`},
+		{[]string{"Submission"}, `services[0]: "Submission" has a character other than`},
+		{[]string{""}, `services[0]: "" is empty`},
+		{[]string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}, "services: 9 services, at most 8"},
+	} {
+		c := Config{Services: tc.services}
+		c.ApplyDefaults()
+		errs := c.Validate()
+		switch {
+		case tc.want == "" && len(errs) > 0:
+			t.Errorf("%v: %v", tc.services, errs)
+		case tc.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want)):
+			t.Errorf("%v: got %v, want one error with %q", tc.services, errs, tc.want)
+		}
 	}
 }
 

@@ -35,38 +35,46 @@ type counters struct {
 	reasons   [maillog.NumReasons]atomic.Uint64
 	unmatched [maillog.NumPrograms]atomic.Uint64
 	delivery  deliveryCounters
+	flow      flowCounters
 
 	stateSaveFailures atomic.Uint64
 
 	mu        sync.Mutex
 	rules     map[string]*atomic.Uint64
 	providers map[string]*providerCounters
+	services  map[string]*serviceCounters
 	sources   map[string]*sourceCounters
 }
 
 func newCounters() *counters {
 	return &counters{rules: map[string]*atomic.Uint64{}, providers: map[string]*providerCounters{},
-		sources: map[string]*sourceCounters{}}
+		services: map[string]*serviceCounters{}, sources: map[string]*sourceCounters{}, flow: newFlowCounters()}
 }
 
 // ruleSet pairs a classifier with the counters of its user rules, in the
-// classifier's rule index order, and of its providers, in
-// maillog.Delivery.Provider order. It is swapped as a whole on reload.
+// classifier's rule index order, of its providers, in
+// maillog.Delivery.Provider order, and of its services, in
+// maillog.Flow.Service order. It is swapped as a whole on reload.
 type ruleSet struct {
 	cls              *maillog.Classifier
 	ruleCounters     []*atomic.Uint64
 	providerCounters []*providerCounters
+	serviceCounters  []*serviceCounters
 }
 
-// newRuleSet compiles rules and providers and binds them to counters,
-// keeping the values of rules and providers that already exist and
-// dropping the series of removed ones.
-func (c *counters) newRuleSet(rules []RuleConfig, providers []ProviderConfig) (*ruleSet, error) {
+// newRuleSet compiles rules, providers and services (nil: the default
+// services) and binds them to counters, keeping the values of rules,
+// providers and services that already exist and dropping the series of
+// removed ones.
+func (c *counters) newRuleSet(rules []RuleConfig, providers []ProviderConfig, services []string) (*ruleSet, error) {
 	mr := make([]maillog.Rule, len(rules))
 	for i, r := range rules {
 		mr[i] = maillog.Rule{Name: r.Name, Program: r.Program, Match: r.Match.Regexp}
 	}
-	cls, err := maillog.NewClassifier(mr, classifierProviders(providers))
+	if services == nil {
+		services = maillog.DefaultServices()
+	}
+	cls, err := maillog.NewClassifier(mr, classifierProviders(providers), services...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +101,16 @@ func (c *counters) newRuleSet(rules []RuleConfig, providers []ProviderConfig) (*
 		rs.providerCounters = append(rs.providerCounters, pc)
 	}
 	c.providers = keepProv
+	keepSvc := map[string]*serviceCounters{}
+	for _, name := range cls.ServiceNames() {
+		sc := c.services[name]
+		if sc == nil {
+			sc = new(serviceCounters)
+		}
+		keepSvc[name] = sc
+		rs.serviceCounters = append(rs.serviceCounters, sc)
+	}
+	c.services = keepSvc
 	return rs, nil
 }
 
@@ -147,6 +165,9 @@ func (c *counters) record(rs *ruleSet, r *maillog.Result) {
 	if r.Delivery.Status != maillog.StatusNone {
 		c.delivery.record(rs.providerCounters, &r.Delivery)
 	}
+	if !r.Flow.IsZero() {
+		c.flow.record(rs.serviceCounters, &r.Flow)
+	}
 	if !r.Matched {
 		c.unmatched[r.Program].Add(1)
 	}
@@ -157,6 +178,7 @@ type descs struct {
 	lines, malformed, readErrors, rotations, truncations, skipped, lastTS, unread *prometheus.Desc
 	unmatched, events, messages, rejects, stateFailures                           *prometheus.Desc
 	delivery                                                                      deliveryDescs
+	flow                                                                          flowDescs
 }
 
 func newDescs() *descs {
@@ -165,6 +187,7 @@ func newDescs() *descs {
 	}
 	return &descs{
 		delivery:    newDeliveryDescs(d),
+		flow:        newFlowDescs(d),
 		lines:       d("log", "lines_total", "Lines read from the log source.", "source"),
 		malformed:   d("log", "malformed_lines_total", "Lines of the log source that could not be split into timestamp, host, program and message, or were longer than the line limit.", "source"),
 		readErrors:  d("log", "read_errors_total", "Errors opening, reading or following the log source, since mailwatchd started (not kept across restarts).", "source"),
@@ -190,6 +213,9 @@ func (d *descs) describe(ch chan<- *prometheus.Desc) {
 	for _, x := range d.delivery.list() {
 		ch <- x
 	}
+	for _, x := range d.flow.list() {
+		ch <- x
+	}
 }
 
 // collect sends every series. Built-in enumerations are always complete.
@@ -211,6 +237,7 @@ func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(d.stateFailures, prometheus.CounterValue, float64(c.stateSaveFailures.Load()))
 	c.delivery.collect(&d.delivery, ch)
+	c.flow.collect(&d.flow, ch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, v := range c.rules {
@@ -218,6 +245,9 @@ func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
 	}
 	for name, pc := range c.providers {
 		pc.collect(&d.delivery, name, ch)
+	}
+	for name, sc := range c.services {
+		sc.collect(&d.flow, name, ch)
 	}
 	for name, s := range c.sources {
 		cv(d.lines, s.lines.Load(), name)
@@ -248,6 +278,20 @@ type counterState struct {
 	Delay         map[string]histogramState `json:"delivery_delay,omitempty"`
 	DelayStagesUS map[string]uint64         `json:"delivery_delay_stages_us,omitempty"`
 	Providers     map[string]providerState  `json:"providers,omitempty"`
+
+	// The flow metrics (flow.go). Keys join label values with '/'. A state
+	// file written before they existed has none: they start at zero.
+	Services          map[string]serviceState `json:"smtpd_services,omitempty"`
+	TLS               map[string]uint64       `json:"tls_connections,omitempty"` // "direction/trust"
+	Postscreen        map[string]uint64       `json:"postscreen_events,omitempty"`
+	Verdicts          map[string]uint64       `json:"antispam_verdicts,omitempty"` // "scanner/verdict"
+	MessageSize       *uintHistogramState     `json:"message_size,omitempty"`
+	MessageRecipients *uintHistogramState     `json:"message_recipients,omitempty"`
+	// QueueIDs are the hashes of the queue ids whose size was observed and
+	// whose removal was not seen yet (queueIDSet).
+	QueueIDs   []uint64           `json:"message_size_queue_ids,omitempty"`
+	LastEvent  map[string]float64 `json:"last_event_timestamps,omitempty"`
+	LastAction map[string]float64 `json:"last_action_timestamps,omitempty"`
 }
 
 // sourceCounterState is a source's persisted counters: those of what the
@@ -279,13 +323,18 @@ func (c *counters) snapshot() counterState {
 		putNonZero(st.Unmatched, p.String(), c.unmatched[p].Load())
 	}
 	c.delivery.snapshot(&st)
+	c.flow.snapshot(&st)
 	st.Providers = map[string]providerState{}
+	st.Services = map[string]serviceState{}
 	c.mu.Lock()
 	for name, v := range c.rules {
 		putNonZero(st.Rules, name, v.Load())
 	}
 	for name, pc := range c.providers {
 		st.Providers[name] = pc.snapshot()
+	}
+	for name, sc := range c.services {
+		st.Services[name] = sc.snapshot()
 	}
 	c.mu.Unlock()
 	return st
@@ -312,6 +361,7 @@ func (c *counters) restore(st counterState) {
 		c.unmatched[p].Store(st.Unmatched[p.String()])
 	}
 	c.delivery.restore(&st)
+	c.flow.restore(&st)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, v := range c.rules {
@@ -319,6 +369,9 @@ func (c *counters) restore(st counterState) {
 	}
 	for name, pc := range c.providers {
 		pc.restore(st.Providers[name])
+	}
+	for name, sc := range c.services {
+		sc.restore(st.Services[name])
 	}
 }
 
@@ -363,6 +416,13 @@ type sink struct {
 	// sentMask: lastSent[i] is set), whose time is read at Flush.
 	lastSent [maillog.MaxProviders + 1]maillog.Entry
 	sentMask uint32
+	// The last entry of the batch per built-in event and per Postfix
+	// action (bit i of the masks: the entry is set), whose times raise
+	// the last-event and last-action timestamps at Flush.
+	lastEvent  [maillog.NumEvents]maillog.Stamp
+	eventMask  [(maillog.NumEvents + 63) / 64]uint64
+	lastAction [maillog.NumActions]maillog.Stamp
+	actionMask uint64
 }
 
 var _ follow.Sink = (*sink)(nil)
@@ -404,6 +464,17 @@ func (s *sink) entry(e *maillog.Entry) {
 		s.lastSent[d.Provider] = *e
 		s.sentMask |= 1 << d.Provider
 	}
+	if s.res.NEvents > 0 || s.res.Action != maillog.ActNone {
+		st := e.Stamp()
+		for _, ev := range s.res.Events[:s.res.NEvents] {
+			s.lastEvent[ev] = st
+			s.eventMask[ev/64] |= 1 << (ev % 64)
+		}
+		if a := s.res.Action; a != maillog.ActNone {
+			s.lastAction[a] = st
+			s.actionMask |= 1 << a
+		}
+	}
 	if !s.res.Matched && s.onUnmatched != nil {
 		s.onUnmatched(e)
 	}
@@ -434,6 +505,24 @@ func (s *sink) Flush() {
 		s.lastSent[i] = maillog.Entry{}
 	}
 	s.sentMask = 0
+	for w := range s.eventMask {
+		for m := s.eventMask[w]; m != 0; m &= m - 1 {
+			i := w*64 + bits.TrailingZeros64(m)
+			if t, ok := s.lastEvent[i].Time(now, s.loc); ok {
+				raise(&s.counters.flow.lastEvent[i], t)
+			}
+			s.lastEvent[i] = maillog.Stamp{}
+		}
+		s.eventMask[w] = 0
+	}
+	for m := s.actionMask; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		if t, ok := s.lastAction[i].Time(now, s.loc); ok {
+			raise(&s.counters.flow.lastAction[i], t)
+		}
+		s.lastAction[i] = maillog.Stamp{}
+	}
+	s.actionMask = 0
 	s.lines, s.malformed, s.sawEntry, s.last, s.rs = 0, 0, false, maillog.Entry{}, nil
 }
 

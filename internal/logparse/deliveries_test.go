@@ -381,7 +381,7 @@ func TestDeliveryStateSurvivesRestart(t *testing.T) {
 	st.Counters.DelayBounds = []float64{1, 2}
 	cs := newCounters()
 	cfg := Config{Providers: []ProviderConfig{{Name: "google", RelaySuffixes: []string{"google.com"}}}}
-	if _, err := cs.newRuleSet(nil, cfg.Providers); err != nil {
+	if _, err := cs.newRuleSet(nil, cfg.Providers, cfg.Services); err != nil {
 		t.Fatal(err)
 	}
 	cs.restore(st.Counters)

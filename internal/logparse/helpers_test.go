@@ -11,7 +11,7 @@ import (
 // newRuleSetPtr returns a rule set with the built-in rules only, bound to c.
 func newRuleSetPtr(tb testing.TB, c *counters, rules ...RuleConfig) *atomic.Pointer[ruleSet] {
 	tb.Helper()
-	rs, err := c.newRuleSet(rules, DefaultProviders())
+	rs, err := c.newRuleSet(rules, DefaultProviders(), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

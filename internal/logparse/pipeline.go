@@ -68,7 +68,7 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 		saved:    map[string]*follow.State{},
 		runners:  map[string]*runner{},
 	}
-	rs, err := p.counters.newRuleSet(cfg.Rules, cfg.Providers)
+	rs, err := p.counters.newRuleSet(cfg.Rules, cfg.Providers, cfg.Services)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (p *Pipeline) Apply(cfg Config) error {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	rs, err := p.counters.newRuleSet(cfg.Rules, cfg.Providers)
+	rs, err := p.counters.newRuleSet(cfg.Rules, cfg.Providers, cfg.Services)
 	if err != nil {
 		return err
 	}

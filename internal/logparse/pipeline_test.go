@@ -51,6 +51,12 @@ func TestMetricsLint(t *testing.T) {
 	want := int(maillog.NumPrograms) + int(maillog.NumEvents-1) + int(maillog.NumActions-1) + int(maillog.NumReasons-1) + 1 /* state failures */ +
 		1 /* user rule */ + 7 /* per-source series without the timestamp */ +
 		int(maillog.NumStages) /* delay stages; the other delivery series appear once counted */
+	// The flow series: per default service (3 and other) connections and
+	// lost connections per stage, TLS by direction and trust, postscreen
+	// events, the scanners' verdicts, the two histograms; the last-event
+	// and last-action timestamps only once seen.
+	want += 4*(1+int(maillog.NumSMTPStages)) + int(maillog.NumTLSDirections)*int(maillog.NumTLSTrusts-1) +
+		int(maillog.NumPostscreenEvents-1) + 7 + 7 + 2 + 1 + 2
 	if n != want {
 		t.Errorf("%d series, want %d", n, want)
 	}

@@ -53,7 +53,7 @@ type Replayer struct {
 // the counts (for example "replay").
 func NewReplayer(cfg Config, source string) (*Replayer, error) {
 	r := &Replayer{counters: newCounters(), descs: newDescs(), source: source, shapes: map[string]int{}}
-	rs, err := r.counters.newRuleSet(cfg.Rules, cfg.Providers)
+	rs, err := r.counters.newRuleSet(cfg.Rules, cfg.Providers, cfg.Services)
 	if err != nil {
 		return nil, err
 	}

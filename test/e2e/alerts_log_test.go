@@ -30,7 +30,7 @@ import (
 
 // The brute force: one failed SMTP AUTH LOGIN per address on the submission port (587, STARTTLS),
 // from bruteForceAddrs loopback addresses that no other traffic uses (traffic.sh uses 127.0.0.x,
-// 127.0.1.x and 127.0.2.x). One failure per address keeps every address far below fail2ban's
+// 127.0.1.x, 127.0.2.x, 127.0.5.x and 127.0.6.x). One failure per address keeps every address far below fail2ban's
 // maxretry (5) in postfix-sasl and in the dovecot jail (which also sees Dovecot's auth-worker line
 // of each failure), so nothing gets banned and the stack stays as it was. The shipped rule fires
 // above 0.2 failures/s over 5 minutes, i.e. more than 60 failures inside the window: 90 give a

@@ -33,6 +33,12 @@ var catalogueOwners = []struct{ prefix, owner string }{
 	{"mailwatch_postfix_rejects_total", "logs"},
 	{"mailwatch_postfix_deliver", "logs"},
 	{"mailwatch_postfix_provider_", "logs"},
+	{"mailwatch_postfix_smtpd_", "logs"},
+	{"mailwatch_postfix_tls_connections_total", "logs"},
+	{"mailwatch_postfix_message_", "logs"},
+	{"mailwatch_postfix_postscreen_", "logs"},
+	{"mailwatch_postfix_last_action_", "logs"},
+	{"mailwatch_antispam_", "logs"},
 	{"mailwatch_mailbox_", "mailbox"},
 	{"mailwatch_backup_", "backup"},
 	{"mailwatch_cert_", "certs"},
@@ -68,6 +74,8 @@ var catalogueLazy = map[string]bool{
 	"mailwatch_postfix_deliveries_total":                     true,
 	"mailwatch_postfix_provider_deliveries_total":            true,
 	"mailwatch_postfix_provider_last_sent_timestamp_seconds": true,
+	"mailwatch_log_last_event_timestamp_seconds":             true,
+	"mailwatch_postfix_last_action_timestamp_seconds":        true,
 }
 
 // readmeMetrics returns the metric names of the README's metric table.

@@ -157,6 +157,11 @@ func TestDashboards(t *testing.T) {
 	} else {
 		traffic = logSlice(t, env, env.MailLog, "MWH_PLAN_MAILLOG_OFFSET")
 	}
+	// Rspamd logs to its own file, in its own format: its task lines (the spam verdicts) join the
+	// traffic in the one followed file, as a daemon following both files would count them.
+	if f := env.Var("MWH_RSPAMD_LOG"); f != "" {
+		traffic = append(traffic, logSlice(t, env, f, "MWH_PLAN_RSPAMD_LOG_OFFSET")...)
+	}
 	trafficLines := bytes.Count(traffic, []byte("\n"))
 	if trafficLines < 100 {
 		t.Fatalf("the traffic plan's log range holds only %d lines", trafficLines)

@@ -52,6 +52,11 @@ func harnessReason(status, text string) string {
 	case strings.Contains(text, "User unknown"), strings.Contains(text, "unknown user"),
 		strings.Contains(text, "User doesn't exist"): // Dovecot LMTP's 550 5.1.1
 		return "unknown_user"
+	// The provider-mapped sinks' replies (configure.sh): Gmail's (ending "- gsmtp"), Microsoft's
+	// S3150 block list and IP-reputation rate limit, Yahoo's [TSS04]/[TSS09], Apple's [CS01].
+	case strings.Contains(text, "- gsmtp"), strings.Contains(text, "(S3150)"), strings.Contains(text, "(S775)"),
+		strings.Contains(text, "[TSS0"), strings.Contains(text, "[CS01]"):
+		return "reputation"
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ package e2e
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -88,11 +89,19 @@ func TestJournalCountsEqualFile(t *testing.T) {
 	marker(1)
 	before := settled(1)
 
-	// The traffic: local deliveries from an "internet" client, and relay attempts.
-	const deliveries, relays = 4, 3
+	// The traffic: local deliveries from an "internet" client (one over STARTTLS), relay
+	// attempts, and clients that drop the connection after EHLO.
+	const deliveries, relays, drops = 4, 3, 2
 	for i := range deliveries {
-		swaks(t, "-li", fmt.Sprintf("127.0.4.%d", 1+i), "--helo", "mx.journal.test", "-f", "news@journal.test",
-			"-t", "alice@"+env.Domain, "--header", fmt.Sprintf("Subject: journal %d", i))
+		args := []string{"-li", fmt.Sprintf("127.0.4.%d", 1+i), "--helo", "mx.journal.test", "-f", "news@journal.test",
+			"-t", "alice@" + env.Domain, "--header", fmt.Sprintf("Subject: journal %d", i)}
+		if i == 0 {
+			args = append(args, "-tls")
+		}
+		swaks(t, args...)
+	}
+	for i := range drops {
+		mailclient(t, env, "drop", "--src", fmt.Sprintf("127.0.4.%d", 51+i), "--port", "25", "--after", "ehlo")
 	}
 	for i := range relays {
 		swaks(t, "-li", fmt.Sprintf("127.0.4.%d", 101+i), "--helo", "bulk.journal.test", "-f", "promo@journal.test",
@@ -128,6 +137,7 @@ func TestJournalCountsEqualFile(t *testing.T) {
 		"action/received": deliveries, "action/delivered": deliveries,
 		"action/rejected": relays, "reason/relay_denied": relays, "event/relay_denied": relays,
 		"event/e2e_marker": 1,
+		"smtpd/smtp":       deliveries + relays + drops, "lost/smtp/ehlo": drops, "tls/in/anonymous": 1,
 	} {
 		for name := range daemons {
 			if delta[name][k] != want {
@@ -162,10 +172,39 @@ func mailIdentifiers(t *testing.T) []string {
 }
 
 // logCounters are the log pipeline's counters of a scrape (or a replay), as "action/NAME",
-// "reason/NAME", "event/NAME", "unmatched/PROGRAM", and the deliveries as
-// "delivery/TRANSPORT/STATUS/REASON" and "delay_sum/TRANSPORT/STATUS".
+// "reason/NAME", "event/NAME", "unmatched/PROGRAM", the deliveries as
+// "delivery/TRANSPORT/STATUS/REASON" and "delay_sum/TRANSPORT/STATUS", and the mail flow as
+// "smtpd/SERVICE", "lost/SERVICE/AFTER", "tls/DIRECTION/TRUST", "postscreen/EVENT",
+// "verdict/SCANNER/VERDICT", "provider/PROVIDER/STATUS/REASON" and the histograms' _count and
+// _sum ("message_size_count" ...).
 func logCounters(mfs map[string]*dto.MetricFamily) map[string]float64 {
 	c := map[string]float64{}
+	for name, labels := range map[string][]string{
+		"mailwatch_postfix_smtpd_connections_total":      {"smtpd", "service"},
+		"mailwatch_postfix_smtpd_lost_connections_total": {"lost", "service", "after"},
+		"mailwatch_postfix_tls_connections_total":        {"tls", "direction", "trust"},
+		"mailwatch_postfix_postscreen_events_total":      {"postscreen", "event"},
+		"mailwatch_antispam_verdicts_total":              {"verdict", "scanner", "verdict"},
+		"mailwatch_postfix_provider_deliveries_total":    {"provider", "provider", "status", "reason"},
+	} {
+		for _, s := range Samples(mfs, name) {
+			k := labels[0]
+			for _, l := range labels[1:] {
+				k += "/" + s.Labels[l]
+			}
+			c[k] = s.Value
+		}
+	}
+	for _, h := range []string{"message_size", "message_recipients"} {
+		name := "mailwatch_postfix_" + h
+		if h == "message_size" {
+			name += "_bytes"
+		}
+		if mf := mfs[name]; mf != nil && len(mf.GetMetric()) == 1 {
+			c[h+"_count"] = float64(mf.GetMetric()[0].GetHistogram().GetSampleCount())
+			c[h+"_sum"] = mf.GetMetric()[0].GetHistogram().GetSampleSum()
+		}
+	}
 	for _, s := range Samples(mfs, "mailwatch_postfix_deliveries_total") {
 		c["delivery/"+s.Labels["transport"]+"/"+s.Labels["status"]+"/"+s.Labels["reason"]] = s.Value
 	}
@@ -218,6 +257,18 @@ func diffCounters(a, b map[string]float64) string {
 		fmt.Fprintf(&s, "  %-40s file %6g  journal %6g%s\n", k, a[k], b[k], mark)
 	}
 	return s.String()
+}
+
+// mailclient runs test/harness/mailclient.py with args; its exit status is not judged (the
+// log says what the server saw).
+func mailclient(t *testing.T, env *Env, args ...string) {
+	t.Helper()
+	cmd := exec.Command("python3", append([]string{filepath.Join(env.HarnessDir, "mailclient.py")}, args...)...)
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("mailclient.py %s: %v", strings.Join(args, " "), err)
+		}
+	}
 }
 
 // swaks sends one message to the harness Postfix on port 25 (a rejection is not an error).

@@ -97,9 +97,12 @@ postconf -e \
   "smtpd_sasl_type = dovecot" \
   "smtpd_sasl_path = private/auth" \
   "smtpd_sasl_auth_enable = no" \
-  "smtpd_milters = inet:127.0.0.1:$MWH_DKIM_PORT" \
+  "smtpd_milters = inet:127.0.0.1:$MWH_DKIM_PORT, inet:127.0.0.1:$MWH_RSPAMD_MILTER_PORT" \
   "non_smtpd_milters = \$smtpd_milters" \
-  "milter_default_action = accept"
+  "milter_default_action = accept" \
+  "milter_protocol = 6" \
+  "smtp_tls_CAfile = $MWH_CERT" \
+  "smtp_tls_policy_maps = hash:/etc/postfix/mwh_tls_policy"
 if [ "$MWH_LOG_MODE" = file ]; then
   postconf -e "maillog_file = $MWH_POSTFIX_LOG"
 else
@@ -119,12 +122,103 @@ done
 postconf -P "submission/inet/smtpd_tls_security_level=encrypt"
 postconf -P "submissions/inet/smtpd_tls_wrappermode=yes"
 
+# ---- provider-mapped sinks (provider-sink.py). One per line: name|port offset|stage|address|reply,
+# the reply's lines separated by "\n". The texts are the providers' own as Postfix logs show them
+# (2024-2026): Gmail's 421-4.7.28 "unusual rate of unsolicited mail", 421-4.7.0 "very low
+# reputation of the sending IP address" and 550-5.7.1 "likely unsolicited mail"; Microsoft's
+# 550 5.7.1 S3150 block list and 451 4.7.650 "rate limited due to IP reputation"; Yahoo's
+# 421 4.7.0 [TSS04] and 553 5.7.2 [TSS09]; Apple's 554 5.7.1 [CS01]. Only these addresses (and
+# ok@gmail.com, @me.com: accepted by the relay sink) are routed to loopback; the traffic sends to
+# no other address of those domains (it would go to the dead relayhost, never to DNS).
+PROVIDER_SINKS=(
+  'gmail-rate|0|DATA|rate@gmail.com|421 4.7.28 [{ip}      15] Our system has detected an unusual rate of\n421 4.7.28 unsolicited mail originating from your IP address. To protect our\n421 4.7.28 users from spam, mail sent from your IP address has been temporarily\n421 4.7.28 rate limited. Please visit\n421 4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError to\n421 4.7.28 review our Bulk Email Senders Guidelines. a1si123456qkb.42 - gsmtp'
+  'gmail-lowrep|1|DATA|lowrep@gmail.com|421 4.7.0 [{ip}      15] Our system has detected that this message is\n421 4.7.0 suspicious due to the very low reputation of the sending IP address.\n421 4.7.0 To protect our users from spam, mail sent from your IP address has\n421 4.7.0 been temporarily rate limited. Please visit\n421 4.7.0  https://support.google.com/mail/answer/188131 for more information. b2si234567qkb.43 - gsmtp'
+  'gmail-spam|2|DATA|spam@gmail.com|550 5.7.1 [{ip}      12] Our system has detected that this message is\n550 5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail,\n550 5.7.1 this message has been blocked. Please visit\n550 5.7.1  https://support.google.com/mail/?p=UnsolicitedMessageError\n550 5.7.1  for more information. c3si345678qkb.44 - gsmtp'
+  "microsoft-block|3|MAIL|@outlook.com|550 5.7.1 Unfortunately, messages from [{ip}] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors. [AM4PEPF00027A5F.eurprd04.prod.outlook.com]"
+  'microsoft-rate|4|MAIL|@hotmail.com|451 4.7.650 The mail server [{ip}] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775) [DB5PEPF00014B8E.eurprd02.prod.outlook.com]'
+  'yahoo-defer|5|MAIL|@yahoo.com|421 4.7.0 [TSS04] Messages from {ip} temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes'
+  'yahoo-perm|6|MAIL|@aol.com|553 5.7.2 [TSS09] All messages from {ip} will be permanently deferred; Retrying will NOT succeed. See https://postmaster.yahooinc.com/error-codes'
+  'apple|7|DATA|@icloud.com|554 5.7.1 [CS01] Message rejected due to local policy. Please visit https://support.apple.com/en-us/HT204137'
+)
+provider_transport="# provider-mapped sinks (never resolved: bracketed loopback next hops)
+ok@gmail.com  smtp:[127.0.0.1]:$MWH_SINK_OK_PORT
+me.com        smtp:[127.0.0.1]:$MWH_SINK_OK_PORT"
+printf '%s\n' "${PROVIDER_SINKS[@]}" | python3 -c '
+import json, sys
+base, out = int(sys.argv[1]), []
+for line in sys.stdin.read().splitlines():
+    name, off, at, _, reply = line.split("|", 4)
+    out.append({"name": name, "port": base + int(off), "at": at, "reply": reply.split("\\n")})
+with open(sys.argv[2], "w") as f:
+    json.dump(out, f, indent=1)' "$MWH_PROVIDER_SINK_BASE" "$MWH_ETC/provider-sinks.json"
+for e in "${PROVIDER_SINKS[@]}"; do
+  IFS='|' read -r _ off _ addr _ <<< "$e"
+  # transport_maps: a full address, or a domain (no @) for every address of it
+  provider_transport+=$'\n'"${addr#@}  smtp:[127.0.0.1]:$((MWH_PROVIDER_SINK_BASE + off))"
+done
+
+# ---- loopback TLS "remote MTAs": three more smtpd services of this Postfix, with the harness
+# certificate, that accept and discard the mail (DISCARD at DATA: no milters, no queue file).
+# Outbound, smtp_tls_CAfile is the harness certificate, so the policy decides the trust level:
+# secure with its name -> Verified, encrypt -> Trusted; the untrusted one is reached through the
+# transport smtp-untrusted, an smtp client without any CA file -> Untrusted. They keep Postfix's
+# default syslog name (postfix/smtpd), which pflogsumm reads.
+for t in "verified $MWH_TLS_SINK_VERIFIED_PORT" "trusted $MWH_TLS_SINK_TRUSTED_PORT" "untrusted $MWH_TLS_SINK_UNTRUSTED_PORT"; do
+  read -r name port <<< "$t"
+  svc=127.0.0.1:$port
+  postconf -M "$svc/inet=$svc inet n - n - - smtpd"
+  postconf -P "$svc/inet/smtpd_milters=" \
+    "$svc/inet/smtpd_tls_security_level=encrypt" \
+    "$svc/inet/smtpd_data_restrictions=check_client_access,static:DISCARD"
+done
+postconf -M "smtp-untrusted/unix=smtp-untrusted unix - - n - - smtp"
+postconf -P "smtp-untrusted/unix/smtp_tls_CAfile="
+rm -f "$MWH_TLS_DIR/untrusted.crt" "$MWH_TLS_DIR/untrusted.key"
+
+# ---- saturation: anvil tells smtpd when a client exceeds the connection rate limit (mynetworks
+# are exempt, so the traffic uses another address). No milters: nothing is scanned. (master's
+# "has reached its process limit" cannot be provoked here: master_avail.c never warns for a
+# service that master_ent.c marks MASTER_FLAG_LOCAL_ONLY, listening on loopback only.)
+limited=127.0.0.1:$MWH_RATELIMIT_PORT
+postconf -M "$limited/inet=$limited inet n - n - - smtpd"
+postconf -P "$limited/inet/syslog_name=postfix/limited" "$limited/inet/smtpd_milters=" \
+  "$limited/inet/smtpd_client_connection_rate_limit=2"
+
+# ---- postscreen on MWH_POSTSCREEN_PORT: pregreet enforced (1 s greet wait) and the deep protocol
+# tests on (a new client that passes them is told to come back later, and is then PASS OLD). No
+# DNSBL: postscreen's dnsblog would ask the system resolver, which is not on loopback.
+ps=127.0.0.1:$MWH_POSTSCREEN_PORT
+postconf -M "$ps/inet=$ps inet n - n - 1 postscreen" \
+  "smtpd/pass=smtpd pass - - n - - smtpd" \
+  "tlsproxy/unix=tlsproxy unix - - n - 0 tlsproxy"
+postconf -e \
+  "postscreen_greet_action = enforce" \
+  "postscreen_greet_wait = 1s" \
+  "postscreen_dnsbl_sites =" \
+  "postscreen_pipelining_enable = yes" \
+  "postscreen_non_smtp_command_enable = yes" \
+  "postscreen_bare_newline_enable = yes" \
+  "postscreen_bare_newline_action = enforce"
+
 cat > /etc/postfix/mwh_transport <<EOF
 # mailwatchd harness: loopback "remote MTAs" (smtp-sink). Every other non-local domain goes to
 # relayhost [127.0.0.1]:$MWH_DEAD_PORT where nothing listens (deferred, Connection refused).
 relay.$D     smtp:[127.0.0.1]:$MWH_SINK_OK_PORT
 bounce.$D    smtp:[127.0.0.1]:$MWH_SINK_BOUNCE_PORT
 greylist.$D  smtp:[127.0.0.1]:$MWH_SINK_GREY_PORT
+# outbound TLS to the loopback TLS services of this Postfix (policy: mwh_tls_policy)
+tls-verified.$D   smtp:[127.0.0.1]:$MWH_TLS_SINK_VERIFIED_PORT
+tls-trusted.$D    smtp:[127.0.0.1]:$MWH_TLS_SINK_TRUSTED_PORT
+tls-untrusted.$D  smtp-untrusted:[127.0.0.1]:$MWH_TLS_SINK_UNTRUSTED_PORT
+$provider_transport
+EOF
+cat > /etc/postfix/mwh_tls_policy <<EOF
+# mailwatchd harness: outbound TLS levels per next hop. smtp_tls_CAfile is the harness
+# certificate, so: secure + its name -> "Verified", encrypt with a trusted chain -> "Trusted";
+# the third is reached by the smtp-untrusted transport, which has no CA file -> "Untrusted".
+[127.0.0.1]:$MWH_TLS_SINK_VERIFIED_PORT   secure match=$H
+[127.0.0.1]:$MWH_TLS_SINK_TRUSTED_PORT    encrypt
+[127.0.0.1]:$MWH_TLS_SINK_UNTRUSTED_PORT  encrypt
 EOF
 cat > /etc/postfix/mwh_recipient_access <<EOF
 # mailwatchd harness: mail for this domain is accepted into the hold queue
@@ -138,7 +232,7 @@ root: $first_user
 abuse: $first_user
 MAILER-DAEMON: $first_user
 EOF
-postmap /etc/postfix/mwh_transport /etc/postfix/mwh_recipient_access
+postmap /etc/postfix/mwh_transport /etc/postfix/mwh_recipient_access /etc/postfix/mwh_tls_policy
 postalias /etc/postfix/mwh_aliases
 date -u +%FT%TZ > "/etc/postfix/$MWH_MARKER_NAME"
 
@@ -215,6 +309,80 @@ InternalHosts   $MWH_ETC/opendkim/internal.hosts
 # system resolver (which is not on loopback here).
 Nameservers     127.0.0.1
 EOF
+
+# ------------------------------------------------------------------ Rspamd (harness-owned LOCAL_CONFDIR)
+# Started with --var LOCAL_CONFDIR=$MWH_RSPAMD_CONF (start.sh): /etc/rspamd stays as packaged and
+# only these local.d/override.d files apply. No network beyond loopback:
+# - DNS goes to the harness dnsmasq only (it answers the test names and refuses the rest);
+# - every module that fetches remote maps, reports anywhere, or needs Redis is switched off (an
+#   override.d file replaces the module's whole section, so its URLs go too); `rspamadm
+#   configdump` of this configuration names no http(s) URL (check.sh verifies it);
+# - the modules that score by DNS (SPF, DKIM, DMARC, ARC, RBLs, hfilter...) are off as well: against
+#   a DNS server that refuses they would only add "DNS failure" scores, and the verdicts of the
+#   traffic must not depend on them.
+# The verdicts the traffic provokes come from Rspamd's GTUBE handling (docs: gtube_patterns):
+# "XJS*C4JDBQADN1...GTUBE..." rejects; with enable_test_patterns (Rspamd < 3.8) "YJS..." adds the
+# header, "ZJS..." rewrites the subject. Ordinary harness mail scores far below every action.
+install -d -m 0755 "$MWH_RSPAMD_CONF" "$MWH_RSPAMD_CONF/local.d" "$MWH_RSPAMD_CONF/override.d"
+install -d -m 0750 -o _rspamd -g _rspamd "$(dirname "$MWH_RSPAMD_LOG")"
+cat > "$MWH_RSPAMD_CONF/local.d/options.inc" <<EOF
+# Written by the mailwatchd test harness.
+dns {
+  nameserver = ["$MWH_DNS_SERVER"];
+}
+enable_test_patterns = true;
+local_addrs = [127.0.0.0/8, ::1];
+# Compiled Hyperscan databases (the URL TLD matcher alone takes most of a minute on 2 cores):
+# kept across starts, unlike the rest of the state.
+hs_cache_dir = "$MWH_VAR/rspamd-hs";
+EOF
+install -d -m 0750 -o _rspamd -g _rspamd "$MWH_VAR/rspamd-hs"
+cat > "$MWH_RSPAMD_CONF/local.d/logging.inc" <<EOF
+# Written by the mailwatchd test harness: Rspamd's default file format, at info level.
+type = "file";
+filename = "$MWH_RSPAMD_LOG";
+level = "info";
+EOF
+cat > "$MWH_RSPAMD_CONF/override.d/worker-proxy.inc" <<EOF
+# Written by the mailwatchd test harness: the milter Postfix talks to, scanning in the normal worker.
+bind_socket = "127.0.0.1:$MWH_RSPAMD_MILTER_PORT";
+milter = yes;
+timeout = 120s;
+upstream "local" {
+  default = yes;
+  hosts = "127.0.0.1:$MWH_RSPAMD_NORMAL_PORT";
+}
+count = 1;
+max_retries = 5;
+discard_on_reject = false;
+quarantine_on_reject = false;
+spam_header = "X-Spam";
+reject_message = "Spam message rejected";
+EOF
+cat > "$MWH_RSPAMD_CONF/override.d/worker-normal.inc" <<EOF
+# Written by the mailwatchd test harness.
+bind_socket = "127.0.0.1:$MWH_RSPAMD_NORMAL_PORT";
+count = 1;
+task_timeout = 8s;
+EOF
+cat > "$MWH_RSPAMD_CONF/override.d/worker-controller.inc" <<EOF
+# Written by the mailwatchd test harness: loopback only; loopback clients need no password.
+bind_socket = "127.0.0.1:$MWH_RSPAMD_CONTROLLER_PORT";
+count = 1;
+secure_ip = "127.0.0.1";
+secure_ip = "::1";
+static_dir = "\${WWWDIR}";
+EOF
+for m in fuzzy_check rbl surbl phishing rspamd_update whitelist multimap mid mime_types asn emails \
+  mx_check spf dkim dmarc arc hfilter dkim_signing bimi aws_s3 dcc external_services antivirus \
+  neural ratelimit greylist reputation replies history_redis url_redirector metric_exporter \
+  metadata_exporter clickhouse elastic p0f spamtrap once_received; do
+  printf '# Written by the mailwatchd test harness: off (network, remote maps or Redis).\nenabled = false;\n' \
+    > "$MWH_RSPAMD_CONF/override.d/$m.conf"
+done
+# Bayes needs Redis, which the harness does not run.
+printf '# Written by the mailwatchd test harness: no Redis, no Bayes.\n' > "$MWH_RSPAMD_CONF/override.d/classifier-bayes.conf"
+date -u +%FT%TZ > "$MWH_RSPAMD_CONF/$MWH_MARKER_NAME"
 
 # ------------------------------------------------------------------ rsyslog + journald
 # Programs log to /dev/log -> systemd-journald; rsyslogd writes the mail facility to the classic
@@ -416,6 +584,8 @@ EOF
 postfix check
 doveconf -n >/dev/null
 opendkim -n -x "$MWH_ETC/opendkim/opendkim.conf"
+rspamadm --var="LOCAL_CONFDIR=$MWH_RSPAMD_CONF" configtest -c /etc/rspamd/rspamd.conf >/dev/null ||
+  rspamadm --var="LOCAL_CONFDIR=$MWH_RSPAMD_CONF" configtest -c /etc/rspamd/rspamd.conf
 fail2ban-client -c "$F2B" -t >/dev/null
 rsyslogd -N1 -f "$MWH_ETC/rsyslog.conf" >/dev/null 2>&1 || rsyslogd -N1 -f "$MWH_ETC/rsyslog.conf"
 dnsmasq --test -C "$MWH_ETC/dnsmasq.conf" 2>/dev/null || dnsmasq --test -C "$MWH_ETC/dnsmasq.conf"

@@ -69,6 +69,35 @@ MWH_SINK_BOUNCE_PORT=${MWH_SINK_BOUNCE_PORT:-2526}   # bounce.example.test: 550 
 MWH_DEAD_PORT=${MWH_DEAD_PORT:-2527}                 # nothing listens: relayhost for other domains -> deferred, Connection refused
 MWH_SINK_GREY_PORT=${MWH_SINK_GREY_PORT:-2528}       # greylist.example.test: 451 4.7.1 at RCPT -> deferred
 
+# Provider-mapped sinks (provider-sink.py, one process): transport_maps send mail for chosen
+# addresses at gmail.com, outlook.com, hotmail.com, yahoo.com, aol.com and icloud.com to
+# [127.0.0.1]:port next hops (those domains are never looked up), where each port answers one
+# stage with the provider's real reputation reply (multi-line where the provider's is). Ports
+# MWH_PROVIDER_SINK_BASE .. +7; the table is in configure.sh (provider-sinks.json).
+MWH_PROVIDER_SINK_BASE=${MWH_PROVIDER_SINK_BASE:-2530}
+# Loopback "remote MTAs" for outbound TLS: three more smtpd services of the same Postfix, serving
+# the harness certificate, which accept and discard. smtp_tls_CAfile is MWH_CERT; the untrusted one
+# is reached through a transport without a CA file.
+MWH_TLS_SINK_VERIFIED_PORT=${MWH_TLS_SINK_VERIFIED_PORT:-2541}   # secure, harness certificate: Verified
+MWH_TLS_SINK_TRUSTED_PORT=${MWH_TLS_SINK_TRUSTED_PORT:-2543}     # encrypt, harness certificate: Trusted
+MWH_TLS_SINK_UNTRUSTED_PORT=${MWH_TLS_SINK_UNTRUSTED_PORT:-2542} # encrypt, no CA file (transport smtp-untrusted): Untrusted
+# postscreen on an extra loopback port; it hands clients that pass to the "smtpd pass" service.
+MWH_POSTSCREEN_PORT=${MWH_POSTSCREEN_PORT:-2555}
+# Saturation: an smtpd service with an anvil connection rate limit of 2 per client and minute.
+MWH_RATELIMIT_PORT=${MWH_RATELIMIT_PORT:-2557}
+
+# ------------------------------------------------------------------ Rspamd (milter next to OpenDKIM)
+# Workers on loopback: the proxy in milter mode (Postfix's second milter), the normal worker that
+# scans, the controller (GET /stat: Rspamd's own counts; /metrics in 3.x too). Harness-owned
+# configuration in MWH_RSPAMD_CONF (LOCAL_CONFDIR: /etc/rspamd is left as packaged), state in
+# MWH_VAR/rspamd (fresh at every start), its log in Rspamd's default file format at MWH_RSPAMD_LOG.
+MWH_RSPAMD_MILTER_PORT=${MWH_RSPAMD_MILTER_PORT:-11332}
+MWH_RSPAMD_NORMAL_PORT=${MWH_RSPAMD_NORMAL_PORT:-11333}
+MWH_RSPAMD_CONTROLLER_PORT=${MWH_RSPAMD_CONTROLLER_PORT:-11334}
+MWH_RSPAMD_URL=http://127.0.0.1:$MWH_RSPAMD_CONTROLLER_PORT
+MWH_RSPAMD_CONF=${MWH_RSPAMD_CONF:-$MWH_ETC/rspamd}
+MWH_RSPAMD_LOG=${MWH_RSPAMD_LOG:-/var/log/rspamd/rspamd.log}
+
 # ------------------------------------------------------------------ TLS and DKIM
 MWH_TLS_DIR=$MWH_ETC/tls
 MWH_CERT=$MWH_TLS_DIR/mail.crt                      # self-signed, CN=$MWH_HOSTNAME, SAN 127.0.0.1 ::1 localhost

@@ -25,6 +25,7 @@ PACKAGES=(
   prometheus prometheus-alertmanager
   systemd rsyslog dnsmasq-base dbus
   iptables openssl ca-certificates curl python3 procps iproute2 util-linux
+  rspamd  # the spam filter milter (proxy worker in milter mode); no redis: modules that need it stay off
   acl  # getfacl/setfacl: the e2e test applies deploy/systemd/mailwatchd.tmpfiles' ACLs
   logrotate  # the report e2e test rotates a copy of the mail log (compress, delaycompress)
 )

@@ -9,6 +9,9 @@ source address, so fail2ban and the logs see distinct "internet" clients.
   mailclient.py imap --src 127.0.0.40 --user alice --password P --tls implicit|starttls|none
   mailclient.py tls-fail --src 127.0.0.200 --port 465 --how plaintext|tls11|starttls-tls11|starttls-garbage
   mailclient.py dns --server 127.0.0.1:5353 NAME TYPE        (A, AAAA, MX, TXT, PTR)
+  mailclient.py drop --src 127.0.3.1 --port 25 --tls none|starttls|implicit --after STAGE
+  mailclient.py postscreen --src 127.0.5.1 --port 2555 --how pass|pregreet|hangup|non-smtp|bare-newline|pipelining
+  mailclient.py hold --src 127.0.7.1 --port 2556 --seconds 3     (banner, EHLO, wait, QUIT)
 
 Exit status: 0 when the server behaved as a real client would expect (login accepted, handshake
 refused, answer received), 1 otherwise, 2 when the connection itself failed (e.g. banned).
@@ -20,6 +23,7 @@ import socket
 import ssl
 import struct
 import sys
+import time
 import warnings
 
 SERVER = "127.0.0.1"
@@ -136,6 +140,186 @@ def cmd_tls_fail(a):
         s.close()
 
 
+# ------------------------------------------------------------------ lost connections
+DROP_STAGES = ["connect", "helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "end_of_data", "rset"]
+
+
+class SMTP:
+    """A line-level SMTP client over a plain or TLS socket."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.f = sock.makefile("rb")
+
+    def cmd(self, line):
+        self.sock.sendall(line.encode() + b"\r\n")
+        return read_smtp_reply(self.f)
+
+    def starttls(self):
+        reply = self.cmd("STARTTLS")
+        if not reply.startswith(b"220"):
+            raise OSError("STARTTLS refused: %r" % reply)
+        self.sock = insecure_context().wrap_socket(self.sock, server_hostname="mail.example.test")
+        self.f = self.sock.makefile("rb")
+
+
+def cmd_drop(a):
+    """Walk an SMTP session up to and including the stage --after, then drop the connection
+    without QUIT, so Postfix logs "lost connection after <STAGE> from ...".
+
+    connect: banner only; helo/ehlo: the greeting; starttls: the STARTTLS command, then no
+    handshake; auth: "AUTH PLAIN" and no answer to the 334; mail, rcpt, data (354 and no data);
+    end_of_data: a whole message accepted, no QUIT; rset: EHLO then RSET. --tls starttls upgrades
+    the session after EHLO (587 requires it for AUTH), implicit is port 465.
+    """
+    try:
+        s = connect(a.src, a.port, 20)
+        if a.tls == "implicit":
+            s = insecure_context().wrap_socket(s, server_hostname="mail.example.test")
+    except OSError as e:
+        print("drop: connect: %s" % e, file=sys.stderr)
+        return 2
+    c = SMTP(s)
+    try:
+        read_smtp_reply(c.f)
+        if a.after == "connect":
+            return 0
+        if a.after == "helo":
+            c.cmd("HELO drop.client.test")
+            return 0
+        c.cmd("EHLO drop.client.test")
+        if a.after == "ehlo":
+            return 0
+        if a.after == "rset":
+            c.cmd("RSET")
+            return 0
+        if a.after == "starttls":
+            c.sock.sendall(b"STARTTLS\r\n")
+            read_smtp_reply(c.f)
+            return 0
+        if a.tls == "starttls":
+            c.starttls()
+            c.cmd("EHLO drop.client.test")
+        if a.after == "auth":
+            c.cmd("AUTH PLAIN")
+            return 0
+        c.cmd("MAIL FROM:<dropper@client.test>")
+        if a.after == "mail":
+            return 0
+        c.cmd("RCPT TO:<%s>" % a.rcpt)
+        if a.after == "rcpt":
+            return 0
+        if not c.cmd("DATA").startswith(b"354"):
+            return 1
+        if a.after == "data":
+            return 0
+        c.sock.sendall(b"Subject: dropped after the data\r\n\r\nfine, then gone\r\n.\r\n")
+        read_smtp_reply(c.f)
+        return 0
+    except OSError as e:
+        print("drop: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        c.sock.close()
+
+
+# ------------------------------------------------------------------ postscreen
+def read_banner(f):
+    """Read postscreen's banner to its last line ("220-" first while the greet test runs)."""
+    return read_smtp_reply(f)
+
+
+def cmd_postscreen(a):
+    """One client of the kind postscreen logs as --how:
+
+    pass:         a polite client: waits for the whole banner, EHLO, MAIL, RCPT (a new client is
+                  told 450 there after passing the deep tests: PASS NEW), QUIT; then connects again
+                  (PASS OLD, handed to smtpd) and says EHLO and QUIT.
+    pregreet:     talks before the banner is complete (PREGREET).
+    hangup:       disconnects during the greet wait (HANGUP).
+    non-smtp:     an HTTP proxy request after the banner (NON-SMTP COMMAND).
+    bare-newline: EHLO ended with a bare LF (BARE NEWLINE).
+    pipelining:   EHLO and MAIL in one write without waiting (COMMAND PIPELINING).
+    """
+    def session(fn):
+        try:
+            s = connect(a.src, a.port, 20)
+        except OSError as e:
+            print("postscreen: connect: %s" % e, file=sys.stderr)
+            return 2
+        try:
+            return fn(s, s.makefile("rb"))
+        except OSError as e:
+            print("postscreen: %s" % e, file=sys.stderr)
+            return 1
+        finally:
+            s.close()
+
+    def polite(s, f):
+        read_banner(f)
+        for line in ("EHLO polite.client.test", "MAIL FROM:<polite@client.test>", "RCPT TO:<%s>" % a.rcpt, "QUIT"):
+            s.sendall(line.encode() + b"\r\n")
+            read_smtp_reply(f)
+        return 0
+
+    def talk_first(s, f):
+        s.sendall(b"EHLO eager.client.test\r\n")
+        read_banner(f)
+        s.sendall(b"QUIT\r\n")
+        read_smtp_reply(f)
+        return 0
+
+    def hang_up(s, f):
+        return 0
+
+    def after_banner(data):
+        def fn(s, f):
+            read_banner(f)
+            s.sendall(data)
+            read_smtp_reply(f)
+            try:
+                s.sendall(b"QUIT\r\n")
+                read_smtp_reply(f)
+            except OSError:
+                pass
+            return 0
+        return fn
+
+    if a.how == "pass":
+        rc = session(polite)
+        return rc or session(polite)
+    return session({
+        "pregreet": talk_first,
+        "hangup": hang_up,
+        "non-smtp": after_banner(b"CONNECT 127.0.0.1:25 HTTP/1.0\r\n"),
+        "bare-newline": after_banner(b"EHLO bare.client.test\n"),
+        "pipelining": after_banner(b"EHLO eager.client.test\r\nMAIL FROM:<eager@client.test>\r\n"),
+    }[a.how])
+
+
+# ------------------------------------------------------------------ holding a connection
+def cmd_hold(a):
+    """Connect, read the banner, say EHLO, keep the session for --seconds, then QUIT: keeps an
+    smtpd process busy (a service at its process limit makes the next client wait)."""
+    try:
+        c = SMTP(connect(a.src, a.port, 30))
+    except OSError as e:
+        print("hold: connect: %s" % e, file=sys.stderr)
+        return 2
+    try:
+        if not read_smtp_reply(c.f).startswith(b"220"):
+            return 1
+        c.cmd("EHLO hold.client.test")
+        time.sleep(a.seconds)
+        c.cmd("QUIT")
+        return 0
+    except OSError as e:
+        print("hold: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        c.sock.close()
+
+
 # ------------------------------------------------------------------ minimal DNS client
 TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28, "PTR": 12}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
@@ -215,12 +399,28 @@ def main():
     p.add_argument("--src", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--how", choices=["plaintext", "tls11", "starttls-tls11", "starttls-garbage"], required=True)
+    p = sub.add_parser("drop")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+    p.add_argument("--after", choices=DROP_STAGES, required=True)
+    p.add_argument("--rcpt", default="alice@example.test")
+    p = sub.add_parser("postscreen")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--how", choices=["pass", "pregreet", "hangup", "non-smtp", "bare-newline", "pipelining"], required=True)
+    p.add_argument("--rcpt", default="alice@example.test")
+    p = sub.add_parser("hold")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--seconds", type=float, default=1)
     p = sub.add_parser("dns")
     p.add_argument("--server", required=True, help="HOST:PORT")
     p.add_argument("name")
     p.add_argument("type", choices=sorted(TYPES))
     a = ap.parse_args()
-    return {"imap": cmd_imap, "tls-fail": cmd_tls_fail, "dns": cmd_dns}[a.cmd](a)
+    return {"imap": cmd_imap, "tls-fail": cmd_tls_fail, "dns": cmd_dns, "drop": cmd_drop,
+            "postscreen": cmd_postscreen, "hold": cmd_hold}[a.cmd](a)
 
 
 if __name__ == "__main__":

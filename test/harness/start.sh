@@ -24,7 +24,7 @@ install -d -m 0755 "$MWH_RUN" "$MWH_VAR/log"
 # Safety net for "nothing leaves loopback": every packet the stack's service users send to a
 # non-loopback interface is rejected and counted (check.sh asserts the count is zero).
 if [ "$MWH_EGRESS_GUARD" = 1 ]; then
-  guard_users="postfix opendkim dovecot dovenull nobody prometheus $(mwh_dns_user) $MWH_MONITOR_USER"
+  guard_users="postfix opendkim _rspamd dovecot dovenull nobody prometheus $(mwh_dns_user) $MWH_MONITOR_USER"
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null || continue
     if "$ipt" -w -N MWH_EGRESS 2>/dev/null; then
@@ -94,6 +94,19 @@ start_sink sink-bounce "$MWH_SINK_BOUNCE_PORT" -h "bounce.$MWH_DOMAIN" \
   -f RCPT -B "550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table"
 start_sink sink-grey "$MWH_SINK_GREY_PORT" -h "greylist.$MWH_DOMAIN" \
   -r RCPT -b "451 4.7.1 Greylisted, please try again later"
+# The provider-mapped sinks: one process, a listener per provider reply (configure.sh's table).
+mwh_running provider-sinks || mwh_spawn provider-sinks setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+  /usr/bin/python3 "$HERE/provider-sink.py" "$MWH_ETC/provider-sinks.json"
+
+# ------------------------------------------------------------------ Rspamd
+# In the foreground (-f) so the recorded PID is its main process; the workers run as _rspamd.
+# Fresh state on every start (statistics, history): Rspamd's /stat counts this run's scans only.
+if ! mwh_running rspamd; then
+  rm -rf "$MWH_VAR/rspamd" "$MWH_RUN/rspamd"
+  install -d -m 0750 -o _rspamd -g _rspamd "$MWH_VAR/rspamd" "$MWH_RUN/rspamd" "$(dirname "$MWH_RSPAMD_LOG")"
+  mwh_spawn rspamd rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
+    --var="LOCAL_CONFDIR=$MWH_RSPAMD_CONF" --var="DBDIR=$MWH_VAR/rspamd" --var="RUNDIR=$MWH_RUN/rspamd"
+fi
 
 # ------------------------------------------------------------------ OpenDKIM, Dovecot, Postfix
 mwh_running opendkim || mwh_spawn opendkim opendkim -f -x "$MWH_ETC/opendkim/opendkim.conf"
@@ -107,7 +120,11 @@ if ! mwh_running postfix; then
 fi
 mwh_wait_ports 30 "$MWH_SMTP_PORT" "$MWH_SUBMISSIONS_PORT" "$MWH_SUBMISSION_PORT" \
   "$MWH_IMAP_PORT" "$MWH_IMAPS_PORT" "$MWH_SIEVE_PORT" "$MWH_DKIM_PORT" "$MWH_DNS_PORT" \
-  "$MWH_SINK_OK_PORT" "$MWH_SINK_BOUNCE_PORT" "$MWH_SINK_GREY_PORT"
+  "$MWH_SINK_OK_PORT" "$MWH_SINK_BOUNCE_PORT" "$MWH_SINK_GREY_PORT" \
+  "$MWH_RSPAMD_MILTER_PORT" "$MWH_RSPAMD_NORMAL_PORT" "$MWH_RSPAMD_CONTROLLER_PORT" \
+  "$MWH_POSTSCREEN_PORT" "$MWH_RATELIMIT_PORT" "$MWH_TLS_SINK_VERIFIED_PORT" "$MWH_TLS_SINK_TRUSTED_PORT" "$MWH_TLS_SINK_UNTRUSTED_PORT" \
+  $(seq "$MWH_PROVIDER_SINK_BASE" $((MWH_PROVIDER_SINK_BASE + 7)))
+mwh_wait_http "$MWH_RSPAMD_URL/stat" 30 rspamd
 for _ in $(seq 100); do [ -S "$MWH_SASL_SOCKET" ] && [ -S "$MWH_LMTP_SOCKET" ] && break; sleep 0.1; done
 
 # ------------------------------------------------------------------ fail2ban

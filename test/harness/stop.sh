@@ -24,6 +24,8 @@ mwh_stop fail2ban 30
 mwh_stop postfix 30
 mwh_stop dovecot 20
 mwh_stop opendkim 20
+mwh_stop rspamd 20
+mwh_stop provider-sinks 10
 for s in sink-ok sink-bounce sink-grey; do mwh_stop "$s" 10 & done
 wait
 mwh_stop dnsmasq 10

@@ -20,6 +20,9 @@
 #   127.0.0.100-.149     scattered SASL failures (one per address, below maxretry)
 #   127.0.0.150-.199     scattered IMAP login failures (one per address)
 #   127.0.0.200-.229     failed TLS handshakes
+#   127.0.0.50-.59       inbound spam (Rspamd GTUBE variants); 127.0.0.60-.69 inbound STARTTLS
+#   127.0.6.1-.250       lost connections (one address each); 127.0.5.1-.250 postscreen clients
+#   127.0.7.5            saturation: connection rate limit
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
@@ -49,6 +52,14 @@ N_SASL_SCATTER=${MWH_N_SASL_SCATTER:-$((5 * S))}   # failed AUTH, one per addres
 N_IMAP_OK=${MWH_N_IMAP_OK:-$((6 * S))}         # successful IMAP logins (993 and 143+STARTTLS)
 N_IMAP_FAIL=${MWH_N_IMAP_FAIL:-$((6 * S))}     # failed IMAP logins, one per address
 N_TLS_FAIL=${MWH_N_TLS_FAIL:-$((8 * S))}       # failed TLS handshakes on 25/465/587/993
+N_SPAM_REJECT=${MWH_N_SPAM_REJECT:-$((3 * S))}  # inbound with Rspamd's GTUBE: milter reject
+N_SPAM_HEADER=${MWH_N_SPAM_HEADER:-$((2 * S))}  # GTUBE "Y" variant: add header
+N_SPAM_SUBJECT=${MWH_N_SPAM_SUBJECT:-$((2 * S))} # GTUBE "Z" variant: rewrite subject
+N_PROVIDER=${MWH_N_PROVIDER:-$((2 * S))}       # to each provider-mapped address (8 refuse, 2 accept)
+N_TLS_OUT=${MWH_N_TLS_OUT:-$((2 * S))}         # to each loopback TLS sink (verified, trusted, untrusted)
+N_TLS_IN=${MWH_N_TLS_IN:-$((4 * S))}           # inbound on 25 with STARTTLS
+N_DROP=${MWH_N_DROP:-2}                        # lost connections per (service, stage) pair
+N_POSTSCREEN=${MWH_N_POSTSCREEN:-2}            # postscreen clients of each kind
 PAR=${MWH_PARALLEL:-8}                         # concurrent clients
 [ "$N_EXPIRE" -le "$N_DEFER" ] || N_EXPIRE=$N_DEFER
 SASL_ATTACKER=127.0.0.66
@@ -109,6 +120,9 @@ size_of() { [ -e "$1" ] && stat -c %s "$1" || echo 0; }
 # ------------------------------------------------------------------ reset and plan header
 mwh_log "resetting: empty queue, no bans"
 postsuper -d ALL >/dev/null 2>&1 || true
+# postscreen's cache: every client of this run is new to it (PASS NEW first, then PASS OLD); the
+# postscreen process started by the reload below opens a fresh one.
+rm -f "$(postconf -h data_directory)/postscreen_cache.db"
 # qmgr remembers a destination that refused a connection (mail of an earlier run retried at start)
 # and then defers new mail for it with "delivery temporarily suspended", without the
 # "connect to ...: Connection refused" line the plan counts on. A reload replaces qmgr.
@@ -131,6 +145,11 @@ fail2ban-client -c "$MWH_ETC/fail2ban" unban --all >/dev/null 2>&1 || true
   echo "MWH_PLAN_POSTFIX_LOG_OFFSET=$(size_of "$MWH_POSTFIX_LOG")"
   echo "MWH_PLAN_DOVECOT_LOG_OFFSET=$(size_of "$MWH_DOVECOT_LOG")"
   echo "MWH_PLAN_FAIL2BAN_LOG_OFFSET=$(size_of "$MWH_FAIL2BAN_LOG")"
+  echo "MWH_PLAN_RSPAMD_LOG_OFFSET=$(size_of "$MWH_RSPAMD_LOG")"
+  # Rspamd's own action counts now (its controller's /stat), as action=count pairs
+  echo "MWH_PLAN_RSPAMD_ACTIONS_START=$(curl -fsS --max-time 5 "$MWH_RSPAMD_URL/stat" | python3 -c '
+import json, sys
+print(",".join("%s=%d" % (a.replace(" ", "_"), n) for a, n in sorted(json.load(sys.stdin)["actions"].items())))')"
   echo "MWH_PLAN_LOG_MODE=$MWH_LOG_MODE"
 } > "$MWH_PLAN_FILE"
 plan() { echo "MWH_PLAN_$1=$2" >> "$MWH_PLAN_FILE"; }
@@ -219,6 +238,90 @@ par "$N_TLS_FAIL" '
   esac'
 plan TLS_FAIL "$N_TLS_FAIL"
 
+# ------------------------------------------------------------------ Rspamd verdicts
+# GTUBE-like test strings in the body (Rspamd's gtube_patterns; enable_test_patterns is on): the
+# X pattern rejects (milter-reject at end of data), Y adds the spam header, Z rewrites the subject.
+# Every other message of the traffic is scanned too and gets "no action".
+GTUBE_TAIL='JS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'
+export GTUBE_TAIL
+mwh_log "rspamd: $N_SPAM_REJECT GTUBE (reject), $N_SPAM_HEADER add header, $N_SPAM_SUBJECT rewrite subject"
+spam() { # COUNT LETTER: inbound mail from 127.0.0.50-.59 with the GTUBE variant LETTER
+  par "$1" '
+    sw -li "127.0.0.$((50 + $1 % 10))" --helo "mx$1.bulk.test" -f "offer$1@bulk.test" -t "$(user_of "$1")@$D" \
+       --header "Subject: offer '"$2"'$1" --body "Dear customer,
+'"$2"'$GTUBE_TAIL
+regards"'
+}
+spam "$N_SPAM_REJECT" X; spam "$N_SPAM_HEADER" Y; spam "$N_SPAM_SUBJECT" Z
+plan SPAM_REJECT "$N_SPAM_REJECT"; plan SPAM_HEADER "$N_SPAM_HEADER"; plan SPAM_SUBJECT "$N_SPAM_SUBJECT"
+
+# ------------------------------------------------------------------ provider-mapped sinks, outbound TLS
+mwh_log "providers: $N_PROVIDER each to 8 refusing and 2 accepting provider addresses; tls out: $N_TLS_OUT per trust level"
+for rcpt in rate@gmail.com lowrep@gmail.com spam@gmail.com postmaster@outlook.com someone@hotmail.com \
+  someone@yahoo.com someone@aol.com someone@icloud.com ok@gmail.com friend@me.com; do
+  source_mail "$N_PROVIDER" "$rcpt" "${USERS[0]}@$D" "provider test"
+done
+# deferred: Gmail 421 (2 addresses), Microsoft 451, Yahoo 421; bounced: Gmail 550, Microsoft 550,
+# Yahoo 553, Apple 554; sent: ok@gmail.com, me.com
+plan PROVIDER "$N_PROVIDER"
+for lvl in verified trusted untrusted; do
+  source_mail "$N_TLS_OUT" "ops@tls-$lvl.$D" "${USERS[0]}@$D" "over tls ($lvl)"
+done
+plan TLS_OUT "$N_TLS_OUT"
+
+mwh_log "tls in: $N_TLS_IN inbound with STARTTLS (no client certificate)"
+par "$N_TLS_IN" '
+  sw -li "127.0.0.$((60 + $1 % 10))" --port 25 -tls --helo "mx$1.tls-sender.test" -f "tls$1@tls-sender.test" \
+     -t "$(user_of "$1")@$D" --header "Subject: inbound over tls $1"'
+plan TLS_IN "$N_TLS_IN"
+
+# ------------------------------------------------------------------ lost connections
+# SERVICE:PORT:TLS:STAGE, each N_DROP times from its own address in 127.0.6.0/24 (so no jail
+# bans anyone). Postfix logs "lost connection after <STAGE> from ..." for each; the plan lists
+# them for the e2e test. (A client that leaves without QUIT after a message was accepted is not
+# one: Postfix 3.7 logs only its "disconnect from" line, so end_of_data is not in the list.)
+DROPS=(
+  smtp:25:none:connect smtp:25:none:helo smtp:25:none:ehlo smtp:25:none:starttls smtp:25:none:mail
+  smtp:25:none:rcpt smtp:25:none:data smtp:25:none:rset
+  submission:587:none:connect submission:587:none:ehlo submission:587:none:starttls submission:587:starttls:auth
+  submissions:465:implicit:connect submissions:465:implicit:ehlo submissions:465:implicit:auth submissions:465:implicit:mail
+)
+mwh_log "lost connections: $N_DROP each of ${#DROPS[@]} (service, stage) pairs"
+drop_jobs=()
+i=0
+for d in "${DROPS[@]}"; do
+  IFS=: read -r _ port tls stage <<< "$d"
+  for ((k = 0; k < N_DROP; k++)); do
+    i=$((i + 1))
+    drop_jobs+=("--src 127.0.6.$i --port $port --tls $tls --after $stage")
+  done
+done
+printf '%s\n' "${drop_jobs[@]}" | xargs -P "$PAR" -I{} bash -c 'client drop $1' _ {}
+plan DROP "$N_DROP"
+plan DROPS "$(IFS=,; echo "${DROPS[*]}")"
+
+# ------------------------------------------------------------------ postscreen
+mwh_log "postscreen: $N_POSTSCREEN of each kind on port $MWH_POSTSCREEN_PORT"
+ps_jobs=()
+i=0
+for how in pass pregreet hangup non-smtp bare-newline pipelining; do
+  for ((k = 0; k < N_POSTSCREEN; k++)); do
+    i=$((i + 1))
+    ps_jobs+=("--src 127.0.5.$i --port $MWH_POSTSCREEN_PORT --how $how")
+  done
+done
+# one allowlisted client (127.0.0.1 is in mynetworks: permit_mynetworks)
+ps_jobs+=("--src 127.0.0.1 --port $MWH_POSTSCREEN_PORT --how pass")
+printf '%s\n' "${ps_jobs[@]}" | xargs -P "$PAR" -I{} bash -c 'client postscreen $1' _ {}
+plan POSTSCREEN "$N_POSTSCREEN"
+
+# ------------------------------------------------------------------ saturation
+# The rate-limited service: 3 connections in a row from one address, the third over the limit
+# of 2 per minute (anvil).
+mwh_log "saturation: a connection rate limit on port $MWH_RATELIMIT_PORT"
+for _ in 1 2 3; do client hold --src 127.0.7.5 --port "$MWH_RATELIMIT_PORT" --seconds 0; done
+plan SATURATION 1
+
 # ------------------------------------------------------------------ queue operations
 mwh_log "waiting for every message's first delivery attempt"
 wait_queue_idle 120
@@ -236,7 +339,7 @@ if [ "${#expire_ids[@]}" -gt 0 ]; then
 fi
 wait_queue_idle 60
 plan EXPIRE "${#expire_ids[@]}"
-plan DEFERRED_EXPECTED $((N_DEFER + N_GREY - ${#expire_ids[@]}))
+plan DEFERRED_EXPECTED $((N_DEFER + N_GREY + 4 * N_PROVIDER - ${#expire_ids[@]}))
 plan HOLD_EXPECTED "$N_HOLD"
 plan FINISHED "$(date +%s)"
 mwh_log "traffic done: plan in $MWH_PLAN_FILE"

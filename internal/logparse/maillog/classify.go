@@ -29,6 +29,9 @@ type Result struct {
 	// every line counted as delivered, forwarded, deferred, bounced or
 	// expired.
 	Delivery Delivery
+	// Flow is what the line says for the inbound, TLS, postscreen, message
+	// size and antispam metrics.
+	Flow Flow
 
 	v view // scratch: kept here so that rule functions do not move it to the heap
 	// Of a delivery line, for the provider (set with Delivery, read only
@@ -43,6 +46,7 @@ func (r *Result) reset() {
 	r.Program, r.Matched, r.Events, r.NEvents, r.Action, r.Reason = ProgOther, false, [3]Event{}, 0, ActNone, ReasonNone
 	r.Rules = r.Rules[:0]
 	r.Delivery = Delivery{}
+	r.Flow = Flow{}
 }
 
 func (r *Result) addEvent(e Event) {
@@ -54,7 +58,8 @@ func (r *Result) addEvent(e Event) {
 
 // view is an entry cut into the parts the rules of its family look at.
 type view struct {
-	daemon int // index into the family's daemon table, 0 when unknown
+	tag    []byte // the syslog tag (Entry.Program)
+	daemon int    // index into the family's daemon table, 0 when unknown
 	sev    Severity
 	qid    qidKind
 	body   []byte
@@ -78,6 +83,7 @@ type Classifier struct {
 	userAll   []int
 	userByFam [NumPrograms][]int
 	providers *providerSet
+	services  []string // the service label values but "other", in Flow.Service order from 1
 }
 
 // userRule is a compiled rule from the config.
@@ -105,15 +111,20 @@ type Rule struct {
 }
 
 // NewClassifier builds a classifier with the built-in rules, the given user
-// rules, whose Match must be set, and the providers of the delivery metrics
+// rules, whose Match must be set, the providers of the delivery metrics
 // (at most MaxProviders, names unique and not "other", suffixes as
-// CheckSuffix wants them).
-func NewClassifier(rules []Rule, providers []Provider) (*Classifier, error) {
+// CheckSuffix wants them) and the services of the smtpd connection metrics
+// (at most MaxServices, unique, not "other"; none: every connection is
+// "other").
+func NewClassifier(rules []Rule, providers []Provider, services ...string) (*Classifier, error) {
 	ps, err := newProviderSet(providers)
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{providers: ps}
+	if err := checkServices(services); err != nil {
+		return nil, err
+	}
+	c := &Classifier{providers: ps, services: append([]string(nil), services...)}
 	for i := range builtinRules {
 		r := &builtinRules[i]
 		if c.buckets[r.fam] == nil {
@@ -179,6 +190,7 @@ func (c *Classifier) Classify(e *Entry, r *Result) {
 	r.Program = fam
 	r.v = cutView(fam, daemon, e.Message)
 	v := &r.v
+	v.tag = e.Program
 	if v.sev != SevNone {
 		if ev := severityEvents[fam][v.sev]; ev != EvNone {
 			r.addEvent(ev)
@@ -198,6 +210,12 @@ func (c *Classifier) Classify(e *Entry, r *Result) {
 		}
 		if s := r.Delivery.Status; s != StatusNone && s != StatusExpired {
 			r.Delivery.Provider = c.providers.match(r.relayHost, r.rcptDomain)
+		}
+		if r.Flow.Conn != ConnNone {
+			r.Flow.Service = c.service(e.Program)
+		}
+		if r.Flow.HasSize || r.Flow.Removed {
+			r.Flow.QueueID = leadingQID(e.Message)
 		}
 	}
 	if len(c.user) > 0 {

@@ -166,7 +166,7 @@ func TestClassifyBuiltin(t *testing.T) {
 		{"dovecot: auth: passwd-file(admin,192.0.2.67,<sess>): unknown user",
 			got{Program: "dovecot", Matched: true, Events: ev("dovecot_auth_unknown_user")}},
 		{"dovecot: imap(alice)<9201><sess>: Error: Mailbox INBOX: open(/home/alice/Maildir/cur) failed: Permission denied",
-			got{Program: "dovecot", Matched: true, Events: ev("dovecot_error")}},
+			got{Program: "dovecot", Matched: true, Events: ev("dovecot_error", "dovecot_mailbox_permission")}},
 		{"dovecot: master: Warning: Killed with signal 15 (by pid=1 uid=0 code=kill)",
 			got{Program: "dovecot", Matched: true, Events: ev("dovecot_warning")}},
 		{"dovecot: lmtp(alice)<9795><dDhrO57rA2tTTQAAg+zDdQ>: msgid=<20261123072700.010781@mx1>: saved mail to INBOX",

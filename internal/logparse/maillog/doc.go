@@ -8,7 +8,10 @@
 // (Classifier) into a Result: built-in events, Postfix pflogsumm actions and
 // reject reasons, Postfix deliveries (Delivery: status, transport, the class
 // of the reply, the mailbox provider, delay= and delays=), and user rule
-// matches. ClassifyReply classes delivery replies; the queue collector
+// matches, and the mail flow (Flow: smtpd connections and lost connections
+// by master.cf service and stage, TLS by direction and trust, qmgr's size
+// line, postscreen verdicts, antispam verdicts). ClassifyReply classes
+// delivery replies; the queue collector
 // classes its deferred reasons with the same table (ClassifyQueueReason).
 //
 // It does no I/O, keeps no clock and no mutable global state: Parse never
@@ -18,7 +21,8 @@
 // literal taken from the expression already match.
 //
 // The label enumerations (Program, Event, Action, Reason, Transport,
-// DeliveryStatus, DeliveryReason, DelayStage) are fixed and complete;
-// provider names come from the configuration; label values never come from
+// DeliveryStatus, DeliveryReason, DelayStage, SMTPStage, TLSDirection,
+// TLSTrust, PostscreenEvent, Scanner, Verdict) are fixed and complete;
+// provider and service names come from the configuration; label values never come from
 // log text.
 package maillog

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 )
@@ -51,6 +52,24 @@ func fuzzSeeds(f *testing.F) {
 		"Dec  6 10:00:01 mx postfix/smtp[1]: 0B1C2D3E4F: to=<a@gmail.com>, relay=x.google.com[1.2.3.4]:25, conn_use=3, delay=1, delays=1/0/0/0, tls=may, dsn=2.0.0, status=sent (250 ok)",
 		"Dec  6 10:00:01 mx postfix/smtp[1]: 0B1C2D3E4F: to=<a@, relay=, delay=, delays=///, dsn=, status=bounced (",
 		"Dec  6 10:00:01 mx postfix/qmgr[1]: 0B1C2D3E4F: from=<s@x>, status=expired, returned to sender",
+		// The flow lines: services, stages, TLS, postscreen, sizes, events, verdicts.
+		"Dec  6 10:00:01 mx postfix-out/submission/smtpd[1]: connect from x[192.0.2.1]",
+		"Dec  6 10:00:01 mx /smtpd[1]: connect from x[192.0.2.1]", "Dec  6 10:00:01 mx postfix//smtpd[1]: lost connection after ",
+		"Dec  6 10:00:01 mx postfix/smtpd[1]: lost connection after DATA (0 bytes) from x[192.0.2.1]",
+		"Dec  6 10:00:01 mx postfix/smtp[1]: Verified TLS connection established to", "Dec  6 10:00:01 mx postfix/smtpd[1]: Trusted TLS connection established from ",
+		"Dec  6 10:00:01 mx postfix/postscreen[1]: PASS NEW [192.0.2.1]:1", "Dec  6 10:00:01 mx postfix/postscreen[1]: NOQUEUE: reject: CONNECT from [192.0.2.1]:1: too many connections",
+		"Dec  6 10:00:01 mx postfix/qmgr[1]: 0B1C2D3E4F: from=<>, size=99999999999999999999, nrcpt=1 (queue active)",
+		"Dec  6 10:00:01 mx postfix/qmgr[1]: 0B1C2D3E4F: from=<>, size=1, nrcpt= (queue active)", "Dec  6 10:00:01 mx postfix/qmgr[1]: 0B1C2D3E4F: removed",
+		"Dec  6 10:00:01 mx postfix/master[1]: warning: service \"smtp\" (25) has reached its process limit \"100\": x",
+		"Dec  6 10:00:01 mx postfix/smtpd[1]: warning: Connection rate limit exceeded: 61 from x[192.0.2.1] for service smtp",
+		"Dec  6 10:00:01 mx postfix/smtpd[1]: warning: proxy:mysql:/x.cf lookup error for \"a\"",
+		"Dec  6 10:00:01 mx dovecot: master: Warning: service(imap-login): process_limit (100) reached, client connections are being dropped",
+		"Dec  6 10:00:01 mx dovecot: master: Warning: service(x): ", "Dec  6 10:00:01 mx dovecot: imap(u)<1><s>: Error: open(/x) failed: Permission denied",
+		"Dec  6 10:00:01 mx auth: pam_unix(dovecot:auth): authentication failure; logname=", "Dec  6 10:00:01 mx auth: pam_unix(",
+		"Dec  6 10:00:01 mx saslauthd[1]: do_auth         : auth failure: [user=u]", "Dec  6 10:00:01 mx spamd[1]: spamd: result: Y 15 - X",
+		"Dec  6 10:00:01 mx spamd[1]: spamd: result: ", "Dec  6 10:00:01 mx amavis[1]: (1-01) Passed ", "Dec  6 10:00:01 mx amavis[1]: Blocked BAD-HEADER-7 {x}",
+		"2026-05-01 12:00:00 #1(normal) <a>; task; rspamd_task_write_log: (default: F (no action): [0/15]",
+		"2026-05-01 12:00:00.12345 [info] #1(normal) x", "2026-05-01 12:00:00 [", "2026-05-01 12:00:00 #", "2026-05-01 12:00:00.",
 	} {
 		f.Add([]byte(s))
 	}
@@ -83,7 +102,7 @@ func FuzzClassify(f *testing.F) {
 	c, err := NewClassifier([]Rule{
 		{Name: "fuzz_rule", Program: "postfix/smtpd", Match: regexp.MustCompile(`reject: \w+`)},
 		{Name: "any", Match: regexp.MustCompile("x")},
-	}, DefaultProviders())
+	}, DefaultProviders(), DefaultServices()...)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -133,6 +152,21 @@ func FuzzClassify(f *testing.F) {
 		}
 		if len(r1.Rules) > 0 && !r1.Matched {
 			t.Fatal("a user rule matched but the line is unmatched")
+		}
+		fl := r1.Flow
+		if fl.Conn > ConnLost || int(fl.Service) >= len(c.ServiceNames()) || fl.After >= NumSMTPStages ||
+			fl.TLSDir >= NumTLSDirections || fl.TLSTrust >= NumTLSTrusts || fl.Postscreen >= NumPostscreenEvents ||
+			fl.Scanner >= NumScanners || fl.Verdict >= NumVerdicts {
+			t.Fatalf("flow out of range: %+v", fl)
+		}
+		if fl.Scanner != ScannerNone && !slices.Contains(ScannerVerdicts[fl.Scanner], fl.Verdict) {
+			t.Fatalf("verdict %v is not one of %v's", fl.Verdict, fl.Scanner)
+		}
+		if (fl.HasSize || fl.Removed) && !IsQueueID(fl.QueueID) {
+			t.Fatalf("size or removal without a queue id: %+v", fl)
+		}
+		if fl.IsZero() != r2.Flow.IsZero() || fl.Size != r2.Flow.Size || fl.Verdict != r2.Flow.Verdict || fl.After != r2.Flow.After {
+			t.Fatalf("flow not deterministic: %+v vs %+v", fl, r2.Flow)
 		}
 	})
 }

@@ -18,6 +18,7 @@ const (
 	tsRFC3339            // "2026-11-22T05:34:01.123456+00:00"
 	tsFail2ban           // "2026-11-22 05:34:01,123": local time
 	tsUnixMicro          // journal __REALTIME_TIMESTAMP, in Entry.usec
+	tsRspamd             // "2026-11-22 05:34:01" or "2026-11-22 05:34:01.12345": local time
 )
 
 // Entry is one log record split into its parts. The slices alias the parsed
@@ -40,6 +41,8 @@ type Entry struct {
 //	2026-11-22T05:34:01.123+00:00 host prog[pid]: m  RFC 3339 (rsyslog's default on Debian 12)
 //	Nov 22 05:34:01 imap-login: Info: message        Dovecot log_path (no host)
 //	2026-11-22 05:34:01,123 fail2ban.actions [12]: NOTICE [jail] Ban 192.0.2.1
+//	2026-11-22 05:34:01 #1234(normal) <1a2b3c>; task; rspamd_task_write_log: ...
+//	                                                 Rspamd's own log file (parseRspamd)
 //
 // with an optional "<PRI>" prefix. It reports false for anything else; it
 // never panics and does not allocate.
@@ -59,6 +62,9 @@ func Parse(line []byte) (Entry, bool) {
 		e.tsFmt = tsRFC3339
 	case len(line) >= 24 && line[4] == '-' && line[10] == ' ' && line[19] == ',':
 		return parseFail2ban(line)
+	case len(line) >= 22 && line[4] == '-' && line[7] == '-' && line[10] == ' ' && line[13] == ':' &&
+		(line[19] == ' ' || line[19] == '.'):
+		return parseRspamd(line)
 	}
 	if e.Timestamp == nil {
 		return Entry{}, false
@@ -143,6 +149,52 @@ func parseFail2ban(line []byte) (Entry, bool) {
 		return Entry{}, false
 	}
 	e.Message = trimLeftSpace(rest[1:])
+	return e, true
+}
+
+var rspamdTag = []byte("rspamd")
+
+// parseRspamd reads Rspamd's file logger format (logger_file.c and
+// rspamd_log_fill_iov): "%F %H:%M:%S", five decimals with log_usec, an
+// optional "[severity] " with log_severity, "#PID(process type) ", then the
+// same "<id>; module; function: message" Rspamd sends to syslog, which
+// becomes the message, so that both forms classify alike.
+func parseRspamd(line []byte) (Entry, bool) {
+	if !isDigits(line[:4]) || !isDigit(line[11]) || !isDigit(line[12]) {
+		return Entry{}, false
+	}
+	end := 19
+	if line[end] == '.' {
+		end++
+		for end < len(line) && isDigit(line[end]) {
+			end++
+		}
+	}
+	e := Entry{Timestamp: line[:end], tsFmt: tsRspamd, Program: rspamdTag}
+	rest := trimLeftSpace(line[end:])
+	if len(rest) > 0 && rest[0] == '[' {
+		i := bytes.IndexByte(rest, ']')
+		if i < 0 || i > 10 {
+			return Entry{}, false
+		}
+		rest = trimLeftSpace(rest[i+1:])
+	}
+	if len(rest) < 2 || rest[0] != '#' {
+		return Entry{}, false
+	}
+	i := 1
+	for i < len(rest) && isDigit(rest[i]) {
+		i++
+	}
+	if i == 1 || i >= len(rest) || rest[i] != '(' {
+		return Entry{}, false
+	}
+	e.PID = rest[1:i]
+	j := bytes.IndexByte(rest[i:], ')')
+	if j < 0 {
+		return Entry{}, false
+	}
+	e.Message = trimLeftSpace(rest[i+j+1:])
 	return e, true
 }
 
@@ -242,6 +294,24 @@ func trimLeftSpace(b []byte) []byte {
 	return b
 }
 
+// Stamp is the part of an Entry that Time reads: what a caller keeps to
+// learn the time of a line later, smaller than the Entry. It aliases the
+// parsed line as the Entry does.
+type Stamp struct {
+	ts    []byte
+	tsFmt tsFormat
+	usec  int64
+}
+
+// Stamp returns the entry's Stamp.
+func (e *Entry) Stamp() Stamp { return Stamp{ts: e.Timestamp, tsFmt: e.tsFmt, usec: e.usec} }
+
+// Time returns the time of the stamp's entry, as Entry.Time.
+func (s *Stamp) Time(now time.Time, loc *time.Location) (time.Time, bool) {
+	e := Entry{Timestamp: s.ts, tsFmt: s.tsFmt, usec: s.usec}
+	return e.Time(now, loc)
+}
+
 // Time returns the entry's timestamp. Formats without a year (traditional
 // syslog) take the year that puts the time closest to now, at most a day in
 // the future; formats without a zone are read in loc.
@@ -254,6 +324,9 @@ func (e *Entry) Time(now time.Time, loc *time.Location) (time.Time, bool) {
 		return t, err == nil
 	case tsFail2ban:
 		t, err := time.ParseInLocation("2006-01-02 15:04:05,000", string(e.Timestamp), loc)
+		return t, err == nil
+	case tsRspamd:
+		t, err := time.ParseInLocation("2006-01-02 15:04:05.999999999", string(e.Timestamp), loc)
 		return t, err == nil
 	case tsBSD:
 		return bsdTime(e.Timestamp, now, loc)

@@ -101,6 +101,10 @@ func daemonMask(table map[string]int, names ...string) uint64 {
 }
 
 func pfd(names ...string) uint64 { return daemonMask(postfixDaemonIndex, names...) }
+
+// postscreenDaemon is postscreen's index in postfixDaemonIndex.
+var postscreenDaemon = postfixDaemonIndex["postscreen"]
+
 func dvd(names ...string) uint64 { return daemonMask(dovecotProcIndex, names...) }
 
 // benign returns rules that only mark lines as known (matched, no counter):
@@ -115,7 +119,7 @@ func benign(fam Program, daemons uint64, sev sevSel, qid qidSel, prefixes ...str
 }
 
 var builtinRules = concatRules(postfixRules(), dovecotRules(), opendkimRules(), fail2banRules(),
-	clamavRules(), amavisRules(), rspamdRules())
+	clamavRules(), amavisRules(), rspamdRules(), authLogRules())
 
 func concatRules(sets ...[]rule) []rule {
 	var all []rule
@@ -155,6 +159,14 @@ func postfixRules() []rule {
 		{fam: P, daemons: pfd("pickup"), qid: qReal, prefix: "uid=", action: ActReceived},
 		{fam: P, daemons: pfd("pickup"), qid: qReal, prefix: "sender=", action: ActReceived},
 		{fam: P, daemons: pfd("qmgr", "oqmgr"), qid: qReal, prefix: "from=<", fn: qmgrFrom},
+		{fam: P, daemons: pfd("qmgr", "oqmgr"), sev: sNone, qid: qReal, prefix: "removed", fn: qmgrRemoved},
+		// Inbound connections and TLS.
+		{fam: P, daemons: pfd("smtpd"), sev: sNone, qid: qNone, prefix: "connect from ", fn: smtpdConnect},
+		{fam: P, daemons: pfd("smtpd"), sev: sNone, qid: qNone, prefix: "lost connection after ", fn: smtpdLost},
+		{fam: P, sev: sNone, qid: qNone, prefix: "Anonymous TLS connection established ", fn: tlsEstablished(TrustAnonymous, 37)},
+		{fam: P, sev: sNone, qid: qNone, prefix: "Untrusted TLS connection established ", fn: tlsEstablished(TrustUntrusted, 37)},
+		{fam: P, sev: sNone, qid: qNone, prefix: "Trusted TLS connection established ", fn: tlsEstablished(TrustTrusted, 35)},
+		{fam: P, sev: sNone, qid: qNone, prefix: "Verified TLS connection established ", fn: tlsEstablished(TrustVerified, 36)},
 		// Events.
 		{fam: P, sev: sWarning, prefix: "TLS library problem: ", event: EvTLSLibraryProblem},
 		{fam: P, sev: sWarning, prefix: "connect to Milter service ", event: EvMilterConnectFailed},
@@ -163,6 +175,12 @@ func postfixRules() []rule {
 		{fam: P, sev: sNone, qid: qNone, prefix: "SSL_connect error to ", event: EvTLSHandshakeFailure},
 		{fam: P, daemons: pfd("smtp", "lmtp"), sev: sNone, qid: qNone, prefix: "connect to ", fn: connectFailure},
 	}
+	rs = append(rs, postscreenRules()...)
+	// Saturation and misconfiguration; the table lookup rule has no prefix
+	// and so sits in every bucket: it comes last (it matches warnings,
+	// errors and fatals only, which no benign rule does).
+	pe, anyPrefix := postfixEventRules()
+	rs = append(rs, pe...)
 	rs = append(rs, benign(P, 0, sNone, qNone, "connect from ", "disconnect from ", "lost connection after ",
 		"timeout after ", "too many errors after ", "improper command pipelining after ",
 		"Anonymous TLS connection established ", "Untrusted TLS connection established ",
@@ -181,12 +199,15 @@ func postfixRules() []rule {
 		"postmaster delivery status notification: ", "info: ", "released from hold", "placed on hold",
 		"expired", "requeued", "skipped, still being delivered", "passing <", "milter-hold: ",
 		"milter-discard: ", "enabling PIX workarounds: ", "client=", "Cannot start TLS: ")...)
-	return rs
+	return append(rs, anyPrefix...)
 }
 
 // postfixReject counts a reject line and its reason class.
 func postfixReject(v *view, r *Result) bool {
 	r.Action = ActRejected
+	if v.daemon == postscreenDaemon {
+		r.Flow.Postscreen = PSReject
+	}
 	r.Reason = rejectReason(v.body)
 	if r.Reason == ReasonRelayDenied {
 		r.addEvent(EvRelayDenied)
@@ -278,14 +299,17 @@ func postfixStatus(v *view, r *Result) bool {
 }
 
 // qmgrFrom counts "from=<a>, status=expired, returned to sender" (and
-// force-expired, Postfix >= 3.5); other from= lines are known.
+// force-expired, Postfix >= 3.5) and reads the size line (qmgrSize); other
+// from= lines are known.
 // The delivery it records has no recipient, relay, delay or reply.
 func qmgrFrom(v *view, r *Result) bool {
 	if bytes.Contains(v.body, []byte(", status=expired, returned to sender")) ||
 		bytes.Contains(v.body, []byte(", status=force-expired, returned to sender")) {
 		r.Action = ActExpired
 		r.Delivery = Delivery{Status: StatusExpired, Transport: transportOf(v.daemon)}
+		return true
 	}
+	qmgrSize(v.body, r)
 	return true
 }
 
@@ -307,18 +331,28 @@ func dovecotRules() []rule {
 	login := dvd("imap-login", "pop3-login", "submission-login", "managesieve-login", "imap-urlauth-login")
 	authd := dvd("auth", "auth-worker")
 	rs := []rule{
+		{fam: D, daemons: dvd("master"), sev: sWarning, prefix: "service(", fn: dovecotServiceLimit},
+		// login-proxy / login processes: "Maximum number of connections from
+		// user+IP exceeded (mail_max_userip_connections=10): user=<...>, ..."
+		{fam: D, daemons: login, prefix: "Maximum number of connections from user+IP exceeded",
+			event: EvDovecotConnectionLimit},
 		{fam: D, daemons: login, contains: []string{"(auth failed,"}, event: EvDovecotAuthFailure},
 		{fam: D, daemons: login, prefix: "Login: ", event: EvDovecotLogin},
 		{fam: D, daemons: login, contains: []string{"TLS handshaking: "}, event: EvTLSHandshakeFailure},
 		{fam: D, daemons: authd, contains: []string{"Password mismatch"}, event: EvDovecotPasswordMismatch},
 		{fam: D, daemons: authd, contains: []string{": unknown user"}, event: EvDovecotUnknownUser},
+		// pam_unix's line under a Dovecot tag ("dovecot-auth: pam_unix(dovecot:auth):
+		// authentication failure; ..."): the process cut leaves the text.
+		{fam: D, sev: sNone, prefix: "authentication failure; logname=", event: EvSASLAuthFailure},
 	}
 	rs = append(rs, benign(D, login, sNone, qAny, "Disconnected", "Aborted login", "Login failed",
 		"Maximum number of connections")...)
 	rs = append(rs, benign(D, 0, sNone, qAny, "Connect from ", "Disconnect from ", "Disconnected",
 		"Logged out", "Connection closed", "msgid=", "sieve: ", "Dovecot v", "Killed with signal",
 		"conn unix:")...)
-	return rs
+	// Without a prefix, so in every bucket: last (Error and Fatal lines
+	// only, which no benign rule matches).
+	return append(rs, rule{fam: D, fn: dovecotMailboxPermission, event: EvDovecotMailboxPermission})
 }
 
 func opendkimRules() []rule {
@@ -369,7 +403,7 @@ func fail2banJail(v *view, r *Result) bool {
 func clamavRules() []rule {
 	rs := []rule{
 		{fam: ProgClamAV, sev: sNone, fn: clamdFound, event: EvVirusFound},
-		{fam: ProgClamAV, sev: sNone, contains: []string{" infected by "}, event: EvVirusFound},
+		{fam: ProgClamAV, sev: sNone, contains: []string{" infected by "}, fn: clamavInfected, event: EvVirusFound},
 	}
 	rs = append(rs, benign(ProgClamAV, 0, sNone, qAny, "SelfCheck: ", "Database correctly reloaded",
 		"Reading databases from ", "Database has changed", "Activating the newly loaded database",
@@ -387,17 +421,26 @@ func clamavRules() []rule {
 }
 
 // clamdFound matches clamd's "/path/to/file: Signature-Name FOUND".
-func clamdFound(v *view, _ *Result) bool {
-	return bytes.HasSuffix(bytes.TrimRight(v.body, " "), []byte(" FOUND"))
+// It is clamd's one verdict line by default: a clean file is logged only
+// with LogClean.
+func clamdFound(v *view, r *Result) bool {
+	if !bytes.HasSuffix(bytes.TrimRight(v.body, " "), []byte(" FOUND")) {
+		return false
+	}
+	return clamavInfected(v, r)
+}
+
+// clamavInfected records ClamAV's infected verdict.
+func clamavInfected(_ *view, r *Result) bool {
+	r.Flow.Scanner, r.Flow.Verdict = ScannerClamAV, VerdictInfected
+	return true
 }
 
 func amavisRules() []rule {
 	const A = ProgAmavis
 	rs := []rule{
-		{fam: A, prefix: "Blocked INFECTED ", event: EvVirusFound},
-		{fam: A, prefix: "Passed INFECTED ", event: EvVirusFound},
-		{fam: A, prefix: "Blocked SPAM", event: EvAmavisSpamBlocked},
-		{fam: A, prefix: "Blocked BANNED ", event: EvAmavisBanned},
+		{fam: A, sev: sNone, prefix: "Passed ", fn: amavisVerdict},
+		{fam: A, sev: sNone, prefix: "Blocked ", fn: amavisVerdict},
 	}
 	return append(rs, benign(A, 0, sAny, qAny, "Passed ", "Blocked ", "starting.", "SA info: ",
 		"extra modules loaded", "Checking: ", "DKIM-Signature ", "Module ", "Found ")...)
@@ -407,7 +450,12 @@ func rspamdRules() []rule {
 	return []rule{{fam: ProgRspamd, contains: []string{"rspamd_task_write_log: "}, fn: rspamdAction}}
 }
 
-// rspamdAction reads the action of "... (default: T (reject): [16.50/15.00] ...".
+// rspamdAction reads the action of rspamd_task_write_log's line, "id:
+// <mid>, qid: <qid>, ..., (default: T (reject): [16.50/15.00] [...]), len:
+// ...": the default log_format's "(default: $is_spam ($action): [$scores]
+// ...", one line per scanned message. The action names are rspamd's
+// (rspamd_action_to_str): no action, greylist, add header, rewrite subject,
+// soft reject, reject; discard, quarantine and custom actions are other.
 func rspamdAction(v *view, r *Result) bool {
 	i := bytes.Index(v.body, []byte("(default: "))
 	if i < 0 {
@@ -416,19 +464,30 @@ func rspamdAction(v *view, r *Result) bool {
 	rest := v.body[i+len("(default: "):]
 	if j := bytes.IndexByte(rest, '('); j >= 0 && j <= 2 {
 		rest = rest[j:]
+	} else {
+		return true
 	}
+	verdict := VerdictOther
 	switch {
+	case bytes.HasPrefix(rest, []byte("(no action)")):
+		verdict = VerdictNoAction
 	case bytes.HasPrefix(rest, []byte("(reject)")):
 		r.addEvent(EvRspamdReject)
+		verdict = VerdictReject
 	case bytes.HasPrefix(rest, []byte("(soft reject)")):
 		r.addEvent(EvRspamdSoftReject)
+		verdict = VerdictSoftReject
 	case bytes.HasPrefix(rest, []byte("(greylist)")):
 		r.addEvent(EvRspamdGreylist)
+		verdict = VerdictGreylist
 	case bytes.HasPrefix(rest, []byte("(add header)")):
 		r.addEvent(EvRspamdAddHeader)
+		verdict = VerdictAddHeader
 	case bytes.HasPrefix(rest, []byte("(rewrite subject)")):
 		r.addEvent(EvRspamdRewriteSubject)
+		verdict = VerdictRewriteSubject
 	}
+	r.Flow.Scanner, r.Flow.Verdict = ScannerRspamd, verdict
 	return true
 }
 

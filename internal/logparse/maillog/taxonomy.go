@@ -91,6 +91,14 @@ const (
 	EvRspamdGreylist
 	EvRspamdAddHeader
 	EvRspamdRewriteSubject
+	EvPostfixProcessLimit
+	EvPostfixAnvilLimit
+	EvPostfixQueueSpace
+	EvPostfixTableLookupFailure
+	EvPostfixSASLBackendUnreachable
+	EvDovecotConnectionLimit
+	EvDovecotProcessLimit
+	EvDovecotMailboxPermission
 	EvPostfixWarning
 	EvPostfixError
 	EvPostfixFatal
@@ -113,54 +121,62 @@ const (
 )
 
 var eventNames = [NumEvents]string{
-	EvSASLAuthFailure:         "sasl_auth_failure",
-	EvRelayDenied:             "relay_denied",
-	EvConnectRefused:          "connect_refused",
-	EvConnectTimeout:          "connect_timeout",
-	EvConnectNoRoute:          "connect_no_route",
-	EvTLSLibraryProblem:       "tls_library_problem",
-	EvTLSHandshakeFailure:     "tls_handshake_failure",
-	EvMilterConnectFailed:     "milter_connect_failed",
-	EvMilterReject:            "milter_reject",
-	EvDovecotAuthFailure:      "dovecot_auth_failure",
-	EvDovecotLogin:            "dovecot_login",
-	EvDovecotPasswordMismatch: "dovecot_auth_password_mismatch",
-	EvDovecotUnknownUser:      "dovecot_auth_unknown_user",
-	EvDKIMSigned:              "dkim_signed",
-	EvDKIMVerified:            "dkim_verified",
-	EvDKIMBadSignature:        "dkim_bad_signature",
-	EvDKIMUnknownKey:          "dkim_unknown_key",
-	EvDKIMKeyRetrievalFailed:  "dkim_key_retrieval_failed",
-	EvOpenDKIMError:           "opendkim_error",
-	EvFail2banBan:             "fail2ban_ban",
-	EvFail2banUnban:           "fail2ban_unban",
-	EvFail2banRestoreBan:      "fail2ban_restore_ban",
-	EvFail2banFound:           "fail2ban_found",
-	EvVirusFound:              "virus_found",
-	EvAmavisSpamBlocked:       "amavis_spam_blocked",
-	EvAmavisBanned:            "amavis_banned",
-	EvRspamdReject:            "rspamd_reject",
-	EvRspamdSoftReject:        "rspamd_soft_reject",
-	EvRspamdGreylist:          "rspamd_greylist",
-	EvRspamdAddHeader:         "rspamd_add_header",
-	EvRspamdRewriteSubject:    "rspamd_rewrite_subject",
-	EvPostfixWarning:          "postfix_warning",
-	EvPostfixError:            "postfix_error",
-	EvPostfixFatal:            "postfix_fatal",
-	EvPostfixPanic:            "postfix_panic",
-	EvDovecotWarning:          "dovecot_warning",
-	EvDovecotError:            "dovecot_error",
-	EvDovecotFatal:            "dovecot_fatal",
-	EvDovecotPanic:            "dovecot_panic",
-	EvFail2banWarning:         "fail2ban_warning",
-	EvFail2banError:           "fail2ban_error",
-	EvFail2banFatal:           "fail2ban_fatal",
-	EvClamAVWarning:           "clamav_warning",
-	EvClamAVError:             "clamav_error",
-	EvFreshclamWarning:        "freshclam_warning",
-	EvFreshclamError:          "freshclam_error",
-	EvAmavisWarning:           "amavis_warning",
-	EvAmavisError:             "amavis_error",
+	EvSASLAuthFailure:               "sasl_auth_failure",
+	EvRelayDenied:                   "relay_denied",
+	EvConnectRefused:                "connect_refused",
+	EvConnectTimeout:                "connect_timeout",
+	EvConnectNoRoute:                "connect_no_route",
+	EvTLSLibraryProblem:             "tls_library_problem",
+	EvTLSHandshakeFailure:           "tls_handshake_failure",
+	EvMilterConnectFailed:           "milter_connect_failed",
+	EvMilterReject:                  "milter_reject",
+	EvDovecotAuthFailure:            "dovecot_auth_failure",
+	EvDovecotLogin:                  "dovecot_login",
+	EvDovecotPasswordMismatch:       "dovecot_auth_password_mismatch",
+	EvDovecotUnknownUser:            "dovecot_auth_unknown_user",
+	EvDKIMSigned:                    "dkim_signed",
+	EvDKIMVerified:                  "dkim_verified",
+	EvDKIMBadSignature:              "dkim_bad_signature",
+	EvDKIMUnknownKey:                "dkim_unknown_key",
+	EvDKIMKeyRetrievalFailed:        "dkim_key_retrieval_failed",
+	EvOpenDKIMError:                 "opendkim_error",
+	EvFail2banBan:                   "fail2ban_ban",
+	EvFail2banUnban:                 "fail2ban_unban",
+	EvFail2banRestoreBan:            "fail2ban_restore_ban",
+	EvFail2banFound:                 "fail2ban_found",
+	EvVirusFound:                    "virus_found",
+	EvAmavisSpamBlocked:             "amavis_spam_blocked",
+	EvAmavisBanned:                  "amavis_banned",
+	EvRspamdReject:                  "rspamd_reject",
+	EvRspamdSoftReject:              "rspamd_soft_reject",
+	EvRspamdGreylist:                "rspamd_greylist",
+	EvRspamdAddHeader:               "rspamd_add_header",
+	EvRspamdRewriteSubject:          "rspamd_rewrite_subject",
+	EvPostfixProcessLimit:           "postfix_process_limit",
+	EvPostfixAnvilLimit:             "postfix_anvil_limit",
+	EvPostfixQueueSpace:             "postfix_queue_space",
+	EvPostfixTableLookupFailure:     "postfix_table_lookup_failure",
+	EvPostfixSASLBackendUnreachable: "postfix_sasl_backend_unreachable",
+	EvDovecotConnectionLimit:        "dovecot_connection_limit",
+	EvDovecotProcessLimit:           "dovecot_process_limit",
+	EvDovecotMailboxPermission:      "dovecot_mailbox_permission",
+	EvPostfixWarning:                "postfix_warning",
+	EvPostfixError:                  "postfix_error",
+	EvPostfixFatal:                  "postfix_fatal",
+	EvPostfixPanic:                  "postfix_panic",
+	EvDovecotWarning:                "dovecot_warning",
+	EvDovecotError:                  "dovecot_error",
+	EvDovecotFatal:                  "dovecot_fatal",
+	EvDovecotPanic:                  "dovecot_panic",
+	EvFail2banWarning:               "fail2ban_warning",
+	EvFail2banError:                 "fail2ban_error",
+	EvFail2banFatal:                 "fail2ban_fatal",
+	EvClamAVWarning:                 "clamav_warning",
+	EvClamAVError:                   "clamav_error",
+	EvFreshclamWarning:              "freshclam_warning",
+	EvFreshclamError:                "freshclam_error",
+	EvAmavisWarning:                 "amavis_warning",
+	EvAmavisError:                   "amavis_error",
 }
 
 func (e Event) String() string { return eventNames[e] }
@@ -385,3 +401,209 @@ var stageNames = [NumStages]string{
 }
 
 func (s DelayStage) String() string { return stageNames[s] }
+
+// SMTPStage is the after label of the lost connection counter: the SMTP
+// stage smtpd names in "lost connection after STAGE from ...", lower-cased.
+// smtpd.h names the stages CONNECT, "DATA content" and END-OF-MESSAGE
+// (SMTPD_AFTER_*) and otherwise logs the command being served (HELO, EHLO,
+// STARTTLS, AUTH, MAIL, RCPT, DATA, BDAT, RSET, QUIT, NOOP, VRFY, ETRN,
+// XCLIENT, XFORWARD) or UNKNOWN for a command it does not know.
+type SMTPStage uint8
+
+// SMTP stages, in label order. BDAT (CHUNKING) is data, as DATA is.
+const (
+	AfterConnect SMTPStage = iota
+	AfterEHLO
+	AfterHELO
+	AfterSTARTTLS
+	AfterAUTH
+	AfterMAIL
+	AfterRCPT
+	AfterDATA
+	AfterEndOfData
+	AfterRSET
+	AfterQUIT
+	AfterUnknown
+	AfterOther
+	// NumSMTPStages is the number of SMTPStage values.
+	NumSMTPStages
+)
+
+var smtpStageNames = [NumSMTPStages]string{
+	AfterConnect:   "connect",
+	AfterEHLO:      "ehlo",
+	AfterHELO:      "helo",
+	AfterSTARTTLS:  "starttls",
+	AfterAUTH:      "auth",
+	AfterMAIL:      "mail",
+	AfterRCPT:      "rcpt",
+	AfterDATA:      "data",
+	AfterEndOfData: "end_of_data",
+	AfterRSET:      "rset",
+	AfterQUIT:      "quit",
+	AfterUnknown:   "unknown",
+	AfterOther:     "other",
+}
+
+func (s SMTPStage) String() string { return smtpStageNames[s] }
+
+// TLSDirection is the direction label of the TLS connection counter: in
+// for "... TLS connection established from" (smtpd, tlsproxy for
+// postscreen), out for "... established to" (smtp, lmtp, tlsproxy for
+// them).
+type TLSDirection uint8
+
+// TLS directions.
+const (
+	TLSIn TLSDirection = iota
+	TLSOut
+	// NumTLSDirections is the number of TLSDirection values.
+	NumTLSDirections
+)
+
+var tlsDirectionNames = [NumTLSDirections]string{TLSIn: "in", TLSOut: "out"}
+
+func (d TLSDirection) String() string { return tlsDirectionNames[d] }
+
+// TLSTrust is the trust label of the TLS connection counter: the first word
+// of Postfix's "<Trust> TLS connection established" (tls_misc.c's
+// Anonymous, Untrusted, Trusted, Verified), lower-cased.
+type TLSTrust uint8
+
+// TLS trust levels; TrustNone is no TLS line.
+const (
+	TrustNone TLSTrust = iota
+	TrustAnonymous
+	TrustUntrusted
+	TrustTrusted
+	TrustVerified
+	// NumTLSTrusts is the number of TLSTrust values, TrustNone included.
+	NumTLSTrusts
+)
+
+var tlsTrustNames = [NumTLSTrusts]string{
+	TrustAnonymous: "anonymous",
+	TrustUntrusted: "untrusted",
+	TrustTrusted:   "trusted",
+	TrustVerified:  "verified",
+}
+
+func (t TLSTrust) String() string { return tlsTrustNames[t] }
+
+// PostscreenEvent is the event label of the postscreen counter.
+type PostscreenEvent uint8
+
+// Postscreen events; PSNone is no postscreen event.
+const (
+	PSNone PostscreenEvent = iota
+	PSPassNew
+	PSPassOld
+	PSPregreet
+	PSDNSBL
+	PSHangup
+	PSPipelining
+	PSNonSMTPCommand
+	PSBareNewline
+	PSAllowlisted
+	PSDenylisted
+	PSReject
+	PSOther
+	// NumPostscreenEvents is the number of PostscreenEvent values, PSNone included.
+	NumPostscreenEvents
+)
+
+var postscreenEventNames = [NumPostscreenEvents]string{
+	PSPassNew:        "pass_new",
+	PSPassOld:        "pass_old",
+	PSPregreet:       "pregreet",
+	PSDNSBL:          "dnsbl",
+	PSHangup:         "hangup",
+	PSPipelining:     "pipelining",
+	PSNonSMTPCommand: "non_smtp_command",
+	PSBareNewline:    "bare_newline",
+	PSAllowlisted:    "allowlisted",
+	PSDenylisted:     "denylisted",
+	PSReject:         "reject",
+	PSOther:          "other",
+}
+
+func (e PostscreenEvent) String() string { return postscreenEventNames[e] }
+
+// Scanner is the scanner label of the antispam verdict counter.
+type Scanner uint8
+
+// Scanners; ScannerNone is no verdict line.
+const (
+	ScannerNone Scanner = iota
+	ScannerRspamd
+	ScannerAmavis
+	ScannerSpamAssassin
+	ScannerClamAV
+	// NumScanners is the number of Scanner values, ScannerNone included.
+	NumScanners
+)
+
+var scannerNames = [NumScanners]string{
+	ScannerRspamd:       "rspamd",
+	ScannerAmavis:       "amavis",
+	ScannerSpamAssassin: "spamassassin",
+	ScannerClamAV:       "clamav",
+}
+
+func (s Scanner) String() string { return scannerNames[s] }
+
+// Verdict is the verdict label of the antispam verdict counter.
+type Verdict uint8
+
+// Verdicts. Which ones a scanner gives is ScannerVerdicts.
+const (
+	VerdictNone Verdict = iota
+	VerdictNoAction
+	VerdictGreylist
+	VerdictAddHeader
+	VerdictRewriteSubject
+	VerdictSoftReject
+	VerdictReject
+	VerdictClean
+	VerdictSpam
+	VerdictSpamBlocked
+	VerdictInfected
+	VerdictBanned
+	VerdictBadHeader
+	VerdictOther
+	// NumVerdicts is the number of Verdict values, VerdictNone included.
+	NumVerdicts
+)
+
+var verdictNames = [NumVerdicts]string{
+	VerdictNoAction:       "no_action",
+	VerdictGreylist:       "greylist",
+	VerdictAddHeader:      "add_header",
+	VerdictRewriteSubject: "rewrite_subject",
+	VerdictSoftReject:     "soft_reject",
+	VerdictReject:         "reject",
+	VerdictClean:          "clean",
+	VerdictSpam:           "spam",
+	VerdictSpamBlocked:    "spam_blocked",
+	VerdictInfected:       "infected",
+	VerdictBanned:         "banned",
+	VerdictBadHeader:      "bad_header",
+	VerdictOther:          "other",
+}
+
+func (v Verdict) String() string { return verdictNames[v] }
+
+// ScannerVerdicts lists the verdicts each scanner gives: the series of the
+// verdict counter, exported from the start. rspamd's other is an action
+// outside its six standard ones (discard, quarantine, a custom one);
+// amavis' other a content category without its own verdict (UNCHECKED,
+// OVERSIZED, MTA-BLOCKED). ClamAV logs clean files only with LogClean (off
+// by default), so only infected is counted for it.
+var ScannerVerdicts = [NumScanners][]Verdict{
+	ScannerRspamd: {VerdictNoAction, VerdictGreylist, VerdictAddHeader, VerdictRewriteSubject, VerdictSoftReject,
+		VerdictReject, VerdictOther},
+	ScannerAmavis: {VerdictClean, VerdictSpam, VerdictSpamBlocked, VerdictInfected, VerdictBanned, VerdictBadHeader,
+		VerdictOther},
+	ScannerSpamAssassin: {VerdictClean, VerdictSpam},
+	ScannerClamAV:       {VerdictInfected},
+}
