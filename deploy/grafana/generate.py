@@ -215,7 +215,12 @@ def host():
         target(f'time() - max by (event) (mailwatch_log_last_event_timestamp_seconds{{{I},event=~"dkim_signed|dkim_verified|sasl_auth_failure|dovecot_login|milter_reject|fail2ban_ban|virus_found"}})', ref="A", instant=True, fmt="table"),
     ], desc="Absence signals for low-volume hosts: how long ago the newest line of each kind was written.",
         overrides=[override("Value", display="Ago", unit="s")],
-        organize={"excludeByName": {"Time": True}}), 16, 8)
+        organize={"excludeByName": {"Time": True}}), 8, 8)
+    L.add(table("Time since the last Postfix ...", [
+        target(f'time() - max by (action) (mailwatch_postfix_last_action_timestamp_seconds{{{I}}})', ref="A", instant=True, fmt="table"),
+    ], desc="How long ago Postfix last received, delivered, deferred, bounced or rejected a message: on a host that receives mail every day, hours without a received line is an outage the rate panels cannot show.",
+        overrides=[override("Value", display="Ago", unit="s")],
+        organize={"excludeByName": {"Time": True}}), 8, 8)
 
     L.row("Queue")
     L.add(timeseries("Messages by queue", [target(f'sum by (queue) (mailwatch_postfix_queue_messages{{{I}}})', "{{queue}}")], stack=True), 8, 8)

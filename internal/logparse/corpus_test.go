@@ -114,6 +114,7 @@ func TestCorpusGrep(t *testing.T) {
 		"postfix_anvil_limit":              `postfix[^ ]*/smtpd\[\d+\]: warning: [A-Za-z ]+ limit exceeded: \d+ from .* for service `,
 		"postfix_queue_space":              `postfix[^ ]*\[\d+\]: warning: not enough free space in mail queue`,
 		"postfix_sasl_backend_unreachable": `postfix[^ ]*\[\d+\]: (warning: SASL: Connect to |warning: SASL authentication failure: cannot connect to saslauthd|fatal: no SASL authentication mechanisms)`,
+		"postfix_sasl_submission":          `postfix[^ ]*/smtpd\[\d+\]: [0-9A-F]+: client=.*, sasl_username=`,
 		"dovecot_process_limit":            `dovecot: master: Warning: service\([^)]+\): process_limit \(\d+\) reached`,
 		"dovecot_connection_limit":         `(dovecot: master: Warning: service\([^)]+\): client_limit|-login: Maximum number of connections from user\+IP exceeded)`,
 	}

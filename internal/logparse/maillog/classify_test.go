@@ -64,7 +64,7 @@ func TestClassifyBuiltin(t *testing.T) {
 		{"postfix/smtpd[9097]: 0B1C2D3E4F: client=unknown[192.0.2.10]",
 			got{Program: "postfix", Matched: true, Action: "received"}},
 		{"postfix/submissions/smtpd[9100]: 0B1C2D3E4F: client=unknown[192.0.2.41], sasl_method=PLAIN, sasl_username=carol",
-			got{Program: "postfix", Matched: true, Action: "received"}},
+			got{Program: "postfix", Matched: true, Events: []string{"postfix_sasl_submission"}, Action: "received"}},
 		{"postfix/pickup[9050]: 5D6E7F8A9B: uid=1001 from=<bob>",
 			got{Program: "postfix", Matched: true, Action: "received"}},
 		{"postfix/lmtp[9300]: 0B1C2D3E4F: to=<alice@example.org>, relay=mx1.example.org[private/dovecot-lmtp], conn_use=2, delay=0.11, delays=0.05/0.01/0/0.05, dsn=2.0.0, status=sent (250 2.0.0 <alice@example.org> yAaNENfqANujIwAAg+zDdQ Saved)",

@@ -141,7 +141,7 @@ func postfixRules() []rule {
 		{fam: P, daemons: server, qid: qSome, prefix: "reject_warning: ", action: ActRejectWarning},
 		{fam: P, daemons: server, qid: qSome, prefix: "hold: ", action: ActHeld},
 		{fam: P, daemons: server, qid: qSome, prefix: "discard: ", action: ActDiscarded},
-		{fam: P, daemons: server, qid: qReal, prefix: "client=", action: ActReceived},
+		{fam: P, daemons: server, qid: qReal, prefix: "client=", action: ActReceived, fn: saslSubmission},
 		{fam: P, daemons: pfd("smtpd"), qid: qSome, prefix: "milter-reject: ", event: EvMilterReject},
 		// cleanup: header/body checks and milters at end of message.
 		{fam: P, daemons: pfd("cleanup"), prefix: "reject: ", fn: contentCheck(ActRejected, 8)},
@@ -200,6 +200,16 @@ func postfixRules() []rule {
 		"expired", "requeued", "skipped, still being delivered", "passing <", "milter-hold: ",
 		"milter-discard: ", "enabling PIX workarounds: ", "client=", "Cannot start TLS: ")...)
 	return append(rs, anyPrefix...)
+}
+
+// saslSubmission marks a message received from a client that authenticated
+// (smtpd's "client=host[addr], sasl_method=PLAIN, sasl_username=user"): a
+// submission, which the user's mail then leaves signed (or not).
+func saslSubmission(v *view, r *Result) bool {
+	if bytes.Contains(v.body, []byte(", sasl_username=")) {
+		r.addEvent(EvPostfixSASLSubmission)
+	}
+	return true
 }
 
 // postfixReject counts a reject line and its reason class.

@@ -96,6 +96,7 @@ const (
 	EvPostfixQueueSpace
 	EvPostfixTableLookupFailure
 	EvPostfixSASLBackendUnreachable
+	EvPostfixSASLSubmission
 	EvDovecotConnectionLimit
 	EvDovecotProcessLimit
 	EvDovecotMailboxPermission
@@ -157,6 +158,7 @@ var eventNames = [NumEvents]string{
 	EvPostfixQueueSpace:             "postfix_queue_space",
 	EvPostfixTableLookupFailure:     "postfix_table_lookup_failure",
 	EvPostfixSASLBackendUnreachable: "postfix_sasl_backend_unreachable",
+	EvPostfixSASLSubmission:         "postfix_sasl_submission",
 	EvDovecotConnectionLimit:        "dovecot_connection_limit",
 	EvDovecotProcessLimit:           "dovecot_process_limit",
 	EvDovecotMailboxPermission:      "dovecot_mailbox_permission",
