@@ -87,6 +87,27 @@ func Sort(rows []Row) {
 	})
 }
 
+// Urgency ranks a level for a reader who must act: CRIT first, then
+// UNKNOWN (nothing can be said, as Exit ranks it), WARN, OK.
+func Urgency(l Level) int {
+	switch l {
+	case Crit:
+		return 0
+	case Unknown:
+		return 1
+	case Warn:
+		return 2
+	}
+	return 3
+}
+
+// SortWorstFirst orders rows by Urgency, keeping the order of Sort (area,
+// then item) among rows of the same level: the status page's order.
+func SortWorstFirst(rows []Row) {
+	Sort(rows)
+	sort.SliceStable(rows, func(i, j int) bool { return Urgency(rows[i].Level) < Urgency(rows[j].Level) })
+}
+
 // Families indexes metric families by name.
 type Families map[string]*dto.MetricFamily
 
