@@ -58,9 +58,12 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 
 	// A phone: no sideways scrolling, rows stacked with their labels.
-	b.Do(t, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateScale(2)), chromedp.Reload())
+	b.Do(t, browser.Phone(), chromedp.Reload())
 	if w := browser.Eval[[]int](t, b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
 		t.Errorf("page %d px wide in a %d px viewport", w[0], w[1])
+	}
+	for _, e := range b.Overflowing(t) {
+		t.Errorf("on a phone, past the right edge: %s", e)
 	}
 	if got := style("#rows thead", "display"); got != "none" {
 		t.Errorf("table head on a phone: display %s, want none", got)

@@ -25,6 +25,10 @@ import (
 
 const hostile = `/srv/<script>document.title="pwned"</script>&"'`
 
+// fsError is the failing collector's error: hostile text, and a word too
+// long for a phone's width.
+var fsError = "statfs " + hostile + ": <timeout> " + strings.Repeat("0123456789", 12)
+
 // statusOptions are the options of a daemon with one failing filesystem
 // path whose name is hostile, one queue row and one healthy service.
 func statusOptions() Options {
@@ -34,7 +38,7 @@ func statusOptions() Options {
 		Logger:   zap.NewNop(),
 		Statuses: func() []scheduler.Status {
 			return []scheduler.Status{
-				{Name: "filesystem", Runs: 4, Failures: 1, Success: false, LastRun: now.Add(-3 * time.Second), LastSuccess: now.Add(-time.Minute), Duration: 1500 * time.Millisecond, LastError: "statfs " + hostile + ": <timeout>"},
+				{Name: "filesystem", Runs: 4, Failures: 1, Success: false, LastRun: now.Add(-3 * time.Second), LastSuccess: now.Add(-time.Minute), Duration: 1500 * time.Millisecond, LastError: fsError},
 				{Name: "service", Runs: 9, Success: true, LastRun: now.Add(-2 * time.Second), LastSuccess: now.Add(-2 * time.Second), Duration: 20 * time.Millisecond},
 				{Name: "certs", Running: true},
 			}
@@ -174,7 +178,7 @@ func TestStatusPageJSON(t *testing.T) {
 	}
 	fs, pending := got.Collectors[0], got.Collectors[2]
 	if fs["name"] != "filesystem" || fs["state"] != "failing" || fs["runs"] != 4.0 || fs["failures"] != 1.0 || fs["duration_seconds"] != 1.5 ||
-		fs["last_error"] != "statfs "+hostile+": <timeout>" || fs["last_run"] == nil || fs["last_success"] == nil {
+		fs["last_error"] != fsError || fs["last_run"] == nil || fs["last_success"] == nil {
 		t.Errorf("filesystem collector: %v", fs)
 	}
 	if pending["name"] != "certs" || pending["state"] != "pending" || pending["last_run"] != nil || pending["runs"] != 0.0 {

@@ -224,6 +224,18 @@ func (b *Browser) Text(t testing.TB, css string) string {
 	return strings.TrimSpace(Eval[string](t, b, "document.querySelector("+quote(css)+").innerText"))
 }
 
+// Overflowing lists the elements that reach past the right edge of the
+// viewport (by more than a pixel): on a phone, none should.
+func (b *Browser) Overflowing(t testing.TB) []string {
+	t.Helper()
+	return Eval[[]string](t, b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "") + ": " + e.textContent.slice(0, 40))`)
+}
+
+// Phone makes the tab a phone's: 360 CSS pixels wide, mobile, touch.
+func Phone() chromedp.Action[chromedp.Void] {
+	return chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2))
+}
+
 func quote(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
