@@ -5,17 +5,24 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 
+	"go.uber.org/zap"
+
 	"github.com/mailwatchd/mailwatchd/internal/check"
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
+	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
 )
 
 // storageRegistry exports what the filesystem collector says about two
@@ -110,5 +117,69 @@ func TestVerdictOfFailedGather(t *testing.T) {
 	}
 	if !found || len(got.Rows) != 3 {
 		t.Errorf("rows %v: want /srv, /var/mail and an UNKNOWN metrics row", got.Rows)
+	}
+}
+
+// BenchmarkStatusPage is the cost of one status request on a large host:
+// 20 watched paths, 8 services, 20 certificates, 4 addresses on 10 DNSBL
+// zones, the Go runtime and process series, judged and rendered.
+func BenchmarkStatusPage(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+	vec := func(name string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: name}, labels)
+		reg.MustRegister(g)
+		return g
+	}
+	fs := map[string]*prometheus.GaugeVec{}
+	for _, n := range []string{"stat_success", "size_bytes", "avail_bytes", "files", "files_free", "readonly"} {
+		fs[n] = vec("mailwatch_filesystem_"+n, "path")
+	}
+	for i := range 20 {
+		p := fmt.Sprintf("/srv/mail/%d", i)
+		for n, v := range map[string]float64{"stat_success": 1, "size_bytes": 1e12, "avail_bytes": 4e11, "files": 1e8, "files_free": 9e7, "readonly": 0} {
+			fs[n].WithLabelValues(p).Set(v)
+		}
+	}
+	present, state := vec("mailwatch_service_present", "unit"), vec("mailwatch_service_state", "unit", "state")
+	for i := range 8 {
+		u := fmt.Sprintf("unit%d.service", i)
+		present.WithLabelValues(u).Set(1)
+		for _, s := range []string{"active", "reloading", "activating", "deactivating", "inactive", "failed"} {
+			state.WithLabelValues(u, s).Set(collectors.B2F(s == "active"))
+		}
+	}
+	ok, notAfter := vec("mailwatch_cert_check_success", "target"), vec("mailwatch_cert_not_after_timestamp_seconds", "target")
+	for i := range 20 {
+		tg := fmt.Sprintf("smtp://mx%d.example.org:25", i)
+		ok.WithLabelValues(tg).Set(1)
+		notAfter.WithLabelValues(tg).Set(float64(time.Now().Add(60 * 24 * time.Hour).Unix()))
+	}
+	q, listed := vec("mailwatch_dnsbl_query_success", "target", "zone"), vec("mailwatch_dnsbl_listed", "target", "zone")
+	for i := range 4 {
+		for z := range 10 {
+			tg, zone := fmt.Sprintf("192.0.2.%d", i), fmt.Sprintf("zone%d.example", z)
+			q.WithLabelValues(tg, zone).Set(1)
+			listed.WithLabelValues(tg, zone).Set(0)
+		}
+	}
+	var th config.Thresholds
+	th.ApplyDefaults()
+	statuses := func() []scheduler.Status {
+		return []scheduler.Status{{Name: "filesystem", Runs: 9, Success: true, LastRun: time.Now()}, {Name: "certs", Runs: 9, Failures: 1, LastError: "dial: refused"}}
+	}
+	h := mwweb.NewHandler(mwweb.Options{Gatherer: reg, Statuses: statuses, Logger: zap.NewNop(),
+		Verdict: verdict(reg, statuses, func() config.Thresholds { return th })})
+	for _, target := range []string{"/", "/?format=json"} {
+		b.Run(target, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+				if rec.Code != 200 {
+					b.Fatalf("%s: %d", target, rec.Code)
+				}
+			}
+		})
 	}
 }
