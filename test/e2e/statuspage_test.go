@@ -223,8 +223,11 @@ func TestStatusPageDovecotDown(t *testing.T) {
 	if got := browser.Run(t, b, chromedp.Title()); got != "CRIT · mailwatchd" {
 		t.Errorf("title %q", got)
 	}
-	if len(rows) != 2 || rows[1].Item != "postfix" || rows[1].Status != "OK" {
-		t.Errorf("rows %v, want Dovecot CRIT then Postfix OK", rows)
+	// Postfix, and the log pipeline's (empty) error counts.
+	for _, r := range rows[1:] {
+		if r.Status != "OK" {
+			t.Errorf("row not caused by Dovecot: %v", r)
+		}
 	}
 	if doc := statusJSON(t, d); doc.Status != "CRIT" || len(doc.Rows) == 0 || doc.Rows[0].Item != "dovecot" {
 		t.Errorf("JSON with Dovecot stopped: %+v", doc)
