@@ -101,7 +101,7 @@ type collectorView struct {
 	Failures        uint64     `json:"failures"`
 	LastError       string     `json:"last_error"`
 
-	Ago string `json:"-"` // "12 s ago", "never"
+	Ago string `json:"-"` // "12s ago", "never"
 }
 
 func collectorViews(st []scheduler.Status, now time.Time) []collectorView {
