@@ -172,6 +172,12 @@ func statusPage(o Options) http.Handler {
 func limitStatus(o Options, n int, wait time.Duration) http.Handler {
 	slots := make(chan struct{}, n)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			// No icon, and no error: browsers ask for it where a page names
+			// none (the JSON view), and log a 404 as an error.
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return

@@ -238,6 +238,7 @@ func TestStatusPageRequests(t *testing.T) {
 		{"GET", "/?format=xml", 400},
 		{"POST", "/", 405},
 		{"GET", "/index.html", 404},
+		{"GET", "/favicon.ico", 204},
 	} {
 		if res := request(t, h, c.method, c.target); res.StatusCode != c.code {
 			t.Errorf("%s %s: %d, want %d", c.method, c.target, res.StatusCode, c.code)
