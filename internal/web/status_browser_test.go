@@ -16,8 +16,10 @@ import (
 // The status page in a real headless Chromium: check's colours, worst
 // first, hostile text as text with no script run, usable at a phone's
 // width, the JSON view, and no console error or non-loopback request.
+//
+// Not parallel: Go runs it, and ends the browser, before the parallel tests
+// resume, so Chromium's start takes no CPU from their bcrypt and timing.
 func TestStatusPageInChromium(t *testing.T) {
-	t.Parallel()
 	b := browser.New(t)
 	srv := httptest.NewServer(NewHandler(statusOptions()))
 	t.Cleanup(srv.Close)
