@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +40,8 @@ type daemon struct {
 
 	mu       sync.Mutex // serialises reloads (SIGHUP and HTTP)
 	checksum [32]byte
+	// thresholds of the configuration in use, for the status page.
+	thresholds atomic.Pointer[config.Thresholds]
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -103,6 +106,7 @@ func serve(o options, logger *zap.Logger) int {
 		return 1
 	}
 	d := &daemon{opts: o, logger: logger, sched: scheduler.New(logger), logs: pipe, checksum: sha256.Sum256(data)}
+	d.thresholds.Store(&cfg.Thresholds)
 	gatherer := d.gatherer()
 
 	listeners, err := mwweb.Listen(mwweb.ServerConfig{ListenAddresses: o.listen, SystemdSocket: o.systemdSocket, WebConfigFile: o.webConfig})
@@ -125,6 +129,7 @@ func serve(o options, logger *zap.Logger) int {
 
 	h := mwweb.NewHandler(mwweb.Options{
 		Gatherer: gatherer, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
+		Verdict: verdict(gatherer, d.sched.Statuses, func() config.Thresholds { return *d.thresholds.Load() }),
 	})
 	srv := mwweb.Serve(listeners, h, o.webConfig, slog.New(zapslog.NewHandler(logger.Core())))
 	for _, l := range listeners {
@@ -258,6 +263,7 @@ func (d *daemon) reloadLocked() error {
 	}
 	d.sched.Apply(js)
 	d.host.set(cfg.Global.Roles)
+	d.thresholds.Store(&cfg.Thresholds)
 	d.checksum = sum
 	d.logger.Info("configuration reloaded", zap.Int("collectors", len(js)))
 	return nil

@@ -87,6 +87,27 @@ func Sort(rows []Row) {
 	})
 }
 
+// Urgency ranks a level for a reader who must act: CRIT first, then
+// UNKNOWN (nothing can be said, as Exit ranks it), WARN, OK.
+func Urgency(l Level) int {
+	switch l {
+	case Crit:
+		return 0
+	case Unknown:
+		return 1
+	case Warn:
+		return 2
+	}
+	return 3
+}
+
+// SortWorstFirst orders rows by Urgency, keeping the order of Sort (area,
+// then item) among rows of the same level: the status page's order.
+func SortWorstFirst(rows []Row) {
+	Sort(rows)
+	sort.SliceStable(rows, func(i, j int) bool { return Urgency(rows[i].Level) < Urgency(rows[j].Level) })
+}
+
 // Families indexes metric families by name.
 type Families map[string]*dto.MetricFamily
 
@@ -112,36 +133,55 @@ func (f Families) samples(name string) []sample {
 	}
 	out := make([]sample, 0, len(mf.GetMetric()))
 	for _, m := range mf.GetMetric() {
-		s := sample{labels: map[string]string{}}
+		s := sample{labels: make(map[string]string, len(m.GetLabel())), value: metricValue(m)}
 		for _, l := range m.GetLabel() {
 			s.labels[l.GetName()] = l.GetValue()
-		}
-		switch {
-		case m.Gauge != nil:
-			s.value = m.GetGauge().GetValue()
-		case m.Counter != nil:
-			s.value = m.GetCounter().GetValue()
-		case m.Untyped != nil:
-			s.value = m.GetUntyped().GetValue()
 		}
 		out = append(out, s)
 	}
 	return out
 }
 
+func metricValue(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue()
+	case m.Counter != nil:
+		return m.GetCounter().GetValue()
+	case m.Untyped != nil:
+		return m.GetUntyped().GetValue()
+	}
+	return 0
+}
+
 // value returns the value of the series of name whose labels include want.
+// It compares the label pairs in place: the rules call it once per row and
+// label value, and the status page judges on every request.
 func (f Families) value(name string, want map[string]string) (float64, bool) {
-	for _, s := range f.samples(name) {
-		if matches(s.labels, want) {
-			return s.value, true
+	mf := f[name]
+	if mf == nil {
+		return 0, false
+	}
+	for _, m := range mf.GetMetric() {
+		if matches(m.GetLabel(), want) {
+			return metricValue(m), true
 		}
 	}
 	return 0, false
 }
 
-func matches(have, want map[string]string) bool {
+// matches reports whether the label pairs include every pair of want (a
+// missing label counts as the empty value, as Prometheus has it).
+func matches(have []*dto.LabelPair, want map[string]string) bool {
 	for k, v := range want {
-		if have[k] != v {
+		got := ""
+		for _, l := range have {
+			if l.GetName() == k {
+				got = l.GetValue()
+				break
+			}
+		}
+		if got != v {
 			return false
 		}
 	}

@@ -215,3 +215,26 @@ mailwatch_dnsbl_listed{target="192.0.2.4",zone="a.example"} 0
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }
+
+// The status page's order: CRIT, UNKNOWN, WARN, OK, each in check's order.
+func TestSortWorstFirst(t *testing.T) {
+	t.Parallel()
+	rows := []Row{
+		{"storage", "/var/mail", "", OK}, {"services", "postfix", "", OK}, {"backups", "b", "", Warn},
+		{"storage", "/srv", "", Unknown}, {"services", "dovecot", "", Crit}, {"queue", "postfix queue", "", Warn},
+	}
+	SortWorstFirst(rows)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Level.String()+" "+r.Item)
+	}
+	want := []string{"CRIT dovecot", "UNKNOWN /srv", "WARN postfix queue", "WARN b", "OK postfix", "OK /var/mail"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	for l, c := range map[Level]string{OK: "\x1b[32m", Warn: "\x1b[33m", Crit: "\x1b[31;1m", Unknown: "\x1b[35m"} {
+		if got := colorize(l, "x"); !strings.HasPrefix(got, c) {
+			t.Errorf("%s in the terminal: %q, want %q (the colour %s)", l, got, c, Color(l))
+		}
+	}
+}

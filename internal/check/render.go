@@ -32,9 +32,25 @@ func Table(w io.Writer, rows []Row, color bool) error {
 	return err
 }
 
+// Color names the colour of a level in every view of the rows: the
+// terminal table (ANSI) and the status page (CSS) both derive theirs from
+// it. CRIT is also bold in both.
+func Color(l Level) string {
+	switch l {
+	case OK:
+		return "green"
+	case Warn:
+		return "yellow"
+	case Crit:
+		return "red"
+	}
+	return "magenta"
+}
+
+var ansi = map[string]string{"green": "32", "yellow": "33", "red": "31;1", "magenta": "35"}
+
 func colorize(l Level, s string) string {
-	code := map[Level]string{OK: "32", Warn: "33", Crit: "31;1", Unknown: "35"}[l]
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	return "\x1b[" + ansi[Color(l)] + "m" + s + "\x1b[0m"
 }
 
 // Summary is the one-line verdict, e.g. "CRIT: 1 critical, 2 warning, 14 ok

@@ -1,8 +1,8 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package web serves mailwatchd's HTTP endpoints: /metrics, a landing page
-// listing the collectors, /-/healthy, /-/ready and POST /-/reload. TLS and
+// Package web serves mailwatchd's HTTP endpoints: /metrics, the status
+// page at / (status.go), /-/healthy, /-/ready and POST /-/reload. TLS and
 // basic auth come from exporter-toolkit's web config file, the convention
 // every Prometheus exporter follows.
 package web
@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,15 +23,21 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.uber.org/zap"
 
-	"github.com/mailwatchd/mailwatchd/internal/buildinfo"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 )
 
 // Options wire the handler to the rest of the daemon.
 type Options struct {
 	Gatherer prometheus.Gatherer
-	// Statuses lists the collectors for the landing page.
+	// Statuses lists the collectors for the status page.
 	Statuses func() []scheduler.Status
+	// Verdict is `mailwatchd check`'s table over the current metrics, for
+	// the status page at / (status.go); nil shows an UNKNOWN verdict.
+	Verdict func() Verdict
+	// Maintenance and TopSASLSenders fill the status page's sections of
+	// those names. Nothing provides them yet: nil leaves them out.
+	Maintenance    func() *Maintenance
+	TopSASLSenders func() []SASLSender
 	// Ready reports whether every collector has completed a first run.
 	Ready func() bool
 	// Reload applies the config file again; nil disables /-/reload.
@@ -74,20 +79,7 @@ func NewHandler(o Options) http.Handler {
 		}
 		fmt.Fprintln(w, "configuration reloaded.")
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		var st []scheduler.Status
-		if o.Statuses != nil {
-			st = o.Statuses()
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := landing.Execute(w, landingData{Version: buildinfo.String(), Collectors: st}); err != nil {
-			o.Logger.Debug("write landing page", zap.Error(err))
-		}
-	})
+	mux.Handle("/", statusPage(o)) // status.go
 	return mux
 }
 
@@ -125,34 +117,6 @@ func queueScrapes(h http.Handler, n int, wait time.Duration) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
-
-type landingData struct {
-	Version    string
-	Collectors []scheduler.Status
-}
-
-var landing = template.Must(template.New("landing").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return time.Since(t).Round(time.Second).String() + " ago"
-	},
-}).Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>mailwatchd</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .8em;text-align:left}.ok{color:#080}.fail{color:#b00}</style>
-</head><body>
-<h1>mailwatchd</h1>
-<p>{{.Version}}</p>
-<p><a href="/metrics">Metrics</a> · <a href="/-/healthy">Health</a> · <a href="/-/ready">Readiness</a></p>
-<h2>Collectors</h2>
-<table><tr><th>collector</th><th>last run</th><th>status</th><th>duration</th><th>runs</th><th>failures</th><th>last error</th></tr>
-{{range .Collectors}}<tr><td>{{.Name}}</td><td>{{ago .LastRun}}</td>
-<td>{{if .Success}}<span class="ok">ok</span>{{else if eq .Runs 0}}pending{{else}}<span class="fail">failing</span>{{end}}</td>
-<td>{{.Duration}}</td><td>{{.Runs}}</td><td>{{.Failures}}</td><td>{{.LastError}}</td></tr>
-{{else}}<tr><td colspan="7">no collector is enabled</td></tr>{{end}}
-</table></body></html>
-`))
 
 // ServerConfig says where and how to listen.
 type ServerConfig struct {
