@@ -221,6 +221,7 @@ func (p *Pipeline) startLocked(sc *SourceConfig) {
 		Stats:      &ctr.Stats,
 		Checkpoint: p.ckpt.RLocker(),
 		Clock:      p.clock,
+		Watch:      follow.NewInotify,
 	}
 	var src follow.Follower
 	if sc.Type == SourceJournal {
