@@ -196,6 +196,7 @@ func (p *Pipeline) Apply(cfg Config) error {
 		}
 	}
 	p.counters.retainSources(keep)
+	p.counters.gen.Add(1) // rules and sources changed (ScrapeKey)
 	p.logger.Info("log pipeline reconfigured", zap.Int("sources", len(cfg.Sources)), zap.Int("rules", len(cfg.Rules)))
 	return nil
 }
