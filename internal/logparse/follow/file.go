@@ -179,12 +179,13 @@ func (s *fileSource) Run(ctx context.Context) {
 	s.startWatch(s.newWatcher)
 	defer s.stopWatch()
 	s.start(ctx)
-	s.syncWatch()
+	if s.syncWatch() {
+		s.pollAndWatch(ctx)
+	}
 	delay := s.nextDelay(s.poll, true)
 	for s.wait(ctx, delay) {
 		before := s.progress()
-		s.pollOnce(ctx)
-		s.syncWatch()
+		s.pollAndWatch(ctx)
 		delay = s.nextDelay(delay, before != s.progress())
 	}
 }

@@ -124,10 +124,12 @@ func (s *fileSource) stopWatch() {
 // syncWatch gives the watcher the files followed now and the directories
 // where files of the patterns may appear, when that set changed since the
 // last call, or when the last one did not cover everything (a directory
-// may have appeared since).
-func (s *fileSource) syncWatch() {
+// may have appeared since). It reports whether the set changed: what was
+// written to a file between the poll that found it and its watch sent no
+// event, so the caller polls once more.
+func (s *fileSource) syncWatch() (changed bool) {
 	if s.watch.w == nil {
-		return
+		return false
 	}
 	files := sortedKeys(s.live)
 	dirs, covered := watchSet(s.patterns, files)
@@ -147,16 +149,31 @@ func (s *fileSource) syncWatch() {
 		key.WriteByte(0)
 	}
 	if s.watch.covered && key.String() == s.watch.key {
-		return
+		return false
 	}
 	ok, err := s.watch.w.Watch(files, dirs)
 	if err != nil {
 		s.logger.Warn("cannot watch log files with inotify any more, polling them instead", zap.Error(err),
 			zap.Duration("poll_interval", s.poll))
 		s.stopWatch()
-		return
+		return true
 	}
+	changed = key.String() != s.watch.key
 	s.watch.key, s.watch.covered = key.String(), ok && covered
+	return changed
+}
+
+// pollAndWatch polls, then brings the watched set up to date, polling again
+// while that changes it (a bounded number of times: a set that keeps
+// changing is left to the next wake-up).
+func (s *fileSource) pollAndWatch(ctx context.Context) {
+	s.pollOnce(ctx)
+	for range 3 {
+		if !s.syncWatch() || ctx.Err() != nil {
+			return
+		}
+		s.pollOnce(ctx)
+	}
 }
 
 // watchSet returns the directories to watch for the files of patterns, with

@@ -27,9 +27,10 @@ import (
 
 // fakeWatcher is a Watcher the test drives.
 type fakeWatcher struct {
-	wake  chan struct{}
-	fail  error // returned by Watch
-	cover bool
+	wake    chan struct{}
+	fail    error // returned by Watch
+	cover   bool
+	onWatch func() // runs in each Watch, before it returns
 
 	mu    sync.Mutex
 	files []string
@@ -42,6 +43,9 @@ func (w *fakeWatcher) Watch(files []string, dirs map[string][]string) (bool, err
 	defer w.mu.Unlock()
 	w.files, w.dirs = slices.Clone(files), dirs
 	w.calls++
+	if w.onWatch != nil {
+		w.onWatch()
+	}
 	return w.cover, w.fail
 }
 func (w *fakeWatcher) Wake() <-chan struct{} { return w.wake }
@@ -371,4 +375,26 @@ func inotifyEvent(wd int32, mask uint32, name string) []byte {
 	copy(b, (*[unix.SizeofInotifyEvent]byte)(unsafe.Pointer(&ev))[:])
 	copy(b[unix.SizeofInotifyEvent:], name)
 	return b
+}
+
+// Lines written to a new file after the poll that found it and before its
+// watch existed send no event: the source polls again once the watched set
+// changed, and reads them without waiting for the safety poll.
+func TestWatchWriteBeforeWatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	write(t, path, "a\n")
+	w := newFakeWatcher()
+	w.onWatch = func() { write(t, path, "written while the watch was set up\n") }
+	c := startWatchCase(t, path, w)
+	c.want("start", "a", "written while the watch was set up")
+
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, "b\n")
+	c.event()
+	c.want("rotated", "b", "written while the watch was set up")
+	if w.calls != 2 {
+		t.Errorf("Watch called %d times, want 2", w.calls)
+	}
 }
