@@ -8,8 +8,9 @@
 # keeps everything (tables, JSON, tool output) in $OUT. See bench/README.md.
 #
 # Environment (defaults in brackets):
-#   LINES [1500000]  SEED [1]  ROUNDS [3]  IDLE_SECONDS [180]  WRK_DURATION [20s]
-#   STEPS ["ingest scrape go"]  OUT [/tmp/mailwatchd-bench.XXXXXX]
+#   LINES [1500000]  SEED [1]  ROUNDS [3]  IDLE_SECONDS [600]  WRK_DURATION [20s]
+#   STEPS ["ingest latency scrape journal go"]  OUT [/tmp/mailwatchd-bench.XXXXXX]
+#   LATENCY_SAMPLES [200]  JOURNAL_ENTRIES [200000]
 #   BENCH_CACHE [~/.cache/mailwatchd-bench] (generated corpora are reused)
 #   MAILWATCHD [build with `make build` and copy into $OUT]
 #   PORT_BASE [20000]: TCP ports PORT_BASE+98, +99, +100, +154, +903 and UDP
@@ -24,9 +25,11 @@ repo=$PWD
 LINES=${LINES:-1500000}
 SEED=${SEED:-1}
 ROUNDS=${ROUNDS:-3}
-IDLE_SECONDS=${IDLE_SECONDS:-180}
+IDLE_SECONDS=${IDLE_SECONDS:-600}
 WRK_DURATION=${WRK_DURATION:-20s}
-STEPS=${STEPS:-ingest scrape go}
+STEPS=${STEPS:-ingest latency scrape journal go}
+LATENCY_SAMPLES=${LATENCY_SAMPLES:-200}
+JOURNAL_ENTRIES=${JOURNAL_ENTRIES:-200000}
 PORT_BASE=${PORT_BASE:-20000}
 MTAIL_ONESHOT=${MTAIL_ONESHOT:-0}
 INSTALL=${INSTALL:-auto}
@@ -163,12 +166,29 @@ if has ingest; then
 		--workdir "$SCRATCH/ingest-rfc3339" --json "$OUT/ingest-rfc3339.json" | emit
 fi
 
+# --- line-to-metric latency ---------------------------------------------------
+if has latency; then
+	say "bench: line-to-metric latency, $LATENCY_SAMPLES probes on a quiet file and under 10 k lines/s"
+	python3 bench/latency.py --mailwatchd "$MAILWATCHD" --config-example config.example.yaml --corpus "$rfc" \
+		--workdir "$SCRATCH/latency" --port $((PORT_BASE + 100)) --samples "$LATENCY_SAMPLES" \
+		--json "$OUT/latency.json" | emit
+fi
+
 # --- scrape load, RSS, idle CPU ----------------------------------------------
 if has scrape; then
 	say "bench: every collector: corpus, wrk, 200 req/s; then the default configuration: ${IDLE_SECONDS}s idle"
 	python3 bench/scrape.py --mailwatchd "$MAILWATCHD" --config-example config.example.yaml --corpus "$rfc" \
 		--workdir "$SCRATCH/scrape" --port $((PORT_BASE + 100)) --dns-port $((PORT_BASE + 53)) --wrk-duration "$WRK_DURATION" \
 		--idle "$IDLE_SECONDS" --json "$OUT/scrape.json" | emit
+fi
+
+# --- journal source ----------------------------------------------------------
+# Root only: it runs a systemd-journald of its own in a journal namespace.
+if has journal; then
+	say "bench: journal source against journalctl, $JOURNAL_ENTRIES entries"
+	python3 bench/journal.py --mailwatchd "$MAILWATCHD" --corpus "$rfc" --entries "$JOURNAL_ENTRIES" \
+		--rounds "$ROUNDS" --workdir "$SCRATCH/journal" --port $((PORT_BASE + 100)) \
+		--json "$OUT/journal.json" | emit
 fi
 
 # --- Go benchmarks -----------------------------------------------------------

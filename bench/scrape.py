@@ -301,7 +301,8 @@ def main():
         res["load_before_rate"] = loadavg()
         c0 = proc_cpu(p.pid)
         res["wrk_rate"] = wrk(url, 1, 1, "%ds" % a.rate_seconds, a.wrk_rate_script, (a.rate,))
-        res["wrk_rate_cpu_pct"] = 100 * (proc_cpu(p.pid) - c0) / a.rate_seconds
+        res["wrk_rate_cpu_s"] = proc_cpu(p.pid) - c0
+        res["wrk_rate_cpu_pct"] = 100 * res["wrk_rate_cpu_s"] / a.rate_seconds
         res["rate_open"] = fixed_rate(a.port, a.rate, a.rate_seconds)
         res["load_after_rate"] = loadavg()
         mem = proc_mem_mib(p.pid)
@@ -366,6 +367,8 @@ def main():
     print("| **A: wrk paced at %d/s: latency p50 / p90 / p99 / max** | **%.2f / %.2f / %.2f / %.2f ms** |" % (
         a.rate, wr["p50_ms"], wr["p90_ms"], wr["p99_ms"], wr["max_ms"] or 0))
     print("| A: daemon CPU while serving %d/s | %.1f %% of one core |" % (a.rate, res["wrk_rate_cpu_pct"]))
+    print("| **A: daemon CPU per scrape at %d/s** | **%.3f ms** |" % (
+        a.rate, 1000 * res["wrk_rate_cpu_s"] / max(1, wr["requests"])))
     print("| A: %d/s open loop, Python client, latency from the due time: p50 / p90 / p99 / max | "
           "%.2f / %.2f / %.2f / %.2f ms |" % (a.rate, ro["p50_ms"], ro["p90_ms"], ro["p99_ms"], ro["max_ms"]))
     print("| A: RSS / peak RSS after the scrape runs | %.1f / %.1f MiB |" % (res["rss_after_wrk_mib"],

@@ -46,6 +46,7 @@ type daemon struct {
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
 	host       hostInfo
+	reloads    atomic.Uint64 // moves at each change of the reload gauges (the scrape cache's key)
 }
 
 func validateWebConfig(path string) error {
@@ -123,9 +124,8 @@ func serve(o options, logger *zap.Logger) int {
 			logger.Error("log pipeline stopped", zap.Error(err))
 		}
 	}()
-	d.reloadOK.Set(1)
-	d.reloadTime.SetToCurrentTime()
 	d.host.set(cfg.Global.Roles)
+	d.setReload(true)
 
 	h := mwweb.NewHandler(mwweb.Options{
 		Gatherer: gatherer, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
@@ -164,21 +164,27 @@ func serve(o options, logger *zap.Logger) int {
 // reused. Runs, reloads and stale windows invalidate them at once (see
 // scheduler.Cache); this is only a backstop. Reuse matters only when
 // scrapes come faster than that, and then it is most of a scrape's cost.
+// The log counters' families (gathered again when the pipeline's
+// ScrapeKey moves) and the reload gauges' have the same backstop.
 const scrapeCacheMaxAge = time.Second
 
-// processMaxAge is how long the process collector's reading is reused (see throttled).
-const processMaxAge = time.Second
+// runtimeMaxAge is how long a reading of the Go runtime and process
+// collectors is reused. They change with every scrape (a scrape allocates),
+// so no key can tell when to gather them again; read at most once a
+// second, they cost one gathering per second instead of one per scrape,
+// and no Prometheus scrape interval can tell the difference. The process
+// collector alone reads five files under /proc/self per gathering.
+const runtimeMaxAge = time.Second
 
-// gatherer is what /metrics serves: the scheduler's series through a
-// scheduler.Cache, everything else (Go runtime, process, log counters that
-// move with every line, reload gauges) gathered live on every scrape.
-func (d *daemon) gatherer() prometheus.Gatherer {
-	return scheduler.Merge(d.registry(), scheduler.NewCache(d.sched, scrapeCacheMaxAge))
-}
-
-// registry holds the live collectors; the scheduler is not in it.
-func (d *daemon) registry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
+// gatherer is what /metrics serves: four parts, each gathered again only
+// when it can have changed, merged and numbered (scheduler.Merged), so that
+// the handler encodes a response once per change (web/metrics.go):
+//   - the Go runtime and process collectors, at most once per runtimeMaxAge;
+//   - the build info and reload gauges, at each load or reload;
+//   - the log counters, when the pipeline's ScrapeKey moves (each chunk of
+//     lines counted, a rotation, a read error...);
+//   - the scheduler's snapshots (scheduler.Cache).
+func (d *daemon) gatherer() *scheduler.Merged {
 	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "mailwatch", Subsystem: "config", Name: "last_reload_successful",
 		Help: "1 if the last configuration load or reload succeeded, 0 if it was refused (the previous configuration stays in use).",
@@ -187,12 +193,29 @@ func (d *daemon) registry() *prometheus.Registry {
 		Namespace: "mailwatch", Subsystem: "config", Name: "last_reload_success_timestamp_seconds",
 		Help: "Unix time of the last successful configuration load or reload.",
 	})
-	reg.MustRegister(
-		promcollectors.NewGoCollector(),
-		throttle(promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}), processMaxAge),
-		buildinfo.Collector(), d.reloadOK, d.reloadTime, &d.host, d.logs,
+	runtime := prometheus.NewRegistry()
+	runtime.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
+	reloads := prometheus.NewRegistry()
+	reloads.MustRegister(buildinfo.Collector(), d.reloadOK, d.reloadTime, &d.host)
+	logs := prometheus.NewRegistry()
+	logs.MustRegister(d.logs)
+	return scheduler.MergeAll(
+		scheduler.NewLiveCache(runtime, nil, runtimeMaxAge),
+		scheduler.NewLiveCache(reloads, func(dst []uint64) []uint64 { return append(dst, d.reloads.Load()) }, scrapeCacheMaxAge),
+		scheduler.NewLiveCache(logs, d.logs.ScrapeKey, scrapeCacheMaxAge),
+		scheduler.NewCache(d.sched, scrapeCacheMaxAge),
 	)
-	return reg
+}
+
+// setReload sets the reload gauges after a load or reload.
+func (d *daemon) setReload(ok bool) {
+	if ok {
+		d.reloadOK.Set(1)
+		d.reloadTime.SetToCurrentTime()
+	} else {
+		d.reloadOK.Set(0)
+	}
+	d.reloads.Add(1)
 }
 
 // waitForSignals blocks until SIGTERM/SIGINT (exit 0) or a fatal server
@@ -226,12 +249,11 @@ func (d *daemon) reload() error {
 	defer notify(d.logger, sd.SdNotifyReady)
 	err := d.reloadLocked()
 	if err != nil {
-		d.reloadOK.Set(0)
+		d.setReload(false)
 		d.logger.Error("reload refused; keeping the running configuration", zap.Error(err))
 		return err
 	}
-	d.reloadOK.Set(1)
-	d.reloadTime.SetToCurrentTime()
+	d.setReload(true)
 	return nil
 }
 

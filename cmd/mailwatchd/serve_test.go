@@ -100,12 +100,12 @@ func TestGathererServesCachedAndLiveSeries(t *testing.T) {
 		}
 	}
 
-	// The scheduler's part is cached now; the reload gauges are not.
-	d.reloadOK.Set(1)
+	// Every part is cached now; a reload shows in the very next scrape.
+	d.setReload(true)
 	if out := scrape(); !strings.Contains(out, "mailwatch_config_last_reload_successful 1\n") {
 		t.Errorf("reload gauge set, but the next scrape does not show it:\n%s", out)
 	}
-	d.reloadOK.Set(0)
+	d.setReload(false)
 	if out := scrape(); !strings.Contains(out, "mailwatch_config_last_reload_successful 0\n") {
 		t.Errorf("reload gauge reset, but the next scrape does not show it:\n%s", out)
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/logparse"
+	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
 )
 
 // Status of a finding.
@@ -65,11 +66,15 @@ type Host struct {
 	// Dial connects to a local port (net.DialTimeout by default); only
 	// loopback addresses are ever dialled.
 	Dial func(network, addr string, timeout time.Duration) (net.Conn, error)
+	// Inotify tells whether a file source's patterns can be watched
+	// (follow.CheckInotify by default; nil skips the check).
+	Inotify func(patterns []string) (covered bool, err error)
 }
 
 // CurrentHost describes the running process.
 func CurrentHost() Host {
-	h := Host{UID: os.Getuid(), Groups: map[string]bool{}, LookPath: exec.LookPath, Dial: net.DialTimeout}
+	h := Host{UID: os.Getuid(), Groups: map[string]bool{}, LookPath: exec.LookPath, Dial: net.DialTimeout,
+		Inotify: follow.CheckInotify}
 	if u, err := user.Current(); err == nil {
 		h.User = u
 	}
@@ -197,6 +202,9 @@ func logSources(cfg *config.Config, h Host) []Finding {
 		for _, p := range src.Paths {
 			out = append(out, logFile(src.Name, p, h)...)
 		}
+		if h.Inotify != nil {
+			out = append(out, inotifyWatch(src.Name, src.Paths, h))
+		}
 	}
 	if !journalUsed && h.exists("/run/systemd/journal/socket") && !h.exists("/var/log/mail.log") && !h.exists("/usr/sbin/rsyslogd") {
 		out = append(out, Finding{Area: "logs", Status: Fail, What: "no /var/log/mail.log and no rsyslog: on Debian 12 mail is then logged to the journal only, and no journal source is configured",
@@ -238,6 +246,21 @@ func logFile(name, pattern string, h Host) []Finding {
 		}
 	}
 	return out
+}
+
+// inotifyWatch says whether a file source is woken by inotify, or polls.
+func inotifyWatch(name string, patterns []string, h Host) Finding {
+	covered, err := h.Inotify(patterns)
+	switch {
+	case err != nil:
+		return Finding{Area: "logs", Status: Warn,
+			What: fmt.Sprintf("source %s: cannot watch its files with inotify (%s): it polls them, and a line is counted up to 1s late", name, shortErr(err)),
+			Fix:  "raise the limit: sysctl fs.inotify.max_user_watches / fs.inotify.max_user_instances (in /etc/sysctl.d/)"}
+	case !covered:
+		return Finding{Area: "logs", Status: Info,
+			What: fmt.Sprintf("source %s: some of its files or directories cannot be watched with inotify (missing, on a network filesystem, or a pattern in a directory name): changes there are found by polling, up to 1s late", name)}
+	}
+	return Finding{Area: "logs", Status: OK, What: fmt.Sprintf("source %s: its files are watched with inotify", name)}
 }
 
 func journalAccess(name string, h Host) Finding {

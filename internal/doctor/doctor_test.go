@@ -133,3 +133,33 @@ func TestWriteAndExit(t *testing.T) {
 		t.Errorf("exit codes: %d %d %d", Exit(fs), Exit(fs[:1]), Exit(fs[2:]))
 	}
 }
+
+// TestInotify: a file source that cannot use inotify is reported with the
+// sysctl to raise; one that is only partly watched says it polls there.
+func TestInotify(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	cfg := load(t, "global:\n  state_dir: "+t.TempDir()+"\n")
+	h := testHost(root)
+	var asked []string
+	h.Inotify = func(p []string) (bool, error) {
+		asked = p
+		return false, errors.New("inotify_add_watch /var/log/mail.log: no space left on device (fs.inotify.max_user_watches reached)")
+	}
+	got := Audit(cfg, h)
+	f := find(got, "logs", "cannot watch its files with inotify")
+	if f == nil || f.Status != Warn || !strings.Contains(f.Fix, "max_user_watches") || !strings.Contains(f.What, "max_user_watches") {
+		t.Errorf("out of watches: want a warning with the sysctl, got %+v", got)
+	}
+	if len(asked) != 1 || asked[0] != cfg.Logs.Sources[0].Paths[0] {
+		t.Errorf("checked patterns %q, want the source's", asked)
+	}
+	h.Inotify = func([]string) (bool, error) { return false, nil }
+	if f := find(Audit(cfg, h), "logs", "found by polling"); f == nil || f.Status != Info {
+		t.Errorf("partly watched: want an info finding, got %+v", f)
+	}
+	h.Inotify = func([]string) (bool, error) { return true, nil }
+	if f := find(Audit(cfg, h), "logs", "watched with inotify"); f == nil || f.Status != OK {
+		t.Errorf("watched: want an ok finding, got %+v", f)
+	}
+}

@@ -27,8 +27,10 @@ type Config struct {
 	// position) is read from: "end" (default) or "beginning".
 	StartAt string `yaml:"start_at"`
 	// PollInterval is how often files are checked for new lines, rotation
-	// and truncation while they change (default 250ms); while they stand
-	// still the checks slow down to one a second (see idlePollMax).
+	// and truncation while they change (default 250ms) where inotify cannot
+	// watch them; while they stand still the checks slow down to one a
+	// second (see idlePollMax). With inotify, events trigger the checks and
+	// a safety check runs every 10s (follow/watch.go).
 	PollInterval confval.Duration `yaml:"poll_interval"`
 	// StateSaveInterval is how often positions and counters are written to
 	// the state directory (default 10s); they are also written on shutdown.

@@ -38,6 +38,7 @@ type counters struct {
 	flow      flowCounters
 
 	stateSaveFailures atomic.Uint64
+	gen               atomic.Uint64 // moves at every change the scrape key must see (scrapekey.go)
 
 	mu        sync.Mutex
 	rules     map[string]*atomic.Uint64
@@ -524,6 +525,7 @@ func (s *sink) Flush() {
 	}
 	s.actionMask = 0
 	s.lines, s.malformed, s.sawEntry, s.last, s.rs = 0, 0, false, maillog.Entry{}, nil
+	s.counters.gen.Add(1)
 }
 
 // LastLine raises the last-line timestamp to the time written in b, a line
@@ -535,6 +537,7 @@ func (s *sink) LastLine(b []byte) {
 	}
 	if t, ok := e.Time(s.now(), s.loc); ok {
 		s.src.raiseLastLine(t)
+		s.counters.gen.Add(1)
 	}
 }
 

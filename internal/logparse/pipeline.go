@@ -196,6 +196,7 @@ func (p *Pipeline) Apply(cfg Config) error {
 		}
 	}
 	p.counters.retainSources(keep)
+	p.counters.gen.Add(1) // rules and sources changed (ScrapeKey)
 	p.logger.Info("log pipeline reconfigured", zap.Int("sources", len(cfg.Sources)), zap.Int("rules", len(cfg.Rules)))
 	return nil
 }
@@ -221,6 +222,7 @@ func (p *Pipeline) startLocked(sc *SourceConfig) {
 		Stats:      &ctr.Stats,
 		Checkpoint: p.ckpt.RLocker(),
 		Clock:      p.clock,
+		Watch:      follow.NewInotify,
 	}
 	var src follow.Follower
 	if sc.Type == SourceJournal {

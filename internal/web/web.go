@@ -28,6 +28,8 @@ import (
 
 // Options wire the handler to the rest of the daemon.
 type Options struct {
+	// Gatherer is what /metrics serves. A VersionedGatherer's responses
+	// are encoded once per version (metrics.go).
 	Gatherer prometheus.Gatherer
 	// Statuses lists the collectors for the status page.
 	Statuses func() []scheduler.Status
@@ -48,11 +50,15 @@ type Options struct {
 // NewHandler builds the mux.
 func NewHandler(o Options) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", queueScrapes(promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
+	var metrics http.Handler = promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 		Timeout:       10 * time.Second, // a backstop: snapshots make scrapes O(series)
 		ErrorLog:      zap.NewStdLog(o.Logger),
-	}), maxScrapesInFlight, scrapeQueueWait))
+	})
+	if vg, ok := o.Gatherer.(VersionedGatherer); ok {
+		metrics = newCachedMetrics(vg, metrics)
+	}
+	mux.Handle("/metrics", queueScrapes(metrics, maxScrapesInFlight, scrapeQueueWait))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "mailwatchd is healthy.")
 	})

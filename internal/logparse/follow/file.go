@@ -23,14 +23,16 @@ import (
 	"go.uber.org/zap"
 )
 
-// The file follower polls: every poll interval (slowing down while nothing
-// is written, see idlePollMax) it stats each followed file by descriptor
-// and by name and reads what was added. Polling costs a few
-// syscalls per file and interval whatever the write rate, and reads in
+// The file follower polls: at each poll it stats each followed file by
+// descriptor and by name and reads what was added. An inotify event wakes it
+// for a poll at once (watch.go); without inotify it polls every poll
+// interval, slowing down while nothing is written (see idlePollMax). A poll
+// costs a few syscalls per file whatever the write rate, and reads in
 // 256 KiB chunks, so catching up runs at parsing speed (nxadm/tail, measured
 // here, costs two lseeks and a channel hand-off per line and caps near
-// 190 k lines/s); inotify would add a kernel resource per watch and its own
-// rotation corner cases. A file is identified by device, inode and a
+// 190 k lines/s). Events only say when to look, never what happened, so
+// every rotation case below is found by the poll, in whatever order and
+// number the events came. A file is identified by device, inode and a
 // fingerprint of its first bytes (up to fpMax):
 //
 //   - size below the read position, or first bytes changed: truncated
@@ -122,6 +124,9 @@ type fileSource struct {
 	lastGlob time.Time
 	globbed  []string
 	warned   map[string]string // path -> last error logged, to log each problem once
+
+	newWatcher WatchFunc  // Env.Watch
+	watch      watchState // watch.go
 }
 
 // NewFile returns a follower of the files opt names, resuming from saved
@@ -137,7 +142,7 @@ func newFileSource(opt FileOptions, env Env, saved *State) *fileSource {
 		logger: env.Logger,
 		lr:     newLineReader(), scratch: make([]byte, fpMax), live: map[string]*tailer{},
 		resume: map[string][]FilePos{}, warned: map[string]string{}, fresh: map[string]bool{},
-		startAtEnd: opt.StartAtEnd,
+		startAtEnd: opt.StartAtEnd, newWatcher: env.Watch,
 	}
 	for _, pat := range opt.Patterns {
 		s.fresh[pat] = true
@@ -171,11 +176,16 @@ const idlePollMax = time.Second
 // Run follows the files until ctx is done.
 func (s *fileSource) Run(ctx context.Context) {
 	defer s.closeAll()
+	s.startWatch(s.newWatcher)
+	defer s.stopWatch()
 	s.start(ctx)
-	delay := s.poll
-	for s.clock.Wait(ctx, delay) {
+	if s.syncWatch() {
+		s.pollAndWatch(ctx)
+	}
+	delay := s.nextDelay(s.poll, true)
+	for s.wait(ctx, delay) {
 		before := s.progress()
-		s.pollOnce(ctx)
+		s.pollAndWatch(ctx)
 		delay = s.nextDelay(delay, before != s.progress())
 	}
 }
@@ -198,6 +208,9 @@ func (s *fileSource) progress() [3]int64 {
 // found something or while rotated files drain (rotate_wait is timed by
 // the polls), else twice the last delay up to idlePollMax.
 func (s *fileSource) nextDelay(last time.Duration, moved bool) time.Duration {
+	if d, ok := s.watchedDelay(); ok {
+		return d
+	}
 	if moved || len(s.draining) > 0 {
 		return s.poll
 	}

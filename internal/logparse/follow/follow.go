@@ -105,6 +105,10 @@ type Env struct {
 	// the pipeline's sync.RWMutex).
 	Checkpoint sync.Locker
 	Clock      Clock
+	// Watch, if set, creates the watcher that wakes a file source when its
+	// files change (NewInotify); nil, or a Clock that is not a WakeClock,
+	// keeps the source polling (watch.go).
+	Watch WatchFunc
 }
 
 // A Follower reads one source until its context ends.

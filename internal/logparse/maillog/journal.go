@@ -31,8 +31,20 @@ var errNoMessage = errors.New("journal entry without MESSAGE")
 
 // Decode returns the entry of one JSON line and its cursor. A line that is
 // not JSON, or has no MESSAGE, is an error; the cursor is returned when
-// the record has one. The entry's slices are valid until the next call.
+// the record has one. The entry's slices are valid until the next call,
+// and no longer than line.
 func (d *JournalDecoder) Decode(line []byte) (Entry, string, error) {
+	if e, cursor, ok := decodeFast(line); ok { // journalfast.go
+		if e.Message == nil {
+			return Entry{}, cursor, errNoMessage
+		}
+		return e, cursor, nil
+	}
+	return d.decodeJSON(line)
+}
+
+// decodeJSON is Decode with encoding/json, for every line.
+func (d *JournalDecoder) decodeJSON(line []byte) (Entry, string, error) {
 	d.rec = journalRecord{}
 	if err := json.Unmarshal(line, &d.rec); err != nil {
 		return Entry{}, "", err

@@ -1,0 +1,400 @@
+// Copyright 2026 The mailwatchd Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package follow
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/sys/unix"
+)
+
+// These tests run a file source's Run loop with a fake Watcher and a fake
+// WakeClock: the test decides when an event wakes the source and when its
+// timer fires, so they can deliver events late, early, merged into one, or
+// not at all, and check that every line is read exactly once all the same.
+// No test waits on real time.
+
+// fakeWatcher is a Watcher the test drives.
+type fakeWatcher struct {
+	wake    chan struct{}
+	fail    error // returned by Watch
+	cover   bool
+	onWatch func() // runs in each Watch, before it returns
+
+	mu    sync.Mutex
+	files []string
+	dirs  map[string][]string
+	calls int
+}
+
+func (w *fakeWatcher) Watch(files []string, dirs map[string][]string) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.files, w.dirs = slices.Clone(files), dirs
+	w.calls++
+	if w.onWatch != nil {
+		w.onWatch()
+	}
+	return w.cover, w.fail
+}
+func (w *fakeWatcher) Wake() <-chan struct{} { return w.wake }
+func (w *fakeWatcher) Close() error          { return nil }
+
+// fakeClock is a WakeClock whose waits report their delay and return when
+// the test fires the timer or the watcher wakes. Its time moves only when
+// the test advances it.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits chan time.Duration // every wait's delay
+	fire  chan struct{}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func (c *fakeClock) Wait(ctx context.Context, d time.Duration) bool {
+	_, ok := c.WaitWake(ctx, d, nil)
+	return ok
+}
+
+func (c *fakeClock) WaitWake(ctx context.Context, d time.Duration, wake <-chan struct{}) (woke, ok bool) {
+	select {
+	case c.waits <- d:
+	case <-ctx.Done():
+		return false, false
+	}
+	select {
+	case <-c.fire:
+		return false, true
+	case <-wake:
+		return true, true
+	case <-ctx.Done():
+		return false, false
+	}
+}
+
+type watchCase struct {
+	t      *testing.T
+	sink   *recSink
+	clock  *fakeClock
+	w      *fakeWatcher
+	logs   *observer.ObservedLogs
+	cancel context.CancelFunc
+	done   chan struct{}
+	delay  time.Duration // the delay of the wait the source is in
+}
+
+// startWatchCase runs a source of path (read from its start) until the
+// test ends, and returns once it waits after its first poll.
+func startWatchCase(t *testing.T, path string, w *fakeWatcher) *watchCase {
+	t.Helper()
+	core, logs := observer.New(zap.InfoLevel)
+	lock := &heldLock{}
+	c := &watchCase{t: t, sink: &recSink{t: t, lock: lock}, w: w, logs: logs, done: make(chan struct{}),
+		clock: &fakeClock{now: time.Unix(1_800_000_000, 0), waits: make(chan time.Duration), fire: make(chan struct{})}}
+	env := Env{Logger: zap.New(core), Sink: c.sink, Stats: &Stats{}, Checkpoint: lock, Clock: c.clock,
+		Watch: func() (Watcher, error) { return w, nil }}
+	src := newFileSource(FileOptions{Patterns: []string{path}, PollInterval: 250 * time.Millisecond,
+		RotateWait: time.Second}, env, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go func() {
+		defer close(c.done)
+		src.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-c.done })
+	c.delay = c.nextWait()
+	return c
+}
+
+// nextWait returns the delay of the source's next wait.
+func (c *watchCase) nextWait() time.Duration {
+	c.t.Helper()
+	select {
+	case d := <-c.clock.waits:
+		return d
+	case <-time.After(10 * time.Second): // patience, not a timing assertion
+		c.t.Fatal("the source does not wait again")
+		return 0
+	}
+}
+
+// event wakes the source (after eventGap, so that no gap wait comes in
+// between) and returns when it waits again.
+func (c *watchCase) event() {
+	c.t.Helper()
+	c.clock.advance(eventGap)
+	c.w.wake <- struct{}{}
+	c.delay = c.nextWait()
+}
+
+// timer lets the source's timer fire and returns when it waits again.
+func (c *watchCase) timer() {
+	c.t.Helper()
+	c.clock.advance(c.delay)
+	c.clock.fire <- struct{}{}
+	c.delay = c.nextWait()
+}
+
+func (c *watchCase) want(what string, lines ...string) {
+	c.t.Helper()
+	got := c.sink.take()
+	if !slices.Equal(got, lines) {
+		c.t.Errorf("%s: lines %q, want %q", what, got, lines)
+	}
+}
+
+func (c *watchCase) wantDelay(what string, d time.Duration) {
+	c.t.Helper()
+	if c.delay != d {
+		c.t.Errorf("%s: next poll in %v, want %v", what, c.delay, d)
+	}
+}
+
+func newFakeWatcher() *fakeWatcher { return &fakeWatcher{wake: make(chan struct{}, 1), cover: true} }
+
+// One event for many changes: lines appended, the file renamed away and
+// written to through the old descriptor, a new file created and written:
+// one wake-up reads all of it, in order, once; then the rotated file is
+// polled at the poll interval while it drains, and the watcher is given the
+// new file.
+func TestWatchCoalescedEvents(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	write(t, path, "a\n")
+	w := newFakeWatcher()
+	c := startWatchCase(t, path, w)
+	c.want("start", "a")
+	c.wantDelay("idle, watched", safetyPoll)
+	if w.calls != 1 || !slices.Equal(w.files, []string{path}) || !slices.Equal(w.dirs[dir], []string{"mail.log"}) {
+		t.Errorf("watching files %q, dirs %q after %d calls; want the file and its directory once", w.files, w.dirs, w.calls)
+	}
+
+	old, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	write(t, path, "b\n")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.WriteString("c\n"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, "d\n")
+	c.event()
+	c.want("one event for four changes", "b", "c", "d")
+	c.wantDelay("draining", 250*time.Millisecond)
+	if w.calls != 2 {
+		t.Errorf("Watch called %d times, want once more for the new file", w.calls)
+	}
+
+	if _, err := old.WriteString("e\n"); err != nil { // no event: the old file is not watched
+		t.Fatal(err)
+	}
+	c.timer()
+	c.want("the draining file, by the timer", "e")
+	c.clock.advance(time.Second) // past rotate_wait
+	c.timer()
+	c.wantDelay("drained", safetyPoll)
+	c.want("after draining")
+}
+
+// Events out of step with the changes: a wake-up that comes before its
+// change (the poll finds nothing), late events for changes already read
+// (nothing is read twice), and a change whose event never comes (the
+// safety poll finds it).
+func TestWatchEventsOutOfStep(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	write(t, path, "a\n")
+	w := newFakeWatcher()
+	c := startWatchCase(t, path, w)
+	c.want("start", "a")
+
+	c.event() // early: its change is not there yet
+	c.want("early event")
+	write(t, path, "b\n")
+	write(t, path, "c\n")
+	c.event()
+	c.want("an event", "b", "c")
+	c.event() // late: for what was read already
+	c.event()
+	c.want("late events")
+	c.wantDelay("idle", safetyPoll)
+
+	// Truncated and rewritten, no event at all.
+	if err := os.WriteFile(path, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.timer()
+	c.want("the safety poll", "x")
+}
+
+// What the watcher does not cover (here: it says so) is polled as without
+// a watcher, backing off to idlePollMax; events still wake the source.
+func TestWatchNotCovered(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	w := newFakeWatcher()
+	w.cover = false
+	c := startWatchCase(t, path, w)
+	c.wantDelay("first", 250*time.Millisecond)
+	for _, want := range []time.Duration{500 * time.Millisecond, time.Second, time.Second} {
+		c.timer()
+		c.wantDelay("backing off", want)
+	}
+	write(t, path, "a\n")
+	c.event()
+	c.want("an event", "a")
+	c.wantDelay("after new lines", 250*time.Millisecond)
+}
+
+// A watcher that fails (out of watches) is dropped, once, with a warning;
+// the source polls as before.
+func TestWatchFailsFallsBackToPolling(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	write(t, path, "a\n")
+	w := newFakeWatcher()
+	w.fail = errors.New("inotify_add_watch: no space left on device")
+	c := startWatchCase(t, path, w)
+	c.want("start", "a")
+	c.wantDelay("polling", 250*time.Millisecond)
+	c.timer()
+	c.wantDelay("backing off", 500*time.Millisecond)
+	write(t, path, "b\n")
+	c.timer()
+	c.want("polled", "b")
+	if n := c.logs.FilterMessageSnippet("polling them instead").Len(); n != 1 {
+		t.Errorf("%d warnings about polling, want 1", n)
+	}
+	if w.calls != 1 {
+		t.Errorf("Watch called %d times after it failed, want 1", w.calls)
+	}
+}
+
+// The kernel's watcher: a write to a watched file, and a file of a pattern
+// created in a watched directory, wake it; relevant ignores the entries of
+// the directory that no pattern names.
+func TestInotify(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	write(t, path, "a\n")
+	w, err := NewInotify()
+	if err != nil {
+		t.Skipf("no inotify here: %v", err)
+	}
+	defer w.Close()
+	covered, err := w.Watch([]string{path}, map[string][]string{dir: {"mail.log", "mail-*.log"}})
+	if err != nil || !covered {
+		t.Fatalf("Watch: covered %v, %v", covered, err)
+	}
+	wakeUp := func(what string) {
+		t.Helper()
+		select {
+		case <-w.Wake():
+		case <-time.After(10 * time.Second): // patience, not a timing assertion
+			t.Fatalf("no wake-up after %s", what)
+		}
+	}
+	write(t, path, "b\n")
+	wakeUp("a write")
+	write(t, filepath.Join(dir, "mail-2.log"), "c\n")
+	wakeUp("a new file of a pattern")
+
+	// Missing directory: not covered, no error.
+	covered, err = w.Watch([]string{path}, map[string][]string{filepath.Join(dir, "nope"): {"x"}})
+	if err != nil || covered {
+		t.Errorf("missing directory: covered %v, %v; want false, nil", covered, err)
+	}
+
+	in := w.(*inotify)
+	in.mu.Lock()
+	var dirWd int32
+	for wd, iw := range in.wds {
+		if iw.dir {
+			dirWd = wd
+		}
+	}
+	in.mu.Unlock()
+	if dirWd != 0 {
+		t.Fatal("a watch on the missing directory")
+	}
+	in.mu.Lock()
+	in.wds[-7] = &inotifyWatch{dir: true, names: []string{"mail.log"}}
+	in.mu.Unlock()
+	for _, tc := range []struct {
+		name string
+		mask uint32
+		want bool
+	}{
+		{"mail.log", unix.IN_CREATE, true},
+		{"auth.log", unix.IN_CREATE, false},
+		{"mail.log.1", unix.IN_MOVED_TO, false},
+		{"auth.log", unix.IN_Q_OVERFLOW, true},
+		{"", unix.IN_MOVE_SELF, true},
+	} {
+		buf := inotifyEvent(-7, tc.mask, tc.name)
+		if got := in.relevant(buf); got != tc.want {
+			t.Errorf("event %#x on %q: relevant %v, want %v", tc.mask, tc.name, got, tc.want)
+		}
+	}
+	if in.relevant(inotifyEvent(-8, unix.IN_MODIFY, "")) {
+		t.Error("an event of a removed watch is relevant")
+	}
+}
+
+// inotifyEvent encodes one event as the kernel does (name NUL-padded).
+func inotifyEvent(wd int32, mask uint32, name string) []byte {
+	n := 0
+	if name != "" {
+		n = (len(name) + 1 + 15) &^ 15
+	}
+	b := make([]byte, unix.SizeofInotifyEvent+n)
+	ev := unix.InotifyEvent{Wd: wd, Mask: mask, Len: uint32(n)} //nolint:gosec // small
+	copy(b, (*[unix.SizeofInotifyEvent]byte)(unsafe.Pointer(&ev))[:])
+	copy(b[unix.SizeofInotifyEvent:], name)
+	return b
+}
+
+// Lines written to a new file after the poll that found it and before its
+// watch existed send no event: the source polls again once the watched set
+// changed, and reads them without waiting for the safety poll.
+func TestWatchWriteBeforeWatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	write(t, path, "a\n")
+	w := newFakeWatcher()
+	w.onWatch = func() { write(t, path, "written while the watch was set up\n") }
+	c := startWatchCase(t, path, w)
+	c.want("start", "a", "written while the watch was set up")
+
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, "b\n")
+	c.event()
+	c.want("rotated", "b", "written while the watch was set up")
+	if w.calls != 2 {
+		t.Errorf("Watch called %d times, want 2", w.calls)
+	}
+}
