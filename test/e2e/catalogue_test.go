@@ -25,6 +25,7 @@ const core = "(core)"
 // (first match wins). "logs" is the log pipeline, which runs with its default sources.
 var catalogueOwners = []struct{ prefix, owner string }{
 	{"mailwatch_build_info", core},
+	{"mailwatch_host_info", core},
 	{"mailwatch_config_", core},
 	{"mailwatch_collector_", core},
 	{"mailwatch_service_", "service"},

@@ -178,7 +178,8 @@ func TestDebianPackageInstall(t *testing.T) {
 	// Remove: the conffile stays, everything else of the package goes.
 	run(t, "dpkg", "-r", "mailwatchd")
 	for _, f := range files {
-		fi, err := os.Lstat(f)
+		// dpkg -L lists the directories too; /lib is a symlink to usr/lib on Debian 12.
+		fi, err := os.Stat(f)
 		if err != nil || fi.IsDir() {
 			continue
 		}
