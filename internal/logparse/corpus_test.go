@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of the corpus 
 // rsyslog, journald) and anonymised, plus hand-written ClamAV, amavis,
 // Rspamd and rarer Postfix lines, and broken input. Each FILE.log has a
 // FILE.golden: the non-zero series a replay exports (of the delivery delay
-// histogram only _sum and _count: TestDeliveryDelayBuckets checks the
+// histograms only _sum and _count: TestDeliveryDelayBuckets checks the
 // buckets), then the unmatched shapes. Run with -update after a deliberate
 // rule change and review the diff.
 func TestCorpus(t *testing.T) {
@@ -79,7 +79,8 @@ func replayGolden(t *testing.T, path string) string {
 	for sc.Scan() {
 		l := sc.Text()
 		if !strings.HasPrefix(l, "#") && !strings.HasSuffix(l, " 0") &&
-			!strings.HasPrefix(l, "mailwatch_postfix_delivery_delay_seconds_bucket{") {
+			!strings.HasPrefix(l, "mailwatch_postfix_delivery_delay_seconds_bucket{") &&
+			!strings.HasPrefix(l, "mailwatch_postfix_provider_delivery_delay_seconds_bucket{") {
 			out.WriteString(l + "\n")
 		}
 	}

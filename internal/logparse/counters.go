@@ -6,6 +6,7 @@ package logparse
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -369,7 +370,7 @@ func (c *counters) restore(st counterState) {
 		v.Store(st.Rules[name])
 	}
 	for name, pc := range c.providers {
-		pc.restore(st.Providers[name])
+		pc.restore(st.Providers[name], slices.Equal(st.DelayBounds, delayBuckets[:]))
 	}
 	for name, sc := range c.services {
 		sc.restore(st.Services[name])

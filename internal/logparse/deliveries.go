@@ -70,7 +70,8 @@ type deliveryCounters struct {
 // providerCounters are one provider's series.
 type providerCounters struct {
 	deliveries [maillog.NumStatuses][maillog.NumDeliveryReasons]atomic.Uint64
-	lastSent   atomic.Uint64 // math.Float64bits of Unix seconds; 0 = none yet
+	sentDelay  delayHistogram // delay= of the status=sent lines
+	lastSent   atomic.Uint64  // math.Float64bits of Unix seconds; 0 = none yet
 }
 
 // raiseLastSent sets the last-sent timestamp to t unless it is newer.
@@ -97,13 +98,17 @@ func (c *deliveryCounters) record(providers []*providerCounters, d *maillog.Deli
 		}
 	}
 	if d.Status != maillog.StatusExpired && int(d.Provider) < len(providers) {
-		providers[d.Provider].deliveries[d.Status][d.Reason].Add(1)
+		p := providers[d.Provider]
+		p.deliveries[d.Status][d.Reason].Add(1)
+		if d.Status == maillog.StatusSent && d.HasDelay {
+			p.sentDelay.observe(d.Delay)
+		}
 	}
 }
 
 // deliveryDescs are the descriptors of the delivery metrics.
 type deliveryDescs struct {
-	delay, stages, deliveries, providerDeliveries, providerLastSent *prometheus.Desc
+	delay, stages, deliveries, providerDeliveries, providerLastSent, providerDelay *prometheus.Desc
 }
 
 func newDeliveryDescs(d func(sub, name, help string, labels ...string) *prometheus.Desc) deliveryDescs {
@@ -118,11 +123,13 @@ func newDeliveryDescs(d func(sub, name, help string, labels ...string) *promethe
 			"provider", "status", "reason"),
 		providerLastSent: d("postfix", "provider_last_sent_timestamp_seconds", "Time written in the last status=sent line of the mailbox provider, in Unix seconds; absent before the first.",
 			"provider"),
+		providerDelay: d("postfix", "provider_delivery_delay_seconds", "Postfix delivery delays (delay=) of the status=sent lines, by mailbox provider (logs.providers); the same buckets as mailwatch_postfix_delivery_delay_seconds. A provider appears once it was delivered to.",
+			"provider"),
 	}
 }
 
 func (d *deliveryDescs) list() []*prometheus.Desc {
-	return []*prometheus.Desc{d.delay, d.stages, d.deliveries, d.providerDeliveries, d.providerLastSent}
+	return []*prometheus.Desc{d.delay, d.stages, d.deliveries, d.providerDeliveries, d.providerLastSent, d.providerDelay}
 }
 
 func usToSeconds(us uint64) float64 { return float64(us) / 1e6 }
@@ -142,28 +149,34 @@ func (c *deliveryCounters) collect(d *deliveryDescs, ch chan<- prometheus.Metric
 			}
 		}
 		for _, s := range histogramStatuses {
-			h := &c.delay[t][s]
-			var counts [len(delayBuckets) + 1]uint64
-			var total uint64
-			for i := range counts {
-				counts[i] = h.buckets[i].Load()
-				total += counts[i]
-			}
-			if total == 0 {
-				continue
-			}
-			cum := make(map[float64]uint64, len(delayBuckets))
-			var run uint64
-			for i, ub := range delayBuckets {
-				run += counts[i]
-				cum[ub] = run
-			}
-			ch <- prometheus.MustNewConstHistogram(d.delay, total, usToSeconds(h.sumUS.Load()), cum, t.String(), s.String())
+			c.delay[t][s].collect(d.delay, ch, t.String(), s.String())
 		}
 	}
 }
 
+// collect sends the histogram as one series with the given label values,
+// unless nothing was observed.
+func (h *delayHistogram) collect(desc *prometheus.Desc, ch chan<- prometheus.Metric, labels ...string) {
+	var counts [len(delayBuckets) + 1]uint64
+	var total uint64
+	for i := range counts {
+		counts[i] = h.buckets[i].Load()
+		total += counts[i]
+	}
+	if total == 0 {
+		return
+	}
+	cum := make(map[float64]uint64, len(delayBuckets))
+	var run uint64
+	for i, ub := range delayBuckets {
+		run += counts[i]
+		cum[ub] = run
+	}
+	ch <- prometheus.MustNewConstHistogram(desc, total, usToSeconds(h.sumUS.Load()), cum, labels...)
+}
+
 func (p *providerCounters) collect(d *deliveryDescs, name string, ch chan<- prometheus.Metric) {
+	p.sentDelay.collect(d.providerDelay, ch, name)
 	for s := maillog.StatusNone + 1; s < maillog.NumStatuses; s++ {
 		for r := range maillog.NumDeliveryReasons {
 			if v := p.deliveries[s][r].Load(); v != 0 {
@@ -190,6 +203,7 @@ type histogramState struct {
 type providerState struct {
 	Deliveries map[string]uint64 `json:"deliveries,omitempty"` // "status/reason"
 	LastSent   float64           `json:"last_sent_timestamp,omitempty"`
+	SentDelay  *histogramState   `json:"sent_delay,omitempty"` // in counterState.DelayBounds
 }
 
 func (c *deliveryCounters) snapshot(st *counterState) {
@@ -207,14 +221,7 @@ func (c *deliveryCounters) snapshot(st *counterState) {
 			}
 		}
 		for _, s := range histogramStatuses {
-			h := &c.delay[t][s]
-			hs := histogramState{Buckets: make([]uint64, len(delayBuckets)+1), SumUS: h.sumUS.Load()}
-			var total uint64
-			for i := range hs.Buckets {
-				hs.Buckets[i] = h.buckets[i].Load()
-				total += hs.Buckets[i]
-			}
-			if total != 0 || hs.SumUS != 0 {
+			if hs, ok := c.delay[t][s].snapshot(); ok {
 				st.Delay[t.String()+"/"+s.String()] = hs
 			}
 		}
@@ -235,25 +242,44 @@ func (c *deliveryCounters) restore(st *counterState) {
 			}
 		}
 		for _, s := range histogramStatuses {
-			h := &c.delay[t][s]
 			hs, ok := st.Delay[t.String()+"/"+s.String()]
-			if !ok || !sameBounds || len(hs.Buckets) != len(delayBuckets)+1 {
-				hs = histogramState{}
-			}
-			for i := range h.buckets {
-				var v uint64
-				if i < len(hs.Buckets) {
-					v = hs.Buckets[i]
-				}
-				h.buckets[i].Store(v)
-			}
-			h.sumUS.Store(hs.SumUS)
+			c.delay[t][s].restore(hs, ok && sameBounds)
 		}
 	}
 }
 
+// snapshot is the persisted form of the histogram; false when it is empty.
+func (h *delayHistogram) snapshot() (histogramState, bool) {
+	hs := histogramState{Buckets: make([]uint64, len(delayBuckets)+1), SumUS: h.sumUS.Load()}
+	var total uint64
+	for i := range hs.Buckets {
+		hs.Buckets[i] = h.buckets[i].Load()
+		total += hs.Buckets[i]
+	}
+	return hs, total != 0 || hs.SumUS != 0
+}
+
+// restore loads a persisted histogram; one saved with other bounds (use
+// false), or with another bucket count, is dropped: a counter reset.
+func (h *delayHistogram) restore(hs histogramState, use bool) {
+	if !use || len(hs.Buckets) != len(delayBuckets)+1 {
+		hs = histogramState{}
+	}
+	for i := range h.buckets {
+		var v uint64
+		if i < len(hs.Buckets) {
+			v = hs.Buckets[i]
+		}
+		h.buckets[i].Store(v)
+	}
+	h.sumUS.Store(hs.SumUS)
+}
+
 func (p *providerCounters) snapshot() providerState {
 	ps := providerState{Deliveries: map[string]uint64{}, LastSent: math.Float64frombits(p.lastSent.Load())}
+	if hs, ok := p.sentDelay.snapshot(); ok {
+		ps.SentDelay = &hs
+	}
 	for s := maillog.StatusNone + 1; s < maillog.NumStatuses; s++ {
 		for r := range maillog.NumDeliveryReasons {
 			putNonZero(ps.Deliveries, s.String()+"/"+r.String(), p.deliveries[s][r].Load())
@@ -262,7 +288,12 @@ func (p *providerCounters) snapshot() providerState {
 	return ps
 }
 
-func (p *providerCounters) restore(ps providerState) {
+func (p *providerCounters) restore(ps providerState, sameBounds bool) {
+	var hs histogramState
+	if ps.SentDelay != nil {
+		hs = *ps.SentDelay
+	}
+	p.sentDelay.restore(hs, ps.SentDelay != nil && sameBounds)
 	for s := maillog.StatusNone + 1; s < maillog.NumStatuses; s++ {
 		for r := range maillog.NumDeliveryReasons {
 			p.deliveries[s][r].Store(ps.Deliveries[s.String()+"/"+r.String()])

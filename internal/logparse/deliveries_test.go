@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -344,7 +345,9 @@ func TestDeliveryStateSurvivesRestart(t *testing.T) {
 	if c.Deliveries["smtp/sent/none"] != 1 || c.Deliveries["smtp/deferred/reputation"] != 1 ||
 		c.Delay["smtp/sent"].SumUS != 1_500_000 || c.Providers["google"].Deliveries["sent/none"] != 1 ||
 		c.Providers["microsoft"].Deliveries["deferred/reputation"] != 1 || c.Providers["google"].LastSent == 0 ||
-		c.DelayStagesUS["before_queue_manager"] != 200_000 || len(c.DelayBounds) != len(delayBuckets) {
+		c.DelayStagesUS["before_queue_manager"] != 200_000 || len(c.DelayBounds) != len(delayBuckets) ||
+		c.Providers["google"].SentDelay == nil || c.Providers["google"].SentDelay.SumUS != 1_500_000 ||
+		c.Providers["microsoft"].SentDelay != nil {
 		t.Fatalf("state %s", b)
 	}
 
@@ -365,6 +368,19 @@ func TestDeliveryStateSurvivesRestart(t *testing.T) {
 	}
 	if got := sumBy(mfs["mailwatch_postfix_deliveries_total"], "status"); got["sent"] != 2 || got["deferred"] != 1 {
 		t.Errorf("deliveries after restart: %v", got)
+	}
+	// The provider's sent delays: both gmail lines, kept across the restart;
+	// the deferred Microsoft line is no observation.
+	var providers []string
+	for _, m := range mfs["mailwatch_postfix_provider_delivery_delay_seconds"].GetMetric() {
+		l, hist := labelsOf(m), m.GetHistogram()
+		providers = append(providers, l["provider"])
+		if l["provider"] == "google" && (hist.GetSampleCount() != 2 || hist.GetSampleSum() != 700001.5) {
+			t.Errorf("google's delay histogram after restart: %v", hist)
+		}
+	}
+	if !slices.Equal(providers, []string{"google"}) {
+		t.Errorf("provider delay histograms for %v, want google only", providers)
 	}
 	if got := sumBy(mfs["mailwatch_postfix_provider_deliveries_total"], "provider"); got["google"] != 2 || got["microsoft"] != 1 {
 		t.Errorf("provider deliveries after restart: %v", got)

@@ -74,6 +74,7 @@ var catalogueLazy = map[string]bool{
 	"mailwatch_postfix_delivery_delay_stage_seconds_total":   true,
 	"mailwatch_postfix_deliveries_total":                     true,
 	"mailwatch_postfix_provider_deliveries_total":            true,
+	"mailwatch_postfix_provider_delivery_delay_seconds":      true,
 	"mailwatch_postfix_provider_last_sent_timestamp_seconds": true,
 	"mailwatch_log_last_event_timestamp_seconds":             true,
 	"mailwatch_postfix_last_action_timestamp_seconds":        true,

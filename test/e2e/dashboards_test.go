@@ -45,7 +45,8 @@ var dashboardNoData = map[string]string{
 // count (a series per combination seen): a burst read at once shows in Prometheus as a series
 // that starts at N, whose rate() is 0, not as a rate. They must have data; their rate may be 0.
 var dashboardStepNotRate = map[string]string{
-	"mailwatchd-host/Deliveries not sent, per minute by reason/A": "mailwatch_postfix_deliveries_total has a series per (transport, status, reason) seen, none at 0 before",
+	"mailwatchd-host/Deliveries not sent, per minute by reason/A":               "mailwatch_postfix_deliveries_total has a series per (transport, status, reason) seen, none at 0 before",
+	"mailwatchd-host/Delivery delay to each provider (sent), 95th percentile/A": "mailwatch_postfix_provider_delivery_delay_seconds has a series per provider delivered to, none before",
 }
 
 // dashboardRateWindow stands for Grafana's $__rate_interval: at the harness's 1 s scrape

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"sort"
@@ -288,6 +289,7 @@ func TestProviderDeliveriesMatchLog(t *testing.T) {
 	mfs := replayFamilies(t, env, data)
 	type key struct{ provider, status, reason string }
 	want := map[key]int{}
+	sentN, sentSum := map[string]int{}, map[string]float64{} // per provider: the sent lines and their delay= sum
 	for _, l := range strings.Split(string(data), "\n") {
 		m := deliveryRe.FindStringSubmatch(l)
 		if m == nil {
@@ -307,6 +309,35 @@ func TestProviderDeliveriesMatchLog(t *testing.T) {
 			continue
 		}
 		want[key{p, m[3], reason}]++
+		if m[3] == "sent" {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sentN[p]++
+			sentSum[p] += v
+		}
+	}
+	// The sent lines' delays per provider: the histogram's _count and _sum.
+	for _, m := range mfs["mailwatch_postfix_provider_delivery_delay_seconds"].GetMetric() {
+		p := ""
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "provider" {
+				p = lp.GetValue()
+			}
+		}
+		if p == "other" {
+			continue
+		}
+		n, sum := m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+		t.Logf("%-9s sent delays: log %d lines, %.3f s; mailwatchd %d, %.3f s", p, sentN[p], sentSum[p], n, sum)
+		if int(n) != sentN[p] || math.Abs(sum-sentSum[p]) > 1e-6 {
+			t.Errorf("%s: delay histogram count %d sum %v, log %d lines summing %v", p, n, sum, sentN[p], sentSum[p])
+		}
+		delete(sentN, p)
+	}
+	for p, n := range sentN {
+		t.Errorf("%s: %d sent lines in the log, no delay histogram", p, n)
 	}
 	got := map[key]int{}
 	for _, s := range Samples(mfs, "mailwatch_postfix_provider_deliveries_total") {
