@@ -26,9 +26,10 @@
 //
 // Permissions: /proc/PID/stat and cmdline are world-readable (unless /proc
 // is mounted with hidepid). postconf needs read access to main.cf and
-// master.cf (world-readable on Debian). doveconf reads every configuration
-// file, including the ssl_key file it names: unprivileged, it fails when
-// that file is root's (doctor says so). With several Postfix instances, the
+// master.cf (world-readable on Debian). doveconf reads dovecot.conf and
+// every file it includes (not the ssl_key file): unprivileged, it fails when
+// an included file is not readable, such as Debian's root:dovecot 0640
+// dovecot-sql.conf.ext (doctor says so). With several Postfix instances, the
 // master of each is told by its pidfile or its working directory, both
 // root's: unprivileged, only a single instance can be attributed.
 package saturation

@@ -139,8 +139,8 @@ type dovecotReader struct {
 	procs    procTable
 }
 
-// read runs doveconf (it reads every file of the configuration, and the
-// ssl_key files: an unprivileged user needs read access to them) and counts
+// read runs doveconf (it reads dovecot.conf and every file included: an
+// unprivileged user needs read access to them) and counts
 // the children of Dovecot's master process per service.
 func (r *dovecotReader) read(ctx context.Context, all []proc) dcResult {
 	out, err := collectors.Command{
