@@ -26,6 +26,8 @@ func TestChildService(t *testing.T) {
 		{[]string{"postlogd", "-l", "-n", "postlog", "-t", "unix-dgram", "-u"}, "postlog/unix-dgram", false, true},
 		// an -o value that merely says stress=yes as another option's value
 		{[]string{"smtpd", "-n", "x", "-t", "inet", "-o", "syslog_name=stress=yes"}, "x/inet", false, true},
+		{[]string{"smtpd", "-n", "x", "-t", "inet", "-o", "stress=", "-o", "stress=yes"}, "x/inet", true, true},
+		{[]string{"smtpd", "-n", "x", "-t", "inet", "-o", "stress=yes", "-o", "stress="}, "x/inet", false, true},
 		{[]string{"/usr/lib/postfix/sbin/master", "-w"}, "", false, false},
 		{nil, "", false, false},
 	}

@@ -117,8 +117,8 @@ func parseMasterCF(out []byte, defaultLimit int) ([]pfService, error) {
 // its arguments, as master(8) builds them (master_ent.c): the command, then
 // "-n NAME" when NAME differs from the command, "-t TYPE", and for public
 // services with maxproc above 1 "-o stress=" or, in stress mode,
-// "-o stress=yes" (STRESS_README). It returns the name/type key and
-// whether the process runs in stress mode.
+// "-o stress=yes" (STRESS_README), then the master.cf arguments. It returns
+// the name/type key and whether the process runs in stress mode.
 func childService(argv []string) (key string, stress, ok bool) {
 	if len(argv) == 0 {
 		return "", false, false
@@ -133,8 +133,10 @@ func childService(argv []string) (key string, stress, ok bool) {
 			typ = argv[i+1]
 			i++
 		case "-o":
-			if argv[i+1] == "stress=yes" {
-				stress = true
+			// The last -o wins, as in every Postfix daemon: a master.cf
+			// "-o stress=yes" after master's own "-o stress=" forces it.
+			if v, ok := strings.CutPrefix(argv[i+1], "stress="); ok {
+				stress = v == "yes"
 			}
 			i++
 		}
