@@ -149,11 +149,11 @@ func TestThresholdsInStep(t *testing.T) {
 		"MailBackupTooOld":              secs(th.BackupAgeCritical.D()),
 		"ClamAVSignaturesOld":           secs(th.ClamAVAgeWarning.D()),
 		"MailLogSilent":                 secs(th.LogSilenceWarning.D()),
-		"PostfixServiceNearProcessLimit": th.ProcessLimitWarningRatio,
-		"DovecotServiceNearProcessLimit": th.ProcessLimitWarningRatio,
 	}
+	want["PostfixServiceNearProcessLimit"] = th.ProcessLimitWarningRatio
+	want["DovecotServiceNearProcessLimit"] = th.ProcessLimitWarningRatio
 	// The threshold is the number (or product of numbers) right after the
-	// first comparison operator against a constant.
+	// first comparison operator (>, >=, <, <=) against a constant.
 	cmpRe := regexp.MustCompile(`[<>]=? ([0-9.]+(?: \* [0-9.]+)*)`)
 	found := map[string]bool{}
 	for _, g := range loadRules(t, "prometheus/alerts.yml").Groups {

@@ -136,13 +136,13 @@ func TestInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range map[string]float64{
-		`mailwatch_postfix_service_processes{postfix_instance="postfix",service="smtp/inet"}`:       1,
-		`mailwatch_postfix_service_processes{postfix_instance="postfix-out",service="smtp/inet"}`:   2,
-		`mailwatch_postfix_stress_mode{postfix_instance="postfix-out",service="smtp/inet"}`:         1,
-		`mailwatch_postfix_stress_mode{postfix_instance="postfix",service="smtp/inet"}`:             0,
+		`mailwatch_postfix_service_processes{postfix_instance="postfix",service="smtp/inet"}`:         1,
+		`mailwatch_postfix_service_processes{postfix_instance="postfix-out",service="smtp/inet"}`:     2,
+		`mailwatch_postfix_stress_mode{postfix_instance="postfix-out",service="smtp/inet"}`:           1,
+		`mailwatch_postfix_stress_mode{postfix_instance="postfix",service="smtp/inet"}`:               0,
 		`mailwatch_postfix_service_process_limit{postfix_instance="postfix-out",service="smtp/inet"}`: 20,
-		`mailwatch_postfix_saturation_success{postfix_instance="postfix"}`:                          1,
-		`mailwatch_postfix_saturation_success{postfix_instance="postfix-dmz"}`:                      0,
+		`mailwatch_postfix_saturation_success{postfix_instance="postfix"}`:                            1,
+		`mailwatch_postfix_saturation_success{postfix_instance="postfix-dmz"}`:                        0,
 		`mailwatch_postfix_service_process_limit{postfix_instance="postfix-dmz",service="smtp/inet"}`: 100,
 	} {
 		if g, ok := got[k]; !ok || g != v {
