@@ -20,9 +20,10 @@
 // default_client_limit.
 //
 // Label set: postfix_instance is configured, service comes from master.cf:
-// the first max_services services of an instance (in master.cf order, so
-// the set is stable) are labelled, the rest summed as "_other". Dovecot's
-// services are the configured list.
+// max_services services of an instance are labelled, the inet and pass
+// services first, then the others, each in master.cf order (so the set is
+// stable), and the rest summed as "_other". Dovecot's services are the
+// configured list.
 //
 // Permissions: /proc/PID/stat and cmdline are world-readable (unless /proc
 // is mounted with hidepid). postconf needs read access to main.cf and
@@ -40,6 +41,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os/exec"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -183,7 +185,7 @@ func (c *Collector) emitPostfix(ch chan<- prometheus.Metric, r pfResult) {
 	countable := r.err == nil || errors.Is(r.err, errNoMaster)
 	var rest pfServiceResult
 	restLimited, restN := true, 0
-	for i, s := range r.services {
+	for i, s := range labelOrder(r.services) {
 		if i >= c.maxServices {
 			restN++
 			rest.procs += s.procs
@@ -205,6 +207,27 @@ func (c *Collector) emitPostfix(ch chan<- prometheus.Metric, r pfResult) {
 		}
 		c.emitPfService(ch, r.name, other, rest, countable)
 	}
+}
+
+// labelOrder is the order in which services get a label of their own: the
+// public ones (inet, and pass, which postscreen hands clients to) first,
+// where clients meet the limit, then the others, each in master.cf order,
+// so that the label set is stable and an smtpd service added at the end of
+// a long master.cf is not summed away.
+func labelOrder(svcs []pfServiceResult) []pfServiceResult {
+	out := make([]pfServiceResult, 0, len(svcs))
+	for _, public := range []bool{true, false} {
+		for _, s := range svcs {
+			if isPublic(s.key) == public {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func isPublic(key string) bool {
+	return strings.HasSuffix(key, "/inet") || strings.HasSuffix(key, "/pass")
 }
 
 func (c *Collector) emitPfService(ch chan<- prometheus.Metric, inst, key string, s pfServiceResult, countable bool) {

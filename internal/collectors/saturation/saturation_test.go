@@ -106,6 +106,38 @@ func TestOther(t *testing.T) {
 	}
 }
 
+// TestPublicServicesFirst: with a long master.cf, the inet and pass
+// services keep their labels whatever their place in the file.
+func TestPublicServicesFirst(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := newFakeProc(t)
+	p.add(100, 1, "master", 'S', master, "-w")
+	p.add(101, 100, "smtpd", 'S', smtpd("mx-in", "pass", true)...)
+	cf := "pickup unix n - y 60 1 pickup\ncleanup unix n - y - 0 cleanup\nqmgr unix n - n 300 1 qmgr\nmx-in pass - - y - 10 smtpd\n127.0.0.1:10025 inet n - n - - smtpd\n"
+	pc := fakePostconf(t, dir, map[string][2]string{"/etc/postfix": {cf, params(dir, 100)}})
+	cfg := testConfig(pc, "doveconf")
+	cfg.Dovecot.Enabled = off()
+	cfg.MaxServices = 2
+	got, err := collectortest.Run(t.Context(), newCollector(cfg, p.root, zap.NewNop()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]float64{
+		`mailwatch_postfix_service_processes{postfix_instance="postfix",service="mx-in/pass"}`:           1,
+		`mailwatch_postfix_stress_mode{postfix_instance="postfix",service="mx-in/pass"}`:                 1,
+		`mailwatch_postfix_service_processes{postfix_instance="postfix",service="127.0.0.1:10025/inet"}`: 0,
+		`mailwatch_postfix_service_processes{postfix_instance="postfix",service="_other"}`:               0,
+	} {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+		}
+	}
+	if _, ok := got[`mailwatch_postfix_service_processes{postfix_instance="postfix",service="pickup/unix"}`]; ok {
+		t.Error("pickup/unix is labelled; want it in _other behind the public services")
+	}
+}
+
 // TestInstances: two instances, each master told by its working directory
 // (what root sees); a third instance whose master cannot be told apart is
 // reported failed, its processes not guessed.
