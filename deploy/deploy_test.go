@@ -150,9 +150,11 @@ func TestThresholdsInStep(t *testing.T) {
 		"ClamAVSignaturesOld":           secs(th.ClamAVAgeWarning.D()),
 		"MailLogSilent":                 secs(th.LogSilenceWarning.D()),
 	}
+	want["PostfixServiceNearProcessLimit"] = th.ProcessLimitWarningRatio
+	want["DovecotServiceNearProcessLimit"] = th.ProcessLimitWarningRatio
 	// The threshold is the number (or product of numbers) right after the
-	// first comparison operator against a constant.
-	cmpRe := regexp.MustCompile(`[<>] ([0-9.]+(?: \* [0-9.]+)*)`)
+	// first comparison operator (>, >=, <, <=) against a constant.
+	cmpRe := regexp.MustCompile(`[<>]=? ([0-9.]+(?: \* [0-9.]+)*)`)
 	found := map[string]bool{}
 	for _, g := range loadRules(t, "prometheus/alerts.yml").Groups {
 		for _, r := range g.Rules {

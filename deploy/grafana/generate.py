@@ -364,6 +364,53 @@ def host():
             override("Value #F", display="Entries"),
         ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
 
+    L.row("Saturation and quarantine")
+    L.add(timeseries("Postfix services: share of process limit", [target(f'topk(10, mailwatch_postfix_service_processes{{{I}}} / mailwatch_postfix_service_process_limit{{{I}}} unless on (instance, job, postfix_instance, service) mailwatch_postfix_service_process_limit{{{I}}} == 1)', "{{postfix_instance}} {{service}}")], unit="percentunit",
+        desc="Processes of each master.cf service over its maxproc (services limited to 1, such as qmgr, left out). At 100 % master starts no more and clients wait."), 8, 8)
+    L.add(timeseries("Dovecot services: share of process limit", [target(f'mailwatch_dovecot_service_processes{{{I}}} / mailwatch_dovecot_service_process_limit{{{I}}} unless on (instance, job, service) mailwatch_dovecot_service_process_limit{{{I}}} == 1', "{{service}}")], unit="percentunit",
+        desc="Login processes are one per connection in the default service_count = 1."), 8, 8)
+    L.add(timeseries("Quarantined messages", [target(f'mailwatch_quarantine_messages{{{I}}}', "{{quarantine}}")], desc="quarantine.sets: amavis virusmails/, spam quarantines, .Junk folders."), 8, 8)
+    L.add(table("Postfix services", [
+        target(f'mailwatch_postfix_service_processes{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_postfix_service_process_limit{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_postfix_stress_mode{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_postfix_smtpd_client_limit{{{I},limit="connection_count"}}', ref="D", instant=True, fmt="table"),
+        target(f'mailwatch_postfix_smtpd_client_limit{{{I},limit="connection_rate"}} / on (instance, job, postfix_instance) group_left mailwatch_postfix_anvil_rate_time_unit_seconds{{{I}}} * 60', ref="E", instant=True, fmt="table"),
+        target(f'mailwatch_postfix_saturation_success{{{I}}}', ref="F", instant=True, fmt="table"),
+    ], desc="smtpd client limits: 0 means none. The connection rate is per minute (anvil_rate_time_unit converted).",
+        overrides=[
+            override("Value #A", display="Processes"),
+            override("Value #B", display="Limit"),
+            override("Value #C", display="Stress", thresholds=["green", (1, "red")]),
+            override("Value #D", display="Connections per client"),
+            override("Value #E", display="Connections per client per minute"),
+            override("Value #F", display="Read", thresholds=["red", (1, "green")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "limit": True}}), 12, 8)
+    L.add(table("Dovecot services", [
+        target(f'mailwatch_dovecot_service_processes{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dovecot_service_process_limit{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_dovecot_service_client_limit{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_dovecot_saturation_success{{{I}}}', ref="D", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Processes"),
+        override("Value #B", display="Process limit"),
+        override("Value #C", display="Client limit"),
+        override("Value #D", display="doveconf OK", thresholds=["red", (1, "green")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 6, 8)
+    L.add(table("Quarantines", [
+        target(f'mailwatch_quarantine_messages{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_quarantine_bytes{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'time() - mailwatch_quarantine_oldest_message_timestamp_seconds{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_quarantine_directories{{{I}}}', ref="D", instant=True, fmt="table"),
+        target(f'mailwatch_quarantine_scan_success{{{I}}}', ref="E", instant=True, fmt="table"),
+    ], overrides=[
+        override("Value #A", display="Messages"),
+        override("Value #B", display="Size", unit="bytes"),
+        override("Value #C", display="Oldest", unit="s"),
+        override("Value #D", display="Directories"),
+        override("Value #E", display="Scanned", thresholds=["red", (1, "green")]),
+    ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 6, 8)
+
     L.row("Services and mailwatchd")
     L.add(table("Services", [
         target(f'mailwatch_service_state{{{I}}} == 1', ref="A", instant=True, fmt="table"),

@@ -35,6 +35,8 @@ func Evaluate(f Families, cols []CollectorStatus, th config.Thresholds, now time
 	rows = append(rows, backupRows(f, th, now)...)
 	rows = append(rows, antispamRows(f, th, now)...)
 	rows = append(rows, systemRows(f)...)
+	rows = append(rows, saturationRows(f, th)...)
+	rows = append(rows, quarantineRows(f, now)...)
 	Sort(rows)
 	return rows
 }

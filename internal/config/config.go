@@ -31,6 +31,8 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/mailbox"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/maildns"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/postfixqueue"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/quarantine"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/saturation"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/service"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/updates"
 	"github.com/mailwatchd/mailwatchd/internal/confval"
@@ -90,6 +92,8 @@ type Collectors struct {
 	ClamAV       clamav.Config       `yaml:"clamav"`
 	Fail2ban     fail2ban.Config     `yaml:"fail2ban"`
 	Updates      updates.Config      `yaml:"updates"`
+	Saturation   saturation.Config   `yaml:"saturation"`
+	Quarantine   quarantine.Config   `yaml:"quarantine"`
 }
 
 // Section is one named collector section.

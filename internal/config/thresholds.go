@@ -23,6 +23,9 @@ type Thresholds struct {
 	BackupAgeCritical     confval.Duration `yaml:"backup_age_critical"`
 	ClamAVAgeWarning      confval.Duration `yaml:"clamav_age_warning"`
 	LogSilenceWarning     confval.Duration `yaml:"log_silence_warning"`
+	// ProcessLimitWarningRatio: a Postfix or Dovecot service running this
+	// share of its process limit or more is a warning.
+	ProcessLimitWarningRatio float64 `yaml:"process_limit_warning_ratio"`
 }
 
 // ApplyDefaults fills zero values.
@@ -37,6 +40,7 @@ func (t *Thresholds) ApplyDefaults() {
 	setDur(&t.BackupAgeCritical, 26*time.Hour) // a nightly backup plus slack
 	setDur(&t.ClamAVAgeWarning, 2*24*time.Hour)
 	setDur(&t.LogSilenceWarning, time.Hour)
+	setRatio(&t.ProcessLimitWarningRatio, 0.9)
 }
 
 // Validate checks ranges and the order of warning and critical levels.
@@ -51,7 +55,7 @@ func (t *Thresholds) Validate() []error {
 	for _, r := range []struct {
 		key string
 		v   float64
-	}{{"disk_free_warning_ratio", t.DiskFreeWarningRatio}, {"disk_free_critical_ratio", t.DiskFreeCriticalRatio}} {
+	}{{"disk_free_warning_ratio", t.DiskFreeWarningRatio}, {"disk_free_critical_ratio", t.DiskFreeCriticalRatio}, {"process_limit_warning_ratio", t.ProcessLimitWarningRatio}} {
 		if r.v <= 0 || r.v >= 1 {
 			errs = append(errs, confval.Errorf(r.key, "must be a ratio between 0 and 1 (0.2 means 20 %%), got %g", r.v))
 		}

@@ -115,6 +115,7 @@ func Audit(cfg *config.Config, h Host) []Finding {
 	out = append(out, unwatched(cfg, h)...)
 	out = append(out, dnsChecks(cfg)...)
 	out = append(out, unitHardening(h)...)
+	out = append(out, saturation(cfg, h)...)
 	return out
 }
 

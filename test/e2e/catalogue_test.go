@@ -51,6 +51,13 @@ var catalogueOwners = []struct{ prefix, owner string }{
 	{"mailwatch_dns_", "mail_dns"},
 	{"mailwatch_filesystem_", "filesystem"},
 	{"mailwatch_log_", "logs"},
+	{"mailwatch_postfix_service_", "saturation"},
+	{"mailwatch_postfix_stress_mode", "saturation"},
+	{"mailwatch_postfix_smtpd_client_limit", "saturation"},
+	{"mailwatch_postfix_anvil_rate_time_unit_seconds", "saturation"},
+	{"mailwatch_postfix_saturation_success", "saturation"},
+	{"mailwatch_dovecot_", "saturation"},
+	{"mailwatch_quarantine_", "quarantine"},
 }
 
 // catalogueAbsent are README metrics whose collector StackConfig enables but whose condition

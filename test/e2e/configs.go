@@ -126,7 +126,7 @@ const updatesOff = `  updates:
 // and metric-catalogue tests. Vars: see StackVars.
 var StackConfig = configHead + serviceSection + queueSection + certsSection + dnsblSection +
 	mailDNSSection + fail2banSection + filesystemSection + mailboxSection + clamavSection +
-	backupSection + updatesSection
+	backupSection + updatesSection + saturationSection + quarantineSection
 
 // HealthyCheckConfig is what `mailwatchd check` judges the healthy stack with: every collector
 // that has check rows, with the DNSBL asked only about the unlisted address, and without
@@ -145,7 +145,7 @@ func checkConfig(endpoints []string) string {
 }
 
 // defaultOn are the collectors enabled unless the configuration says otherwise.
-var defaultOn = []string{"service", "postfix_queue", "mailbox", "backup", "certs", "clamav", "fail2ban", "updates", "filesystem"}
+var defaultOn = []string{"service", "postfix_queue", "mailbox", "backup", "certs", "clamav", "fail2ban", "updates", "filesystem", "saturation", "quarantine"}
 
 // OnlyConfig is a configuration template with the given collector sections (by name) and every
 // other default-on collector disabled: the daemons of the alert tests watch only what their
