@@ -30,6 +30,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/filesystem"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/mailbox"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/maildns"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/maintenance"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/postfixqueue"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/service"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/updates"
@@ -90,6 +91,7 @@ type Collectors struct {
 	ClamAV       clamav.Config       `yaml:"clamav"`
 	Fail2ban     fail2ban.Config     `yaml:"fail2ban"`
 	Updates      updates.Config      `yaml:"updates"`
+	Maintenance  maintenance.Config  `yaml:"maintenance"`
 }
 
 // Section is one named collector section.
@@ -289,6 +291,7 @@ func (c *Config) ApplyDefaults() {
 		c.Global.StaleAfterIntervals = 3
 	}
 	c.Thresholds.ApplyDefaults()
+	c.Collectors.Maintenance.StateDir = c.Global.StateDir
 	c.Logs.ApplyDefaults()
 	for _, s := range c.Collectors.Sections() {
 		d := s.Defaults()
