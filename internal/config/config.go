@@ -25,6 +25,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/certs"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/clamav"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/configdrift"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/fail2ban"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/filesystem"
@@ -92,6 +93,7 @@ type Collectors struct {
 	Fail2ban     fail2ban.Config     `yaml:"fail2ban"`
 	Updates      updates.Config      `yaml:"updates"`
 	Maintenance  maintenance.Config  `yaml:"maintenance"`
+	ConfigDrift  configdrift.Config  `yaml:"config_drift"`
 }
 
 // Section is one named collector section.
