@@ -25,6 +25,7 @@ const core = "(core)"
 // (first match wins). "logs" is the log pipeline, which runs with its default sources.
 var catalogueOwners = []struct{ prefix, owner string }{
 	{"mailwatch_build_info", core},
+	{"mailwatch_host_info", core},
 	{"mailwatch_config_info", "config_drift"},
 	{"mailwatch_config_read_success", "config_drift"},
 	{"mailwatch_config_change_timestamp_seconds", "config_drift"},
