@@ -120,12 +120,31 @@ func TestChoresCertbotAndMaintenance(t *testing.T) {
 	am := startAlertmanager(t, env)
 	firing := promAlerts(t, env, d.Addr)
 	am.post(t, firing)
+	// The same alert from another host of the fleet, not in maintenance, must still notify:
+	// the rule is scoped to the instance.
+	const other = "mail2.example.test:10099"
+	var fromOther []amAlert
+	for _, a := range firing {
+		if a.Labels["alertname"] == "MailCertbotRenewalFailed" {
+			c := a
+			c.Labels = map[string]string{}
+			for k, v := range a.Labels {
+				c.Labels[k] = v
+			}
+			c.Labels["instance"] = other
+			fromOther = append(fromOther, c)
+		}
+	}
+	am.post(t, fromOther)
 	states := am.states(t, d.Addr)
 	if s := states["MailCertbotRenewalFailed"]; s != "suppressed" {
 		t.Errorf("MailCertbotRenewalFailed in maintenance: state %q, want suppressed (inhibited)", s)
 	}
 	if s := states["MailMaintenance"]; s != "active" {
 		t.Errorf("MailMaintenance: state %q, want active", s)
+	}
+	if s := am.states(t, other)["MailCertbotRenewalFailed"]; s != "active" {
+		t.Errorf("MailCertbotRenewalFailed of a host not in maintenance: state %q, want active", s)
 	}
 
 	out, err = exec.Command(env.Binary, "maintenance", "stop", "--config.file", filepath.Join(d.Dir, "config.yaml")).CombinedOutput()
