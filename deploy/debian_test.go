@@ -157,7 +157,7 @@ func TestManPageFlags(t *testing.T) {
 			t.Errorf("the man page (deploy/debian/mailwatchd.8) does not name --%s", f[1])
 		}
 	}
-	for _, cmd := range []string{"check", "doctor", "replay", "report"} {
+	for _, cmd := range []string{"check", "doctor", "replay", "report", "maintenance"} {
 		if !strings.Contains(page, ".B "+cmd) && !strings.Contains(page, ".B mailwatchd "+cmd) {
 			t.Errorf("the man page does not describe the %s command", cmd)
 		}

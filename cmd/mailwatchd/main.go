@@ -55,7 +55,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logLevel, "log.level", "info", "Log level: debug, info, warn or error.")
 	fs.StringVar(&o.logFormat, "log.format", "json", "Log format: json (for journald and log shippers) or console (for humans).")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: mailwatchd [serve] [flags]\n       mailwatchd check [--format table|json|summary]\n       mailwatchd doctor\n       mailwatchd replay [--format text|prometheus] [FILE...]\n       mailwatchd report [--since 24h|7d|DATE] [--format text|html|json] [--mail-to ADDRESS] [FILE...]\n\nServes Prometheus metrics about this mail host on %s/metrics.\n\nFlags:\n", DefaultListenAddress)
+		fmt.Fprintf(stderr, "Usage: mailwatchd [serve] [flags]\n       mailwatchd check [--format table|json|summary]\n       mailwatchd doctor\n       mailwatchd replay [--format text|prometheus] [FILE...]\n       mailwatchd report [--since 24h|7d|DATE] [--format text|html|json] [--mail-to ADDRESS] [FILE...]\n       mailwatchd maintenance start --for 2h [--reason TEXT] | stop | status\n\nServes Prometheus metrics about this mail host on %s/metrics.\n\nFlags:\n", DefaultListenAddress)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -94,10 +94,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runReplay(args[1:], os.Stdin, stdout, stderr)
 		case "report":
 			return runReport(args[1:], os.Stdin, stdout, stderr)
+		case "maintenance":
+			return runMaintenance(args[1:], stdout, stderr)
 		case "serve":
 			args = args[1:]
 		default:
-			fmt.Fprintf(stderr, "mailwatchd: unknown command %q (commands: serve, check, doctor, replay, report; run mailwatchd --help)\n", args[0])
+			fmt.Fprintf(stderr, "mailwatchd: unknown command %q (commands: serve, check, doctor, replay, report, maintenance; run mailwatchd --help)\n", args[0])
 			return 2
 		}
 	}

@@ -243,6 +243,13 @@ func TestServeReloadAndTerm(t *testing.T) {
 	})
 
 	expectNotify(t, msgs, "READY=1")
+	// A SIGHUP right after READY=1 (systemctl reload as soon as the unit is
+	// up) reloads; it must not find SIGHUP's default action (exit) still in
+	// place.
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	expectNotify(t, msgs, "RELOADING=1")
 	out := waitMetric(t, addr, fmt.Sprintf(`mailwatch_filesystem_stat_success{path=%q} 1`, keep))
 	if !strings.Contains(out, `mailwatch_host_info{role=""} 1`) { // no roles: one series, role empty (no label to Prometheus)
 		t.Errorf("no role-less mailwatch_host_info:\n%s", out)

@@ -136,11 +136,17 @@ func serve(o options, logger *zap.Logger) int {
 		logger.Info("listening", zap.String("address", l.Addr().String()))
 	}
 	logger.Info("mailwatchd started", zap.String("version", buildinfo.Version), zap.String("config", o.configFile), zap.Int("collectors", len(js)))
+	// Signals are caught before READY=1: a SIGHUP sent as soon as systemd
+	// (or a test) sees the daemon ready must reload it, not end it (SIGHUP's
+	// default action).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	notify(logger, sd.SdNotifyReady)
 
 	ctx, stopWatchdog := context.WithCancel(context.Background())
 	go d.watchdog(ctx)
-	code := d.waitForSignals(srv)
+	code := d.waitForSignals(srv, sigs)
 	stopWatchdog()
 
 	notify(logger, sd.SdNotifyStopping)
@@ -220,10 +226,7 @@ func (d *daemon) setReload(ok bool) {
 
 // waitForSignals blocks until SIGTERM/SIGINT (exit 0) or a fatal server
 // error (exit 1); SIGHUP reloads.
-func (d *daemon) waitForSignals(srv *mwweb.Server) int {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+func (d *daemon) waitForSignals(srv *mwweb.Server, sigs <-chan os.Signal) int {
 	for {
 		select {
 		case err := <-srv.Err():

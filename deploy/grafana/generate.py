@@ -162,6 +162,19 @@ def overview():
             override("Value #B", display="Up", thresholds=["red", (1, "green")]),
         ],
         organize={"excludeByName": {"Time": True}}), 24, 6)
+    L.add(table("Chores and configuration", [
+        target(f'max by (instance) (mailwatch_maintenance_active{{{I}}})', ref="A", instant=True, fmt="table"),
+        target(f'count by (instance) (mailwatch_timer_last_result_success{{{I}}} == 0) or count by (instance) (mailwatch_build_info{{{I}}}) * 0', ref="B", instant=True, fmt="table"),
+        target(f'max by (instance) (mailwatch_updates_unattended_last_run_success{{{I}}})', ref="C", instant=True, fmt="table"),
+        target(f'count by (instance) (mailwatch_config_info{{{I}}} unless on (program, hash) (count by (program, hash) (mailwatch_config_info{{{I}}}) > 1))', ref="D", instant=True, fmt="table"),
+    ], desc="Maintenance windows, failed timers (certbot, apt, logrotate, backups), the last unattended upgrade, and configurations no other host shares (count by (program, hash) (mailwatch_config_info): the odd host out).",
+        overrides=[
+            override("Value #A", display="In maintenance", thresholds=["green", (1, "blue")]),
+            override("Value #B", display="Failed timers", thresholds=["green", (1, "red")]),
+            override("Value #C", display="Unattended upgrade", thresholds=["red", (1, "green")]),
+            override("Value #D", display="Unique configs", thresholds=["green", (1, "orange")]),
+        ],
+        organize={"excludeByName": {"Time": True}, "renameByName": {"instance": "Mail host"}}), 24, 6)
     L.row("Trends")
     L.add(timeseries("Messages queued", [target(f'sum by (instance) (mailwatch_postfix_queue_messages{{{I},queue!="corrupt"}})', "{{instance}}")]), 12, 8)
     L.add(timeseries("Deliveries per minute", [target(f'sum by (instance) (rate(mailwatch_postfix_messages_total{{{I},action="delivered"}}[$__rate_interval])) * 60', "{{instance}}")]), 12, 8)
@@ -470,6 +483,41 @@ def host():
         target(f'sum by (source) (increase(mailwatch_log_rotations_total{{{I}}}[1d]))', "rotations {{source}}"),
         target(f'sum by (source) (increase(mailwatch_log_truncations_total{{{I}}}[1d]))', "truncations {{source}}", ref="B"),
     ]), 8, 8)
+
+    L.row("Chores, configuration and maintenance")
+    L.add(stat("Maintenance", f'mailwatch_maintenance_active{{{I}}}', mappings=[{"type": "value", "options": {"0": {"text": "no", "color": "green"}, "1": {"text": "IN MAINTENANCE", "color": "blue"}}}],
+               desc="mailwatchd maintenance start|stop; while active, the alert MailMaintenance inhibits the host's other alerts."), 4, 4)
+    L.add(stat("Maintenance ends in", f'mailwatch_maintenance_end_timestamp_seconds{{{I}}} - time()', unit="s"), 4, 4)
+    L.add(stat("Maintenance started", f'time() - mailwatch_maintenance_start_timestamp_seconds{{{I}}}', unit="s", desc="Time since the window started."), 4, 4)
+    L.add(stat("Unattended upgrades", f'mailwatch_updates_unattended_enabled{{{I}}}', mappings=[{"type": "value", "options": {"0": {"text": "off", "color": "orange"}, "1": {"text": "on", "color": "green"}}}]), 4, 4)
+    L.add(stat("Last unattended upgrade", f'mailwatch_updates_unattended_last_run_success{{{I}}}', mappings=[{"type": "value", "options": {"0": {"text": "failed", "color": "red"}, "1": {"text": "ok", "color": "green"}}}]), 4, 4)
+    L.add(stat("Unattended upgrade ran", f'time() - mailwatch_updates_unattended_last_run_timestamp_seconds{{{I}}}', unit="s", thresholds=[(3 * 86400, "orange")], desc="Time since the last run started."), 4, 4)
+    L.newline()
+    L.add(table("Timers", [
+        target(f'mailwatch_timer_present{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'time() - mailwatch_timer_last_trigger_timestamp_seconds{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_timer_last_result_success{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_timer_last_exit_status{{{I}}}', ref="D", instant=True, fmt="table"),
+        target(f'mailwatch_timer_next_elapse_timestamp_seconds{{{I}}} - time()', ref="E", instant=True, fmt="table"),
+    ], desc="collectors.service.timers: the service each timer starts, its last result and exit status. Without systemd, certbot's log and apt's stamps.",
+        overrides=[
+            override("Value #A", display="Installed", thresholds=["orange", (1, "green")]),
+            override("Value #B", display="Last run", unit="s"),
+            override("Value #C", display="Result", thresholds=["red", (1, "green")]),
+            override("Value #D", display="Exit status"),
+            override("Value #E", display="Next in", unit="s"),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 12, 8)
+    L.add(table("Configuration", [
+        target(f'mailwatch_config_info{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_config_read_success{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'time() - mailwatch_config_change_timestamp_seconds{{{I}}}', ref="C", instant=True, fmt="table"),
+    ], desc="Hash of postconf -n, doveconf -n and OpenDKIM's file; it changes with any setting. The overview dashboard shows hashes no other host shares.",
+        overrides=[
+            override("Value #B", display="Read", thresholds=["red", (1, "green")]),
+            override("Value #C", display="Files changed", unit="s"),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "Value #A": True}}), 8, 8)
+    L.add(stat("postfix check", f'mailwatch_postfix_check_success{{{I}}}', mappings=[{"type": "value", "options": {"0": {"text": "problems", "color": "red"}, "1": {"text": "ok", "color": "green"}}}],
+               desc="Runs only when mailwatchd is root."), 4, 8)
 
     L.row("mailwatchd")
     L.add(timeseries("Collector runs and failures per hour", [

@@ -6,6 +6,7 @@ package check
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,6 +236,55 @@ func TestSortWorstFirst(t *testing.T) {
 	for l, c := range map[Level]string{OK: "\x1b[32m", Warn: "\x1b[33m", Crit: "\x1b[31;1m", Unknown: "\x1b[35m"} {
 		if got := colorize(l, "x"); !strings.HasPrefix(got, c) {
 			t.Errorf("%s in the terminal: %q, want %q (the colour %s)", l, got, c, Color(l))
+		}
+	}
+}
+
+func TestChoreRows(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_maintenance_active 1
+mailwatch_maintenance_end_timestamp_seconds 1800007200
+mailwatch_timer_present{timer="certbot.timer"} 1
+mailwatch_timer_last_trigger_timestamp_seconds{timer="certbot.timer"} 1799996400
+mailwatch_timer_last_result_success{timer="certbot.timer"} 0
+mailwatch_timer_last_exit_status{timer="certbot.timer"} 1
+mailwatch_timer_next_elapse_timestamp_seconds{timer="certbot.timer"} 1800036000
+mailwatch_timer_present{timer="logrotate.timer"} 1
+mailwatch_timer_last_trigger_timestamp_seconds{timer="logrotate.timer"} 1799913600
+mailwatch_timer_last_result_success{timer="logrotate.timer"} 1
+mailwatch_timer_present{timer="backup.timer"} 0
+mailwatch_updates_unattended_enabled 1
+mailwatch_updates_unattended_last_run_timestamp_seconds 1799971200
+mailwatch_updates_unattended_last_run_success 0
+mailwatch_config_read_success{program="postfix"} 1
+mailwatch_config_info{program="postfix",hash="0123456789ab"} 1
+mailwatch_config_change_timestamp_seconds{program="postfix"} 1799827200
+mailwatch_config_read_success{program="dovecot"} 0
+mailwatch_postfix_check_success 0
+`
+	want := []Row{
+		{"system", "config dovecot", "could not be read", Unknown},
+		{"system", "config postfix", "hash 0123456789ab, changed 2 days ago", OK},
+		{"system", "maintenance", "IN MAINTENANCE until 2027-01-15 10:00 UTC (2 h left); alerts inhibited", OK},
+		{"system", "postfix check", "reports problems (run postfix check)", Warn},
+		{"system", "timer backup.timer", "not installed", OK},
+		{"system", "timer certbot.timer", "last run 60 min ago, FAILED (exit status 1), next in 10 h", Crit},
+		{"system", "timer logrotate.timer", "last run 24 h ago, succeeded", OK},
+		{"system", "unattended upgrades", "enabled, last run 8 h ago, FAILED (see /var/log/unattended-upgrades/unattended-upgrades.log)", Warn},
+	}
+	got := Evaluate(families(t, in), nil, thresholds(), now)
+	slices.SortFunc(got, func(a, b Row) int { return strings.Compare(a.Item, b.Item) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"mailwatch_maintenance_active 0\n", "not in maintenance"},
+		{"mailwatch_maintenance_active 0\nmailwatch_maintenance_end_timestamp_seconds 1799996400\n", "window ended 60 min ago (mailwatchd maintenance stop removes it)"},
+	} {
+		rows := Evaluate(families(t, tc.in), nil, thresholds(), now)
+		if len(rows) != 1 || rows[0].Value != tc.want || rows[0].Level != OK {
+			t.Errorf("%q: %+v, want %q", tc.in, rows, tc.want)
 		}
 	}
 }

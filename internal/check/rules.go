@@ -37,6 +37,7 @@ func Evaluate(f Families, cols []CollectorStatus, th config.Thresholds, now time
 	rows = append(rows, systemRows(f)...)
 	rows = append(rows, saturationRows(f, th)...)
 	rows = append(rows, quarantineRows(f, now)...)
+	rows = append(rows, choreRows(f, now)...)
 	Sort(rows)
 	return rows
 }
@@ -375,6 +376,88 @@ func systemRows(f Families) []Row {
 		r := Row{Area: "system", Item: "reboot", Value: "not required", Level: OK}
 		if v == 1 {
 			r.Value, r.Level = "required (/var/run/reboot-required)", Warn
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// choreRows are the chores that fail silently (issue #19): the maintenance
+// window, timers and their cron-era evidence, unattended upgrades, and the
+// configuration of Postfix, Dovecot and OpenDKIM.
+func choreRows(f Families, now time.Time) []Row {
+	var rows []Row
+	if v, ok := f.value("mailwatch_maintenance_active", nil); ok {
+		r := Row{Area: "system", Item: "maintenance", Value: "not in maintenance", Level: OK}
+		end, set := f.value("mailwatch_maintenance_end_timestamp_seconds", nil)
+		switch {
+		case v == 1:
+			r.Value = "IN MAINTENANCE until " + time.Unix(int64(end), 0).UTC().Format("2006-01-02 15:04 UTC") + " (" + HumanDuration(-since(now, end)) + " left); alerts inhibited"
+		case set && since(now, end) > 0:
+			r.Value = "window ended " + HumanDuration(since(now, end)) + " ago (mailwatchd maintenance stop removes it)"
+		}
+		rows = append(rows, r)
+	}
+	for _, s := range f.samples("mailwatch_timer_present") {
+		timer := s.labels["timer"]
+		if s.value == 0 {
+			rows = append(rows, Row{Area: "system", Item: "timer " + timer, Value: "not installed", Level: OK})
+			continue
+		}
+		l := map[string]string{"timer": timer}
+		r := Row{Area: "system", Item: "timer " + timer, Value: "never ran", Level: OK}
+		if ts, ok := f.value("mailwatch_timer_last_trigger_timestamp_seconds", l); ok {
+			r.Value = "last run " + HumanDuration(since(now, ts)) + " ago"
+			if res, ok := f.value("mailwatch_timer_last_result_success", l); ok {
+				if res == 1 {
+					r.Value += ", succeeded"
+				} else {
+					r.Value += ", FAILED"
+					if code, ok := f.value("mailwatch_timer_last_exit_status", l); ok {
+						r.Value += fmt.Sprintf(" (exit status %.0f)", code)
+					}
+					r.Level = Crit
+				}
+			}
+		}
+		if next, ok := f.value("mailwatch_timer_next_elapse_timestamp_seconds", l); ok {
+			r.Value += ", next in " + HumanDuration(-since(now, next))
+		}
+		rows = append(rows, r)
+	}
+	if en, ok := f.value("mailwatch_updates_unattended_enabled", nil); ok {
+		r := Row{Area: "system", Item: "unattended upgrades", Value: "disabled (APT::Periodic::Unattended-Upgrade)", Level: OK}
+		if en == 1 {
+			r.Value = "enabled, no run recorded"
+			if ts, ok := f.value("mailwatch_updates_unattended_last_run_timestamp_seconds", nil); ok {
+				r.Value = "enabled, last run " + HumanDuration(since(now, ts)) + " ago"
+				if res, ok := f.value("mailwatch_updates_unattended_last_run_success", nil); ok && res == 0 {
+					r.Value += ", FAILED (see /var/log/unattended-upgrades/unattended-upgrades.log)"
+					r.Level = Warn
+				}
+			}
+		}
+		rows = append(rows, r)
+	}
+	for _, s := range f.samples("mailwatch_config_read_success") {
+		prog := s.labels["program"]
+		r := Row{Area: "system", Item: "config " + prog, Value: "could not be read", Level: Unknown}
+		if s.value == 1 {
+			for _, i := range f.samples("mailwatch_config_info") {
+				if i.labels["program"] == prog {
+					r.Value, r.Level = "hash "+i.labels["hash"], OK
+				}
+			}
+			if ts, ok := f.value("mailwatch_config_change_timestamp_seconds", map[string]string{"program": prog}); ok {
+				r.Value += ", changed " + HumanDuration(since(now, ts)) + " ago"
+			}
+		}
+		rows = append(rows, r)
+	}
+	if v, ok := f.value("mailwatch_postfix_check_success", nil); ok {
+		r := Row{Area: "system", Item: "postfix check", Value: "no problems", Level: OK}
+		if v == 0 {
+			r.Value, r.Level = "reports problems (run postfix check)", Warn
 		}
 		rows = append(rows, r)
 	}

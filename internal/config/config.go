@@ -25,11 +25,13 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/backup"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/certs"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/clamav"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/configdrift"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/dnsbl"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/fail2ban"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/filesystem"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/mailbox"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/maildns"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/maintenance"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/postfixqueue"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/quarantine"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/saturation"
@@ -94,6 +96,8 @@ type Collectors struct {
 	Updates      updates.Config      `yaml:"updates"`
 	Saturation   saturation.Config   `yaml:"saturation"`
 	Quarantine   quarantine.Config   `yaml:"quarantine"`
+	Maintenance  maintenance.Config  `yaml:"maintenance"`
+	ConfigDrift  configdrift.Config  `yaml:"config_drift"`
 }
 
 // Section is one named collector section.
@@ -293,6 +297,7 @@ func (c *Config) ApplyDefaults() {
 		c.Global.StaleAfterIntervals = 3
 	}
 	c.Thresholds.ApplyDefaults()
+	c.Collectors.Maintenance.StateDir = c.Global.StateDir
 	c.Logs.ApplyDefaults()
 	for _, s := range c.Collectors.Sections() {
 		d := s.Defaults()

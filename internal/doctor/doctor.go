@@ -20,12 +20,14 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mailwatchd/mailwatchd/internal/collectors/maintenance"
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/logparse/follow"
@@ -116,6 +118,45 @@ func Audit(cfg *config.Config, h Host) []Finding {
 	out = append(out, dnsChecks(cfg)...)
 	out = append(out, unitHardening(h)...)
 	out = append(out, saturation(cfg, h)...)
+	out = append(out, chores(cfg, h)...)
+	return out
+}
+
+// chores says what the watch on the chores that fail silently needs
+// (issue #19): certbot's log without systemd, unattended-upgrades' log,
+// root for postfix check.
+func chores(cfg *config.Config, h Host) []Finding {
+	var out []Finding
+	sc := cfg.Collectors.Service
+	if sc.IsEnabled() && len(sc.Timers) > 0 {
+		if h.exists("/run/systemd/system") && sc.Backend != "process" {
+			out = append(out, Finding{Area: "chores", Status: OK, What: "timers " + strings.Join(sc.Timers, ", ") + " are read over D-Bus (no privilege needed)"})
+		} else if slices.Contains(sc.Timers, "certbot.timer") {
+			if _, err := os.ReadDir(sc.CertbotLogDir); err == nil {
+				out = append(out, Finding{Area: "chores", Status: OK, What: "without systemd, certbot.timer is read from " + sc.CertbotLogDir})
+			} else if errors.Is(err, fs.ErrPermission) {
+				out = append(out, Finding{Area: "chores", Status: Warn, What: "without systemd, certbot.timer comes from certbot's log, but " + sc.CertbotLogDir + " is not readable (certbot makes it root-only)",
+					Fix: "setfacl -m u:" + h.userName() + ":rx " + sc.CertbotLogDir + " (and -d -m u:" + h.userName() + ":r for the logs certbot creates), or remove certbot.timer from collectors.service.timers"})
+			}
+		}
+	}
+	uc := cfg.Collectors.Updates
+	if uc.IsEnabled() {
+		if err := canRead(uc.UnattendedLog); errors.Is(err, fs.ErrPermission) {
+			f := Finding{Area: "chores", Status: Warn, What: "cannot read " + uc.UnattendedLog + ": the result of unattended upgrades is unknown"}
+			f.Fix = groupFix(uc.UnattendedLog, h)
+			out = append(out, f)
+		}
+	}
+	dc := cfg.Collectors.ConfigDrift
+	if dc.IsEnabled() && dc.PostfixCheck != "off" && h.UID != 0 && h.exists("/usr/sbin/postfix") {
+		out = append(out, Finding{Area: "chores", Status: Info, What: "postfix check runs only as root: as " + h.userName() + ", mailwatch_postfix_check_success is not exported (the configuration hashes are)"})
+	}
+	if st, err := maintenanceState(cfg.Global.StateDir); err != nil {
+		out = append(out, Finding{Area: "chores", Status: Fail, What: err.Error(), Fix: "mailwatchd maintenance stop removes it"})
+	} else if st != "" {
+		out = append(out, Finding{Area: "chores", Status: Info, What: st})
+	}
 	return out
 }
 
@@ -500,4 +541,18 @@ func shortErr(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// maintenanceState describes a maintenance window that is set, "" when none.
+func maintenanceState(dir string) (string, error) {
+	st, err := maintenance.Current(dir, time.Now())
+	switch {
+	case err != nil:
+		return "", err
+	case st.Active:
+		return "in maintenance until " + st.End.Format(time.RFC3339) + ": alerts are inhibited", nil
+	case st.Set:
+		return "an expired maintenance window is still in " + maintenance.Path(dir) + " (mailwatchd maintenance stop removes it)", nil
+	}
+	return "", nil
 }

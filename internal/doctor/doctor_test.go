@@ -163,3 +163,48 @@ func TestInotify(t *testing.T) {
 		t.Errorf("watched: want an ok finding, got %+v", f)
 	}
 }
+
+// TestChores: what the chores' watch needs, as the daemon's user.
+func TestChores(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every file: the permission findings cannot show")
+	}
+	root := t.TempDir()
+	le := filepath.Join(root, "letsencrypt")
+	if err := os.Mkdir(le, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(le, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(le, 0o700) })
+	cfg := load(t, "global: {state_dir: "+root+"}\ncollectors:\n  service: {backend: process, certbot_log_dir: "+le+"}\n")
+	fs := chores(cfg, testHost(root))
+	if f := find(fs, "chores", "certbot.timer comes from certbot's log"); f == nil || f.Status != Warn || !strings.Contains(f.Fix, "setfacl") {
+		t.Errorf("unreadable certbot log dir: %+v", fs)
+	}
+}
+
+// TestChoresMaintenanceAndPostfixCheck runs as any user.
+func TestChoresMaintenanceAndPostfixCheck(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	mkfile(t, filepath.Join(root, "usr/sbin/postfix"))
+	state := filepath.Join(root, "state")
+	mkfile(t, filepath.Join(state, "maintenance.json")) // "x": not a maintenance file
+	cfg := load(t, "global: {state_dir: "+state+"}\n")
+	fs := chores(cfg, testHost(root))
+	if f := find(fs, "chores", "maintenance.json"); f == nil || f.Status != Fail {
+		t.Errorf("a broken maintenance file: %+v", fs)
+	}
+	if f := find(fs, "chores", "postfix check runs only as root"); f == nil || f.Status != Info {
+		t.Errorf("postfix check as mailwatchd: %+v", fs)
+	}
+	if err := os.WriteFile(filepath.Join(state, "maintenance.json"), []byte(`{"start":"2026-01-01T00:00:00Z","end":"2026-01-01T01:00:00Z"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f := find(chores(cfg, testHost(root)), "chores", "expired maintenance window"); f == nil || f.Status != Info {
+		t.Errorf("an expired window: %+v", chores(cfg, testHost(root)))
+	}
+}

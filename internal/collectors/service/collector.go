@@ -13,6 +13,13 @@
 // service's main process by its pidfile or by name in /proc and sums its
 // process tree.
 //
+// The same collector reports the timers of the chores that fail silently
+// (certbot renew, apt's daily upgrade, logrotate, a backup): with systemd,
+// over the same connection and deadline, each timer's last trigger and
+// next elapse and the result and exit status of the service it starts
+// (timers.go); without systemd, the traces the same chores leave when cron
+// runs them (timerfiles.go).
+//
 // A D-Bus peer that never answers is a known way for systemd collectors to
 // hang. Every call here carries the run's deadline; when the deadline
 // passes, the connection is closed (unblocking anything stuck on it) and
@@ -58,6 +65,7 @@ var (
 type Collector struct {
 	backend string
 	src     source
+	timers  timerSource // nil: no timers
 	logger  *zap.Logger
 
 	guard collectors.Guard[queryResult] // the query, which may hang
@@ -78,16 +86,22 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 		}
 	}
 	var src source
+	var timers timerSource
 	switch backend {
 	case BackendSystemd:
-		src = newSystemdSource(unitSpecs(cfg), systemBus)
+		s := newSystemdSource(unitSpecs(cfg), systemBus)
+		s.timers = append([]string(nil), cfg.Timers...)
+		src, timers = s, s
 	case BackendProcess:
 		src = newProcessSource(append([]Process(nil), cfg.Processes...), "/proc")
+		timers = newFileTimers(append([]string(nil), cfg.Timers...), cfg.CertbotLogDir, cfg.AptPeriodicDir)
 	default:
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
 	}
 	logger.Info("service collector backend chosen", zap.String("backend", backend), zap.String("configured", cfg.Backend))
-	return newCollector(backend, src, logger), nil
+	c := newCollector(backend, src, logger)
+	c.timers = timers
+	return c, nil
 }
 
 func newCollector(backend string, src source, logger *zap.Logger) *Collector {
@@ -111,13 +125,23 @@ func (c *Collector) Backend() string { return c.backend }
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	collectors.Describe(ch, stateDesc, presentDesc, restartsDesc, startDesc, memoryDesc, cpuDesc, checkDesc)
+	collectors.Describe(ch, timerDescs...)
 }
 
 // Update implements collectors.Collector.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	sts, err := c.query(ctx)
+	sts, tss, err := c.query(ctx)
 	if err != nil {
 		return fmt.Errorf("%s backend: %w", c.backend, err)
+	}
+	for _, ts := range tss {
+		c.logs.Note(c.logger, "timer "+ts.Name, ts.Err, timerProblem, zap.String("timer", ts.Name))
+		if ts.Success.ok && ts.Success.v == 0 {
+			c.logs.Note(c.logger, "timer result "+ts.Name, fmt.Errorf("last run failed (result %q)", ts.Result), timerFailed, zap.String("timer", ts.Name))
+		} else {
+			c.logs.Note(c.logger, "timer result "+ts.Name, nil, timerFailed, zap.String("timer", ts.Name))
+		}
+		emitTimer(ch, ts)
 	}
 	present := 0
 	for _, st := range sts {
@@ -139,6 +163,7 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 
 type queryResult struct {
 	sts []status
+	tss []timerStatus
 	err error
 }
 
@@ -148,21 +173,25 @@ type queryResult struct {
 // previous one to return (an abandoned query normally returns right after
 // its deadline), and gives up at its own deadline with collectors.ErrBusy:
 // a stuck query is never started twice.
-func (c *Collector) query(ctx context.Context) ([]status, error) {
+func (c *Collector) query(ctx context.Context) ([]status, []timerStatus, error) {
 	if err := c.guard.Wait(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := c.guard.Do(ctx, func() queryResult {
 		sts, err := c.src.Query(ctx)
-		return queryResult{sts, err}
+		if err != nil || c.timers == nil {
+			return queryResult{sts: sts, err: err}
+		}
+		tss, err := c.timers.Timers(ctx)
+		return queryResult{sts: sts, tss: tss, err: err}
 	})
 	switch {
 	case errors.Is(err, collectors.ErrBusy):
-		return nil, err
+		return nil, nil, err
 	case err != nil:
-		return nil, fmt.Errorf("no answer before the deadline: %w", err)
+		return nil, nil, fmt.Errorf("no answer before the deadline: %w", err)
 	}
-	return r.sts, r.err
+	return r.sts, r.tss, r.err
 }
 
 func emit(ch chan<- prometheus.Metric, st status) {
@@ -218,6 +247,13 @@ func (c *Collector) note(st status, loud bool) {
 	}
 	c.logs.Note(c.logger, st.Name, st.Err, figuresProblem, zap.String("unit", st.Name))
 }
+
+var (
+	timerProblem = collectors.Problem{Level: zap.WarnLevel,
+		Failed: "cannot read some figures of timer", Recovered: "timer figures readable again"}
+	timerFailed = collectors.Problem{Level: zap.WarnLevel,
+		Failed: "the service of a timer failed", Recovered: "the service of a timer succeeded again"}
+)
 
 var figuresProblem = collectors.Problem{Level: zap.WarnLevel,
 	Failed: "cannot read some figures of service", Recovered: "service figures readable again"}

@@ -46,7 +46,26 @@ type Config struct {
 	OptionalUnits []string `yaml:"optional_units"`
 	// Processes are the services the process backend looks for.
 	Processes []Process `yaml:"processes"`
+	// Timers are the systemd timers whose chores must not fail silently
+	// (mailwatch_timer_*). Without systemd, certbot.timer, apt-daily.timer
+	// and apt-daily-upgrade.timer are read from the traces the same chores
+	// leave when cron runs them (CertbotLogDir, AptPeriodicDir).
+	Timers []string `yaml:"timers"`
+	// CertbotLogDir holds certbot's letsencrypt.log and its rotated copies.
+	CertbotLogDir string `yaml:"certbot_log_dir"`
+	// AptPeriodicDir holds the stamps of apt.systemd.daily.
+	AptPeriodicDir string `yaml:"apt_periodic_dir"`
 }
+
+// DefaultTimers are the chores of a Debian mail host: certificate renewal,
+// the daily unattended upgrade, log rotation. Add your backup timer.
+var DefaultTimers = []string{"certbot.timer", "apt-daily-upgrade.timer", "logrotate.timer"}
+
+// Defaults of the non-systemd evidence, Debian's paths.
+const (
+	DefaultCertbotLogDir  = "/var/log/letsencrypt"
+	DefaultAptPeriodicDir = "/var/lib/apt/periodic"
+)
 
 // Process says how the process backend finds one service: by its pidfile
 // and, when that is missing, unreadable or stale, by the name of its main
@@ -125,6 +144,15 @@ func (c *Config) ApplyDefaults() {
 	if c.Processes == nil {
 		c.Processes = DefaultProcesses()
 	}
+	if c.Timers == nil {
+		c.Timers = append([]string(nil), DefaultTimers...)
+	}
+	if c.CertbotLogDir == "" {
+		c.CertbotLogDir = DefaultCertbotLogDir
+	}
+	if c.AptPeriodicDir == "" {
+		c.AptPeriodicDir = DefaultAptPeriodicDir
+	}
 }
 
 // Validate checks the backend, the unit names and the process entries.
@@ -144,6 +172,17 @@ func (c *Config) Validate() []error {
 	if len(c.Processes) > maxServices {
 		errs = append(errs, confval.Errorf("processes", "%d entries, more than %d", len(c.Processes), maxServices))
 	}
+	errs = append(errs, validateUnits("timers", c.Timers, map[string]bool{})...)
+	for i, u := range c.Timers {
+		if checkUnitName(u) == "" && !strings.HasSuffix(u, ".timer") {
+			errs = append(errs, confval.Errorf("timers["+strconv.Itoa(i)+"]", "%q is not a timer unit (name.timer)", u))
+		}
+	}
+	if len(c.Timers) > maxServices {
+		errs = append(errs, confval.Errorf("timers", "%d timers, more than %d", len(c.Timers), maxServices))
+	}
+	errs = append(errs, confval.CheckPath("certbot_log_dir", c.CertbotLogDir)...)
+	errs = append(errs, confval.CheckPath("apt_periodic_dir", c.AptPeriodicDir)...)
 	names := map[string]bool{}
 	for i, p := range c.Processes {
 		errs = append(errs, p.validate("processes["+strconv.Itoa(i)+"]", names)...)

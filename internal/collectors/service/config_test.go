@@ -48,6 +48,15 @@ func TestValidate(t *testing.T) {
 		{Name: "unknown key in section", YAML: "unit: [a.service]", DecodeError: "field unit not found"},
 		{Name: "unknown key in a process", YAML: "processes:\n  - {name: x, comm: x, pid_file: /x}", DecodeError: "field pid_file not found"},
 		{Name: "bad regexp", YAML: "processes:\n  - {name: x, comm: x, cmdline: \"(\"}", DecodeError: "invalid regular expression"},
+		{Name: "timers", Modify: func(c *Config) {
+			c.Timers = []string{"certbot.timer", "certbot.service", "backup*.timer", "certbot.timer"}
+			c.CertbotLogDir = "var/log/letsencrypt"
+		}, Want: []string{
+			`timers[2]: "backup*.timer" has characters systemd does not allow in unit names (no patterns)`,
+			`timers[3]: "certbot.timer" is listed twice`,
+			`timers[1]: "certbot.service" is not a timer unit (name.timer)`,
+			`certbot_log_dir: must be an absolute path`,
+		}},
 		{Name: "backend", Modify: func(c *Config) { c.Backend = "sysvinit" }, Want: []string{`backend: must be "auto", "systemd" or "process", got "sysvinit"`}},
 		{Name: "unit names", Modify: func(c *Config) {
 			c.Units = []string{"postfix", "postfix@.service", "dovecot*.service", "", "dovecot.service", "x.foo"}

@@ -186,8 +186,8 @@ func TestDescribeCoversEmitted(t *testing.T) {
 	ch := make(chan *prometheus.Desc, 20)
 	c.Describe(ch)
 	close(ch)
-	if n := len(ch); n != 7 {
-		t.Errorf("Describe sent %d descriptors, want 7", n)
+	if n := len(ch); n != 7+5 {
+		t.Errorf("Describe sent %d descriptors, want 12 (7 of services, 5 of timers)", n)
 	}
 }
 

@@ -40,11 +40,12 @@ const errUnknownProperty = "org.freedesktop.DBus.Error.UnknownProperty"
 // return. Closing also frees the reply slots an abandoned call holds in
 // dbus-daemon (which caps pending replies per connection).
 type systemdSource struct {
-	units []unitSpec
-	names []string
-	dial  dialFunc
-	life  context.Context
-	stop  context.CancelFunc
+	units  []unitSpec
+	names  []string
+	timers []string // timer units, for Timers
+	dial   dialFunc
+	life   context.Context
+	stop   context.CancelFunc
 
 	mu        sync.Mutex
 	conn      *sd.Conn
@@ -69,17 +70,11 @@ func newSystemdSource(units []unitSpec, dial dialFunc) *systemdSource {
 
 // Query implements source.
 func (s *systemdSource) Query(ctx context.Context) ([]status, error) {
-	s.mu.Lock()
-	s.run++
-	run := s.run
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { s.abort(run) })
-	defer stop()
-
-	conn, err := s.connect()
+	conn, done, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	list, err := conn.ListUnitsByNamesContext(ctx, s.names)
 	if err != nil {
 		s.failed(err)
@@ -102,13 +97,34 @@ func (s *systemdSource) Query(ctx context.Context) ([]status, error) {
 	return out, nil
 }
 
+// begin starts a query: it numbers it, arranges for its connection to be
+// closed when ctx ends before done is called, and connects.
+func (s *systemdSource) begin(ctx context.Context) (*sd.Conn, func(), error) {
+	s.mu.Lock()
+	s.run++
+	run := s.run
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { s.abort(run) })
+	conn, err := s.connect()
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return conn, func() { stop() }, nil
+}
+
+// present reports whether a unit is there for monitoring. A masked unit
+// cannot be started: it is not there, unless it is still running from
+// before it was masked.
+func present(us sd.UnitStatus) bool {
+	return (us.LoadState != "not-found" && us.LoadState != "masked") || us.ActiveState != "inactive"
+}
+
 // readUnit builds one unit's status from its ListUnitsByNames entry and
 // the properties that entry does not carry.
 func readUnit(ctx context.Context, conn *sd.Conn, u unitSpec, us sd.UnitStatus) (status, error) {
 	st := status{Name: u.name, Optional: u.optional, State: us.ActiveState}
-	// A masked unit cannot be started: for monitoring it is not there,
-	// unless it is still running from before it was masked.
-	st.Present = (us.LoadState != "not-found" && us.LoadState != "masked") || us.ActiveState != "inactive"
+	st.Present = present(us)
 	if !st.Present {
 		return st, nil
 	}
@@ -153,9 +169,11 @@ type propReader struct {
 	fatal error
 }
 
-func (r *propReader) uint(iface, prop string) (uint64, bool) {
+// get reads one property; false when it could not be read (the reason is
+// in errs or fatal) or does not exist.
+func (r *propReader) get(iface, prop string) (dbus.Variant, bool) {
 	if r.fatal != nil {
-		return 0, false
+		return dbus.Variant{}, false
 	}
 	p, err := r.conn.GetUnitTypePropertyContext(r.ctx, r.unit, iface, prop)
 	if err != nil {
@@ -168,15 +186,49 @@ func (r *propReader) uint(iface, prop string) (uint64, bool) {
 		default:
 			r.fatal = fmt.Errorf("get %s of %s: %w", prop, r.unit, err)
 		}
+		return dbus.Variant{}, false
+	}
+	return p.Value, true
+}
+
+// str reads a string property.
+func (r *propReader) str(iface, prop string) (string, bool) {
+	v, ok := r.get(iface, prop)
+	if !ok {
+		return "", false
+	}
+	if s, ok := v.Value().(string); ok {
+		return s, true
+	}
+	r.errs = append(r.errs, fmt.Errorf("%s of %s has D-Bus type %s, want a string", prop, r.unit, v.Signature()))
+	return "", false
+}
+
+// int reads a signed 32-bit property (ExecMainStatus).
+func (r *propReader) int(iface, prop string) (int32, bool) {
+	v, ok := r.get(iface, prop)
+	if !ok {
 		return 0, false
 	}
-	switch v := p.Value.Value().(type) {
+	if i, ok := v.Value().(int32); ok {
+		return i, true
+	}
+	r.errs = append(r.errs, fmt.Errorf("%s of %s has D-Bus type %s, want int32", prop, r.unit, v.Signature()))
+	return 0, false
+}
+
+func (r *propReader) uint(iface, prop string) (uint64, bool) {
+	p, ok := r.get(iface, prop)
+	if !ok {
+		return 0, false
+	}
+	switch v := p.Value().(type) {
 	case uint64:
 		return v, true
 	case uint32:
 		return uint64(v), true
 	}
-	r.errs = append(r.errs, fmt.Errorf("%s of %s has D-Bus type %s, want an unsigned integer", prop, r.unit, p.Value.Signature()))
+	r.errs = append(r.errs, fmt.Errorf("%s of %s has D-Bus type %s, want an unsigned integer", prop, r.unit, p.Signature()))
 	return 0, false
 }
 

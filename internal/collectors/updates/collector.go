@@ -9,7 +9,9 @@
 // a shell, with the run's deadline, its process group killed when the
 // deadline passes), the lists' age from the modification times in
 // /var/lib/apt/lists, the reboot flag from /var/run/reboot-required, which
-// packages such as the kernel and libc create. The collector never runs apt
+// packages such as the kernel and libc create. Beside them, unattended
+// upgrades: whether apt's daily job runs them (`apt-config dump`), and the
+// start and result of their last run (the tail of their log). The collector never runs apt
 // update (network) and never needs root: the simulation reads only
 // world-readable files, so the daemon needs no group or capability.
 //
@@ -44,6 +46,12 @@ var (
 		"Newest modification time of the apt package lists' Release files (the archive's publication time of the last apt update), in Unix seconds.")
 	rebootDesc = collectors.NewDesc(Name, "", "reboot_required",
 		"1 if /var/run/reboot-required exists: an upgraded package needs a reboot to take effect.")
+	uuEnabledDesc = collectors.NewDesc(Name, "updates", "unattended_enabled",
+		"1 if unattended-upgrades is installed and apt's daily job runs it (APT::Periodic::Enable and APT::Periodic::Unattended-Upgrade), 0 if not.")
+	uuLastDesc = collectors.NewDesc(Name, "updates", "unattended_last_run_timestamp_seconds",
+		"Unix time the last unattended-upgrades run in its log started; absent without one.")
+	uuSuccessDesc = collectors.NewDesc(Name, "updates", "unattended_last_run_success",
+		"1 if the last unattended-upgrades run logged no ERROR, 0 if it did; absent without a run.")
 )
 
 // Collector is the updates collector.
@@ -57,7 +65,8 @@ type Collector struct {
 
 // New builds the collector on the host's apt-get and files.
 func New(cfg Config, logger *zap.Logger) (*Collector, error) {
-	src := Host{AptGet: cfg.AptGet, AptListsDir: cfg.AptListsDir, RebootRequiredFile: cfg.RebootRequiredFile}
+	src := Host{AptGet: cfg.AptGet, AptListsDir: cfg.AptListsDir, RebootRequiredFile: cfg.RebootRequiredFile,
+		AptConfig: cfg.AptConfig, UnattendedUpgrade: cfg.UnattendedUpgrade, UnattendedLog: cfg.UnattendedLog}
 	return NewWithSource(src, logger), nil
 }
 
@@ -68,7 +77,7 @@ func NewWithSource(src Source, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	collectors.Describe(ch, pendingDesc, checkDesc, listsDesc, rebootDesc)
+	collectors.Describe(ch, pendingDesc, checkDesc, listsDesc, rebootDesc, uuEnabledDesc, uuLastDesc, uuSuccessDesc)
 }
 
 type reading struct {
@@ -77,6 +86,8 @@ type reading struct {
 	reboot    bool
 	rebootErr error
 	lists     fsTime
+	uu        Unattended
+	uuErr     error
 }
 
 type fsTime struct {
@@ -104,6 +115,7 @@ func (c *Collector) read(ctx context.Context) reading {
 	r.reboot, r.rebootErr = c.src.RebootRequired()
 	t, err := c.src.ListsUpdated()
 	r.lists = fsTime{unix: float64(t.Unix()), ok: err == nil && !t.IsZero(), err: err}
+	r.uu, r.uuErr = c.src.Unattended(ctx)
 	return r
 }
 
@@ -111,6 +123,7 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) error {
 	c.note("apt-get", r.aptErr)
 	c.note("reboot_required", r.rebootErr)
 	c.note("apt_lists", r.lists.err)
+	c.note("unattended-upgrades", r.uuErr)
 	if r.aptErr != nil && r.rebootErr != nil {
 		return fmt.Errorf("%w; and %w", r.aptErr, r.rebootErr)
 	}
@@ -124,6 +137,13 @@ func (c *Collector) emit(r reading, ch chan<- prometheus.Metric) error {
 	}
 	if r.lists.ok {
 		ch <- collectors.Gauge(listsDesc, r.lists.unix)
+	}
+	if r.uu.Known {
+		ch <- collectors.Gauge(uuEnabledDesc, collectors.B2F(r.uu.Enabled))
+	}
+	if !r.uu.LastRun.IsZero() {
+		ch <- collectors.Gauge(uuLastDesc, float64(r.uu.LastRun.Unix()))
+		ch <- collectors.Gauge(uuSuccessDesc, collectors.B2F(!r.uu.Failed))
 	}
 	return nil
 }

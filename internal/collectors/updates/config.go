@@ -22,6 +22,9 @@ const (
 	DefaultAptGet             = "/usr/bin/apt-get"
 	DefaultAptListsDir        = "/var/lib/apt/lists"
 	DefaultRebootRequiredFile = "/var/run/reboot-required"
+	DefaultAptConfig          = "/usr/bin/apt-config"
+	DefaultUnattendedUpgrade  = "/usr/bin/unattended-upgrade"
+	DefaultUnattendedLog      = "/var/log/unattended-upgrades/unattended-upgrades.log"
 )
 
 // commandName is a program name looked up in PATH.
@@ -39,6 +42,15 @@ type Config struct {
 	// RebootRequiredFile is created by packages (kernel, libc, ...) whose
 	// upgrade needs a reboot to take effect.
 	RebootRequiredFile string `yaml:"reboot_required_file"`
+	// AptConfig is run as `apt-config dump` to read whether apt's daily job
+	// runs unattended-upgrade (APT::Periodic::Unattended-Upgrade).
+	AptConfig string `yaml:"apt_config"`
+	// UnattendedUpgrade is the program; where it is missing, unattended
+	// upgrades are off.
+	UnattendedUpgrade string `yaml:"unattended_upgrade"`
+	// UnattendedLog is unattended-upgrades' log: time and result of its
+	// last run.
+	UnattendedLog string `yaml:"unattended_log"`
 }
 
 // Build makes the collector this section configures; the config loader
@@ -64,6 +76,15 @@ func (c *Config) ApplyDefaults() {
 	if c.RebootRequiredFile == "" {
 		c.RebootRequiredFile = DefaultRebootRequiredFile
 	}
+	if c.AptConfig == "" {
+		c.AptConfig = DefaultAptConfig
+	}
+	if c.UnattendedUpgrade == "" {
+		c.UnattendedUpgrade = DefaultUnattendedUpgrade
+	}
+	if c.UnattendedLog == "" {
+		c.UnattendedLog = DefaultUnattendedLog
+	}
 }
 
 // Validate checks the paths.
@@ -76,5 +97,8 @@ func (c *Config) Validate() []error {
 	}
 	errs = append(errs, confval.CheckPath("apt_lists_dir", c.AptListsDir)...)
 	errs = append(errs, confval.CheckPath("reboot_required_file", c.RebootRequiredFile)...)
+	errs = append(errs, confval.CheckPath("apt_config", c.AptConfig)...)
+	errs = append(errs, confval.CheckPath("unattended_upgrade", c.UnattendedUpgrade)...)
+	errs = append(errs, confval.CheckPath("unattended_log", c.UnattendedLog)...)
 	return errs
 }

@@ -92,3 +92,5 @@ func (b *blockingSource) Pending(context.Context) (Pending, error) {
 func (b *blockingSource) RebootRequired() (bool, error) { return false, nil }
 
 func (b *blockingSource) ListsUpdated() (time.Time, error) { return time.Time{}, nil }
+
+func (b *blockingSource) Unattended(context.Context) (Unattended, error) { return Unattended{}, nil }

@@ -28,6 +28,9 @@ type Source interface {
 	// ListsUpdated returns the newest modification time of the package
 	// lists' Release files; zero when there are none.
 	ListsUpdated() (time.Time, error)
+	// Unattended reports whether unattended-upgrades is installed and
+	// enabled, and its last run.
+	Unattended(ctx context.Context) (Unattended, error)
 }
 
 // Host is the Source of a Debian or Ubuntu host.
@@ -35,6 +38,9 @@ type Host struct {
 	AptGet             string
 	AptListsDir        string
 	RebootRequiredFile string
+	AptConfig          string
+	UnattendedUpgrade  string
+	UnattendedLog      string
 }
 
 // aptArgs simulate a full upgrade (dist-upgrade: new dependencies and

@@ -6,7 +6,7 @@
 // org.freedesktop.systemd1 and serves the part of the API the service
 // collector uses, with systemd's signatures and object paths:
 // Manager.ListUnitsByNames on /org/freedesktop/systemd1, and
-// org.freedesktop.DBus.Properties.Get of the Unit and Service interfaces on
+// org.freedesktop.DBus.Properties.Get of the Unit, Service and Timer interfaces on
 // /org/freedesktop/systemd1/unit/<escaped name>. It can also stop answering,
 // like a hung systemd.
 //
@@ -32,6 +32,7 @@ const (
 	managerIface = "org.freedesktop.systemd1.Manager"
 	unitIface    = "org.freedesktop.systemd1.Unit"
 	serviceIface = "org.freedesktop.systemd1.Service"
+	timerIface   = "org.freedesktop.systemd1.Timer"
 	propsIface   = "org.freedesktop.DBus.Properties"
 )
 
@@ -51,6 +52,16 @@ type Unit struct {
 	ActiveEnterTimestamp uint64
 	MemoryCurrent        uint64
 	CPUUsageNSec         uint64
+	// Timers: LastTriggerUSec and NextElapseUSecRealtime (microseconds
+	// since the epoch, 0 for never), and Trigger, the Timer interface's
+	// Unit property (the unit it starts).
+	LastTriggerUSec        uint64
+	NextElapseUSecRealtime uint64
+	Trigger                string
+	// Services: Result ("" means "success") and ExecMainStatus of the
+	// last run.
+	Result         string
+	ExecMainStatus int32
 	// Fail maps a property name to the D-Bus error name a Get of it answers.
 	Fail map[string]string
 }
@@ -214,7 +225,21 @@ func (m *Manager) get(msg dbus.Message, iface, prop string) (dbus.Variant, *dbus
 		return dbus.Variant{}, dbus.NewError(name, []any{"fake failure of " + prop})
 	}
 	isService := strings.HasSuffix(u.Name, ".service")
+	isTimer := strings.HasSuffix(u.Name, ".timer")
+	if u.Result == "" {
+		u.Result = "success"
+	}
 	switch {
+	case iface == timerIface && !isTimer:
+		return dbus.Variant{}, dbus.NewError("org.freedesktop.DBus.Error.UnknownInterface", []any{"Unknown interface " + iface})
+	case iface == timerIface && prop == "LastTriggerUSec":
+		return dbus.MakeVariant(u.LastTriggerUSec), nil
+	case iface == timerIface && prop == "NextElapseUSecRealtime":
+		return dbus.MakeVariant(u.NextElapseUSecRealtime), nil
+	case iface == timerIface && prop == "Unit":
+		return dbus.MakeVariant(u.Trigger), nil
+	case iface == timerIface && prop == "Result":
+		return dbus.MakeVariant("success"), nil
 	case iface == unitIface && prop == "ActiveEnterTimestamp":
 		return dbus.MakeVariant(u.ActiveEnterTimestamp), nil
 	case iface == unitIface && prop == "ActiveState":
@@ -223,6 +248,10 @@ func (m *Manager) get(msg dbus.Message, iface, prop string) (dbus.Variant, *dbus
 		return dbus.MakeVariant(u.LoadState), nil
 	case iface == serviceIface && !isService:
 		return dbus.Variant{}, dbus.NewError("org.freedesktop.DBus.Error.UnknownInterface", []any{"Unknown interface " + iface})
+	case iface == serviceIface && prop == "Result":
+		return dbus.MakeVariant(u.Result), nil
+	case iface == serviceIface && prop == "ExecMainStatus":
+		return dbus.MakeVariant(u.ExecMainStatus), nil
 	case iface == serviceIface && prop == "NRestarts":
 		return dbus.MakeVariant(u.NRestarts), nil
 	case iface == serviceIface && prop == "MemoryCurrent":
