@@ -129,7 +129,8 @@ func serve(o options, logger *zap.Logger) int {
 
 	h := mwweb.NewHandler(mwweb.Options{
 		Gatherer: gatherer, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
-		Verdict: verdict(gatherer, d.sched.Statuses, func() config.Thresholds { return *d.thresholds.Load() }),
+		Verdict:     verdict(gatherer, d.sched.Statuses, func() config.Thresholds { return *d.thresholds.Load() }),
+		Maintenance: maintenanceSection(cfg.Global.StateDir),
 	})
 	srv := mwweb.Serve(listeners, h, o.webConfig, slog.New(zapslog.NewHandler(logger.Core())))
 	for _, l := range listeners {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/maintenance"
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
@@ -50,4 +51,21 @@ func toVerdict(rows []check.Row) mwweb.Verdict {
 		v.Rows = append(v.Rows, mwweb.StatusRow{Area: r.Area, Item: r.Item, Value: r.Value, Status: r.Level.String(), Color: check.Color(r.Level)})
 	}
 	return v
+}
+
+// maintenanceSection is the status page's maintenance section: the window
+// `mailwatchd maintenance start` wrote to stateDir, read at each request (a
+// small file), or nil when none is set. A broken file is shown as such,
+// since the collector's row and doctor name it too.
+func maintenanceSection(stateDir string) func() *mwweb.Maintenance {
+	return func() *mwweb.Maintenance {
+		st, err := maintenance.Current(stateDir, time.Now())
+		switch {
+		case err != nil:
+			return &mwweb.Maintenance{Reason: "unreadable maintenance file: " + err.Error()}
+		case !st.Set:
+			return nil
+		}
+		return &mwweb.Maintenance{Active: st.Active, Reason: st.Reason, Until: st.End}
+	}
 }

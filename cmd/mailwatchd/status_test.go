@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/maintenance"
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
 	mwweb "github.com/mailwatchd/mailwatchd/internal/web"
@@ -181,5 +183,31 @@ func BenchmarkStatusPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMaintenanceSection: the status page shows the window `mailwatchd
+// maintenance start` wrote, nothing without one, and says so when the file
+// is broken.
+func TestMaintenanceSection(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	section := maintenanceSection(dir)
+	if got := section(); got != nil {
+		t.Errorf("no window: %+v, want nil", got)
+	}
+	now := time.Now()
+	if err := maintenance.Write(dir, maintenance.State{Start: now.Add(-time.Minute), End: now.Add(time.Hour), Reason: "kernel <update>"}); err != nil {
+		t.Fatal(err)
+	}
+	got := section()
+	if got == nil || !got.Active || got.Reason != "kernel <update>" || !got.Until.Equal(now.Add(time.Hour)) {
+		t.Errorf("set window: %+v", got)
+	}
+	if err := os.WriteFile(maintenance.Path(dir), []byte("{broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := section(); got == nil || got.Active || !strings.Contains(got.Reason, "unreadable maintenance file") {
+		t.Errorf("broken file: %+v", got)
 	}
 }

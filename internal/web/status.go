@@ -43,8 +43,8 @@ type Verdict struct {
 }
 
 // Maintenance is the host's maintenance state, for the page's section of
-// that name. Nothing provides it yet (issue #19 plans `mailwatchd
-// maintenance`); until something does, the page and its JSON leave it out.
+// that name: the window of `mailwatchd maintenance start`; nil (the section
+// left out) when none is set.
 type Maintenance struct {
 	Active bool      `json:"active"`
 	Reason string    `json:"reason"`
