@@ -443,3 +443,61 @@ func TestFleetExampleConfigs(t *testing.T) {
 		t.Errorf("central.example.yml: %v\n%s", err, out)
 	}
 }
+
+// TestDashboardDrillDown: the overview's host table links each area to the
+// host dashboard's panel for it, with the row's host: every link names a
+// panel that exists there, and the column the links read is not renamed.
+func TestDashboardDrillDown(t *testing.T) {
+	t.Parallel()
+	read := func(path string) map[string]any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	hostIDs := map[string]string{}
+	for _, p := range read("grafana/mailwatchd-host.json")["panels"].([]any) {
+		p := p.(map[string]any)
+		hostIDs[fmt.Sprint(p["id"])] = fmt.Sprint(p["title"])
+	}
+	linkRe := regexp.MustCompile(`^/d/mailwatchd-host/mail-host\?var-instance=\$\{__data\.fields\.instance\}&viewPanel=(\d+)&\$\{__url_time_range\}$`)
+	links := 0
+	for _, p := range read("grafana/mailwatchd-overview.json")["panels"].([]any) {
+		p := p.(map[string]any)
+		if p["title"] != "Mail hosts" {
+			continue
+		}
+		b, _ := json.Marshal(p)
+		if strings.Contains(string(b), `"renameByName"`) && strings.Contains(string(b), `"instance":`) {
+			t.Errorf("the host table renames its instance column, which the drill-down links read")
+		}
+		for _, o := range p["fieldConfig"].(map[string]any)["overrides"].([]any) {
+			for _, prop := range o.(map[string]any)["properties"].([]any) {
+				prop := prop.(map[string]any)
+				if prop["id"] != "links" {
+					continue
+				}
+				for _, l := range prop["value"].([]any) {
+					url := fmt.Sprint(l.(map[string]any)["url"])
+					m := linkRe.FindStringSubmatch(url)
+					if m == nil {
+						t.Errorf("drill-down link %q is not to a host dashboard panel for the row's host", url)
+						continue
+					}
+					if _, ok := hostIDs[m[1]]; !ok {
+						t.Errorf("drill-down link %q: the host dashboard has no panel %s", url, m[1])
+					}
+					links++
+				}
+			}
+		}
+	}
+	if links < 9 {
+		t.Errorf("%d drill-down links in the overview's host table, want one per column (9)", links)
+	}
+}

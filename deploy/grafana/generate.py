@@ -98,8 +98,10 @@ def table(title, targets, desc="", overrides=None, organize=None):
     return p
 
 
-def override(name, unit=None, thresholds=None, display=None, decimals=None):
+def override(name, unit=None, thresholds=None, display=None, decimals=None, link=None):
     props = []
+    if link:
+        props.append({"id": "links", "value": [link]})
     if unit:
         props.append({"id": "unit", "value": unit})
     if decimals is not None:
@@ -127,6 +129,18 @@ def dashboard(uid, title, desc, layout, multi_instance, tags):
 I = 'instance=~"$instance"'
 
 
+# HOST_PANELS maps the host dashboard's panel titles to their ids, filled by
+# host() (generated first): the overview links each area of its host table to
+# the host dashboard's panel for that area, for the row's host.
+HOST_PANELS = {}
+
+
+def drill(title):
+    """A data link from an overview cell to the host dashboard's panel title, for that row's host."""
+    return {"title": f"{title} on this host", "targetBlank": False,
+            "url": f"/d/mailwatchd-host/mail-host?var-instance=${{__data.fields.instance}}&viewPanel={HOST_PANELS[title]}&${{__url_time_range}}"}
+
+
 def overview():
     L = Layout()
     L.row("Fleet")
@@ -142,17 +156,18 @@ def overview():
         target(f'count by (instance) (mailwatch_collector_success{{{I}}} == 0 unless on(instance, job, collector) mailwatch_collector_target_absent == 1) or count by (instance) (mailwatch_build_info{{{I}}}) * 0', ref="J", instant=True, fmt="table"),
     ], desc="One row per mail host: what is down, how much mail waits, how it flows, and what will break next.",
         overrides=[
-            override("Value #A", display="Services down", thresholds=["green", (1, "red")]),
-            override("Value #B", display="Queued", thresholds=["green", (100, "orange"), (500, "red")]),
-            override("Value #C", display="Delivered/min", decimals=1),
-            override("Value #D", display="Rejected/min", decimals=1),
-            override("Value #E", display="Auth failures/min", decimals=1, thresholds=["green", (12, "orange")]),
-            override("Value #F", display="First cert expiry", unit="s", thresholds=["red", (7 * 86400, "orange"), (30 * 86400, "green")]),
-            override("Value #G", display="Blocklist listings", thresholds=["green", (1, "red")]),
-            override("Value #H", display="Lowest disk free", unit="percentunit", thresholds=["red", (0.1, "orange"), (0.2, "green")]),
-            override("Value #J", display="Collectors failing", thresholds=["green", (1, "orange")]),
+            override("Value #A", display="Services down", thresholds=["green", (1, "red")], link=drill("Services")),
+            override("Value #B", display="Queued", thresholds=["green", (100, "orange"), (500, "red")], link=drill("Messages by queue")),
+            override("Value #C", display="Delivered/min", decimals=1, link=drill("Postfix messages per minute by action")),
+            override("Value #D", display="Rejected/min", decimals=1, link=drill("Rejects per minute by reason")),
+            override("Value #E", display="Auth failures/min", decimals=1, thresholds=["green", (12, "orange")], link=drill("Authentication failures per minute")),
+            override("Value #F", display="First cert expiry", unit="s", thresholds=["red", (7 * 86400, "orange"), (30 * 86400, "green")], link=drill("Certificates")),
+            override("Value #G", display="Blocklist listings", thresholds=["green", (1, "red")], link=drill("Blocklists and mail DNS")),
+            override("Value #H", display="Lowest disk free", unit="percentunit", thresholds=["red", (0.1, "orange"), (0.2, "green")], link=drill("Free space")),
+            override("Value #J", display="Collectors failing", thresholds=["green", (1, "orange")], link=drill("Collectors")),
         ],
-        organize={"excludeByName": {"Time": True}, "renameByName": {"instance": "Mail host"}}), 24, 10)
+        # The instance column keeps its name: the drill-down links read it (${__data.fields.instance}).
+        organize={"excludeByName": {"Time": True}}), 24, 10)
     L.add(table("Roles", [
         target(f'count by (role) (max_over_time(mailwatch_host_info{{{I},role!=""}}[1h]))', ref="A", instant=True, fmt="table"),
         target(f'count by (role) (max_over_time(mailwatch_host_info{{{I},role!=""}}[1h]) and on (instance, job) (up{{job="mailwatchd",{I}}} == 1))', ref="B", instant=True, fmt="table"),
@@ -529,7 +544,10 @@ def host():
     return dashboard("mailwatchd-host", "Mail host", "One mail host in detail: mail flow, queue, security, certificates, storage, services.", L, False, ["mailwatchd", "mail"])
 
 
-for name, d in (("overview", overview()), ("host", host())):
+HOST = host()
+for p in HOST["panels"]:
+    HOST_PANELS.setdefault(p["title"], p["id"])
+for name, d in (("overview", overview()), ("host", HOST)):
     with open(os.path.join(HERE, f"mailwatchd-{name}.json"), "w") as f:
         json.dump(d, f, indent=2, sort_keys=False)
         f.write("\n")
