@@ -394,9 +394,8 @@ func (t *saslTracker) window() []SASLSender {
 }
 
 // TopSASLSenders returns the users of the window with the most messages,
-// as many as the rank slots (sasl_top_senders), most first. These are the
-// names behind mailwatch_postfix_sasl_top_sender_messages; they are never
-// label values.
+// as many as the rank slots (sasl_top_senders), most first: the names
+// behind mailwatch_postfix_sasl_top_sender_messages, never label values.
 func (p *Pipeline) TopSASLSenders() []SASLSender {
 	all := p.counters.sasl.window()
 	p.counters.sasl.mu.Lock()
@@ -404,6 +403,10 @@ func (p *Pipeline) TopSASLSenders() []SASLSender {
 	p.counters.sasl.mu.Unlock()
 	return all[:min(n, len(all))]
 }
+
+// SASLWindow returns every tracked user active in the window, most
+// messages first (at most sasl_max_users).
+func (p *Pipeline) SASLWindow() []SASLSender { return p.counters.sasl.window() }
 
 type saslDescs struct {
 	messages, ips, active, mismatch, dropped *prometheus.Desc
