@@ -6,7 +6,6 @@ package logparse
 import (
 	"bytes"
 	"cmp"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -68,9 +67,12 @@ type saslSlot struct {
 	messages, rcpts, deferred, bounced uint32
 }
 
+// saslIP is a client address, kept as the 64-bit FNV-1a hash of its text
+// (qidHash): telling addresses apart needs no more, and the hash is never
+// 0 (an empty slot).
 type saslIP struct {
-	addr netip.Addr
-	last int64 // slot index of the last submission from addr
+	h    uint64
+	last int64 // slot index of the last submission from the address
 }
 
 type saslUser struct {
@@ -105,13 +107,13 @@ type saslTracker struct {
 	maxUsers int
 	maxQIDs  int
 	users    map[string]*saslUser
-	qids     map[string]saslQID
+	qids     map[string]*saslQID
 	latest   int64 // newest slot index seen in a line
 	swept    int64 // slot index of the last sweep that ran because a table was full
 }
 
 func newSASLTracker(now func() time.Time) *saslTracker {
-	t := &saslTracker{now: now, users: map[string]*saslUser{}, qids: map[string]saslQID{}}
+	t := &saslTracker{now: now, users: map[string]*saslUser{}, qids: map[string]*saslQID{}}
 	t.configure(DefaultSASLWindow, DefaultSASLTopSenders, DefaultSASLMaxUsers, DefaultSASLMaxQueueIDs)
 	return t
 }
@@ -190,10 +192,11 @@ func splitQID(msg []byte) (qid, rest []byte) {
 // parseSASLClient reads "client=name[addr], ..., sasl_username=user[,
 // sasl_sender=...]". The user name runs to ", sasl_sender=" or the end:
 // smtpd writes sasl_sender last, after the user name.
-func parseSASLClient(rest []byte) (user []byte, addr netip.Addr) {
+// addr is the hash of the address between the brackets (0 for none).
+func parseSASLClient(rest []byte) (user []byte, addr uint64) {
 	if lb := bytes.IndexByte(rest, '['); lb >= 0 {
-		if rb := bytes.IndexByte(rest[lb:], ']'); rb > 0 {
-			addr, _ = netip.ParseAddr(string(rest[lb+1 : lb+rb]))
+		if rb := bytes.IndexByte(rest[lb:], ']'); rb > 1 {
+			addr = qidHash(rest[lb+1 : lb+rb])
 		}
 	}
 	i := bytes.Index(rest, []byte(", sasl_username="))
@@ -222,12 +225,36 @@ func senderOf(rest []byte) []byte {
 	return nil
 }
 
-// domainOf is what follows the last '@', or nil.
-func domainOf(a []byte) []byte {
-	if i := bytes.LastIndexByte(a, '@'); i >= 0 && i+1 < len(a) {
-		return a[i+1:]
+// domainOf is what follows the last '@', or nothing.
+func domainOf[S ~string | ~[]byte](a S) S {
+	for i := len(a) - 1; i >= 0; i-- {
+		if a[i] == '@' {
+			return a[i+1:]
+		}
 	}
-	return nil
+	return a[:0]
+}
+
+// equalFoldASCII compares a domain of the user name with one of the
+// sender, ASCII case-insensitively (domains in the log are ASCII: IDNs
+// appear as xn-- labels), without converting either.
+func equalFoldASCII(a string, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func (u *saslUser) slot(e int64) *saslSlot {
@@ -238,7 +265,7 @@ func (u *saslUser) slot(e int64) *saslSlot {
 	return s
 }
 
-func (t *saslTracker) submission(qid, user []byte, addr netip.Addr, ts time.Time) {
+func (t *saslTracker) submission(qid, user []byte, addr uint64, ts time.Time) {
 	e := t.slotOf(ts)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -257,28 +284,32 @@ func (t *saslTracker) submission(qid, user []byte, addr netip.Addr, ts time.Time
 	}
 	u.last = max(u.last, e)
 	u.slot(e).messages++
-	if addr.IsValid() {
-		u.seeIP(addr.Unmap(), e)
+	if addr != 0 {
+		u.seeIP(addr, e)
 	}
 	if len(qid) == 0 {
 		return
 	}
-	if _, ok := t.qids[string(qid)]; !ok && len(t.qids) >= t.maxQIDs {
+	if q := t.qids[string(qid)]; q != nil { // a queue id reused: the newest message
+		*q = saslQID{user: u, epoch: e}
+		return
+	}
+	if len(t.qids) >= t.maxQIDs {
 		t.sweepLocked()
 		if len(t.qids) >= t.maxQIDs {
 			t.droppedQID.Add(1)
 			return
 		}
 	}
-	t.qids[string(qid)] = saslQID{user: u, epoch: e}
+	t.qids[string(qid)] = &saslQID{user: u, epoch: e}
 }
 
 // seeIP records a submission from a; at saslMaxIPs addresses, one that
 // left the window is replaced, else a is not kept (the count saturates).
-func (u *saslUser) seeIP(a netip.Addr, e int64) {
+func (u *saslUser) seeIP(a uint64, e int64) {
 	oldest := -1
 	for i := range u.ips {
-		if u.ips[i].addr == a {
+		if u.ips[i].h == a {
 			u.ips[i].last = e
 			return
 		}
@@ -287,26 +318,25 @@ func (u *saslUser) seeIP(a netip.Addr, e int64) {
 		}
 	}
 	if len(u.ips) < saslMaxIPs {
-		u.ips = append(u.ips, saslIP{addr: a, last: e})
+		u.ips = append(u.ips, saslIP{h: a, last: e})
 		return
 	}
 	if u.ips[oldest].last <= e-saslSlots {
-		u.ips[oldest] = saslIP{addr: a, last: e}
+		u.ips[oldest] = saslIP{h: a, last: e}
 	}
 }
 
 func (t *saslTracker) queued(qid, sender []byte, rcpts uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	q, ok := t.qids[string(qid)]
-	if !ok || q.counted {
+	q := t.qids[string(qid)]
+	if q == nil || q.counted {
 		return
 	}
 	q.counted = true
-	t.qids[string(qid)] = q
 	q.user.slot(q.epoch).rcpts += uint32(min(rcpts, 1<<20)) //nolint:gosec // bounded above
-	ud, sd := domainOf([]byte(q.user.name)), domainOf(sender)
-	if ud != nil && sd != nil && !bytes.EqualFold(ud, sd) {
+	ud, sd := domainOf(q.user.name), domainOf(sender)
+	if len(ud) > 0 && len(sd) > 0 && !equalFoldASCII(ud, sd) {
 		t.mismatch.Add(1)
 	}
 }
@@ -315,8 +345,8 @@ func (t *saslTracker) outcome(qid []byte, bounced bool, ts time.Time) {
 	e := t.slotOf(ts)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	q, ok := t.qids[string(qid)]
-	if !ok {
+	q := t.qids[string(qid)]
+	if q == nil {
 		return
 	}
 	t.latest = max(t.latest, e)
@@ -488,8 +518,8 @@ type saslSlotState struct {
 }
 
 type saslIPState struct {
-	Addr netip.Addr `json:"addr"`
-	Last int64      `json:"last"`
+	Hash uint64 `json:"hash"` // of the address: the state file holds no client address
+	Last int64  `json:"last"`
 }
 
 type saslQIDState struct {
@@ -517,7 +547,7 @@ func (t *saslTracker) snapshot() *saslState {
 		}
 		for _, ip := range u.ips {
 			if ip.last > r-saslSlots {
-				us.IPs = append(us.IPs, saslIPState{ip.addr, ip.last})
+				us.IPs = append(us.IPs, saslIPState{ip.h, ip.last})
 			}
 		}
 		st.Users = append(st.Users, us)
@@ -551,8 +581,8 @@ func (t *saslTracker) restore(st *saslState) {
 			sl.messages, sl.rcpts, sl.deferred, sl.bounced = s.Messages, s.Rcpts, s.Deferred, s.Bounced
 		}
 		for _, ip := range us.IPs {
-			if len(u.ips) < saslMaxIPs && ip.Addr.IsValid() {
-				u.ips = append(u.ips, saslIP{ip.Addr, ip.Last})
+			if len(u.ips) < saslMaxIPs && ip.Hash != 0 {
+				u.ips = append(u.ips, saslIP{ip.Hash, ip.Last})
 			}
 		}
 		t.users[u.name] = u
@@ -560,7 +590,7 @@ func (t *saslTracker) restore(st *saslState) {
 	}
 	for _, q := range st.QueueIDs {
 		if u := t.users[q.User]; u != nil && len(t.qids) < t.maxQIDs {
-			t.qids[q.ID] = saslQID{user: u, epoch: q.Epoch, counted: q.Counted}
+			t.qids[q.ID] = &saslQID{user: u, epoch: q.Epoch, counted: q.Counted}
 		}
 	}
 }

@@ -6,7 +6,6 @@ package logparse
 import (
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
@@ -131,7 +130,7 @@ func TestSASLClientIPsSaturate(t *testing.T) {
 	tr := newSASLTracker(func() time.Time { return time.Unix(0, 0) })
 	ts := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	for i := range 100 {
-		tr.submission(nil, []byte("u@example.org"), netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), ts)
+		tr.submission(nil, []byte("u@example.org"), qidHash(fmt.Appendf(nil, "10.0.0.%d", i)), ts)
 	}
 	if got := tr.window()[0]; got.ClientIPs != saslMaxIPs || got.Messages != 100 {
 		t.Errorf("%+v, want %d client IPs, 100 messages", got, saslMaxIPs)
@@ -190,21 +189,22 @@ func TestSASLMillionUsersMemory(t *testing.T) {
 	const n = 1_000_000
 	user := make([]byte, 0, 64)
 	qid := make([]byte, 0, 16)
+	ip := make([]byte, 0, 16)
 	for i := range n {
 		user = fmt.Appendf(user[:0], "user%07d@example.org", i)
 		qid = fmt.Appendf(qid[:0], "%010X", i)
-		tr.submission(qid, user, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), ts)
+		tr.submission(qid, user, qidHash(fmt.Appendf(ip[:0], "10.%d.%d.%d", byte(i>>16), byte(i>>8), byte(i))), ts)
 	}
 	const more = 100_000 // messages of tracked users: the queue id table fills
 	for i := range more {
 		user = fmt.Appendf(user[:0], "user%07d@example.org", i%DefaultSASLMaxUsers)
 		qid = fmt.Appendf(qid[:0], "%010X", n+i)
-		tr.submission(qid, user, netip.Addr{}, ts)
+		tr.submission(qid, user, 0, ts)
 	}
 	for i := range DefaultSASLMaxUsers {
 		user = fmt.Appendf(user[:0], "user%07d@example.org", i)
 		for j := range saslMaxIPs {
-			tr.submission(nil, user, netip.AddrFrom4([4]byte{172, 16, byte(j), 1}), ts)
+			tr.submission(nil, user, qidHash(fmt.Appendf(ip[:0], "172.16.%d.1", j)), ts)
 		}
 	}
 	runtime.GC()
