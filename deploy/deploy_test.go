@@ -152,6 +152,8 @@ func TestThresholdsInStep(t *testing.T) {
 	}
 	want["PostfixServiceNearProcessLimit"] = th.ProcessLimitWarningRatio
 	want["DovecotServiceNearProcessLimit"] = th.ProcessLimitWarningRatio
+	want["PostfixSASLUserHighVolume"] = float64(th.SASLMessagesWarning)
+	want["PostfixSASLUserManyClientIPs"] = float64(th.SASLClientIPsWarning)
 	// The threshold is the number (or product of numbers) right after the
 	// first comparison operator (>, >=, <, <=) against a constant.
 	cmpRe := regexp.MustCompile(`[<>]=? ([0-9.]+(?: \* [0-9.]+)*)`)

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/mailwatchd/mailwatchd/internal/buildinfo"
+	"github.com/mailwatchd/mailwatchd/internal/check"
 	"github.com/mailwatchd/mailwatchd/internal/config"
 	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/scheduler"
@@ -118,6 +119,7 @@ func serve(o options, logger *zap.Logger) int {
 	d.sched.Apply(js)
 	logCtx, stopLogs := context.WithCancel(context.Background())
 	logsDone := make(chan struct{})
+	go logSASLSenders(logCtx, pipe, func() config.Thresholds { return *d.thresholds.Load() }, logger.With(zap.String("component", "logs")))
 	go func() {
 		defer close(logsDone)
 		if err := pipe.Run(logCtx); err != nil {
@@ -129,8 +131,10 @@ func serve(o options, logger *zap.Logger) int {
 
 	h := mwweb.NewHandler(mwweb.Options{
 		Gatherer: gatherer, Statuses: d.sched.Statuses, Ready: d.sched.RanOnce, Reload: d.reload, Logger: logger,
-		Verdict:     verdict(gatherer, d.sched.Statuses, func() config.Thresholds { return *d.thresholds.Load() }),
-		Maintenance: maintenanceSection(cfg.Global.StateDir),
+		Verdict: verdict(gatherer, d.sched.Statuses, func() config.Thresholds { return *d.thresholds.Load() },
+			func() []check.SASLSender { return saslSenders(pipe.SASLWindow()) }),
+		Maintenance:    maintenanceSection(cfg.Global.StateDir),
+		TopSASLSenders: topSASLSection(pipe),
 	})
 	srv := mwweb.Serve(listeners, h, o.webConfig, slog.New(zapslog.NewHandler(logger.Core())))
 	for _, l := range listeners {

@@ -20,7 +20,10 @@ import (
 // gatherer: the scheduler's snapshots and the live log counters; no
 // collector runs for it). internal/web sits below internal/check, so it
 // gets the rows through this function, as plain values.
-func verdict(g prometheus.Gatherer, statuses func() []scheduler.Status, thresholds func() config.Thresholds) func() mwweb.Verdict {
+//
+// sasl, when not nil, gives the SASL users of the log pipeline's window,
+// judged by check.SASLRows.
+func verdict(g prometheus.Gatherer, statuses func() []scheduler.Status, thresholds func() config.Thresholds, sasl func() []check.SASLSender) func() mwweb.Verdict {
 	return func() mwweb.Verdict {
 		now := time.Now()
 		var cols []check.CollectorStatus
@@ -34,7 +37,11 @@ func verdict(g prometheus.Gatherer, statuses func() []scheduler.Status, threshol
 		// With ContinueOnError a failed gather still returns what it could;
 		// judge that, and say that the rest is unknown.
 		mfs, err := g.Gather()
-		rows := check.Evaluate(check.Index(mfs), cols, thresholds(), now)
+		th := thresholds()
+		rows := check.Evaluate(check.Index(mfs), cols, th, now)
+		if sasl != nil {
+			rows = append(rows, check.SASLRows(sasl(), th)...)
+		}
 		if err != nil {
 			rows = append(rows, check.Row{Area: "collectors", Item: "metrics", Value: "gathering failed: " + err.Error(), Level: check.Unknown})
 		}

@@ -57,7 +57,7 @@ func TestVerdictIsChecksTable(t *testing.T) {
 	}
 	var th config.Thresholds
 	th.ApplyDefaults()
-	v := verdict(reg, statuses, func() config.Thresholds { return th })
+	v := verdict(reg, statuses, func() config.Thresholds { return th }, nil)
 
 	got := v()
 	mfs, err := reg.Gather()
@@ -110,7 +110,7 @@ func TestVerdictOfFailedGather(t *testing.T) {
 	t.Parallel()
 	var th config.Thresholds
 	th.ApplyDefaults()
-	got := verdict(failingGatherer{storageRegistry(t)}, func() []scheduler.Status { return nil }, func() config.Thresholds { return th })()
+	got := verdict(failingGatherer{storageRegistry(t)}, func() []scheduler.Status { return nil }, func() config.Thresholds { return th }, nil)()
 	var found bool
 	for _, r := range got.Rows {
 		if r.Item == "metrics" && r.Status == "UNKNOWN" && strings.Contains(r.Value, "collected before") {
@@ -171,7 +171,7 @@ func BenchmarkStatusPage(b *testing.B) {
 		return []scheduler.Status{{Name: "filesystem", Runs: 9, Success: true, LastRun: time.Now()}, {Name: "certs", Runs: 9, Failures: 1, LastError: "dial: refused"}}
 	}
 	h := mwweb.NewHandler(mwweb.Options{Gatherer: reg, Statuses: statuses, Logger: zap.NewNop(),
-		Verdict: verdict(reg, statuses, func() config.Thresholds { return th })})
+		Verdict: verdict(reg, statuses, func() config.Thresholds { return th }, nil)})
 	for _, target := range []string{"/", "/?format=json"} {
 		b.Run(target, func(b *testing.B) {
 			b.ReportAllocs()

@@ -284,6 +284,17 @@ def host():
         override("Value #B", display="Log read", thresholds=["red", (1, "green")]),
     ], organize={"excludeByName": {"Time": True, "instance": True, "job": True}}), 8, 8)
     L.add(timeseries("Viruses found per hour", [target(f'sum(increase(mailwatch_log_events_total{{{I},event="virus_found"}}[1h]))', "virus_found")]), 8, 8)
+    L.add(timeseries("SASL users: messages over the window by rank", [target(f'max by (rank) (mailwatch_postfix_sasl_top_sender_messages{{{I}}})', "rank {{rank}}")], desc="Messages submitted over logs.sasl_window (default 1h) by the SASL user of each rank: rank 1 sent the most. The names are on mailwatchd's status page, in `mailwatchd check` and in its log, never in the metrics. A compromised account shows as rank 1 far above the others (alert PostfixSASLUserHighVolume)."), 8, 8)
+    L.add(timeseries("SASL users: client IPs over the window by rank", [target(f'max by (rank) (mailwatch_postfix_sasl_top_sender_client_ips{{{I}}})', "rank {{rank}}")], desc="Distinct client addresses over the window of the SASL user of each rank by that count (ranked on its own; at most 32 per user are told apart). Stolen passwords are used from many addresses (alert PostfixSASLUserManyClientIPs)."), 8, 8)
+    L.add(timeseries("SASL users: active, sender mismatches, tracking drops", [
+        target(f'sum(mailwatch_postfix_sasl_active_senders{{{I}}})', "active SASL users"),
+        target(f'sum(increase(mailwatch_postfix_sasl_sender_mismatch_total{{{I}}}[1h]))', "sender domain mismatches per hour", ref="B"),
+        target(f'sum by (table) (increase(mailwatch_postfix_sasl_tracking_dropped_total{{{I}}}[1h]))', "dropped {{table}} per hour", ref="C"),
+    ], desc="SASL users that submitted over the window; authenticated submissions whose envelope sender domain differs from the user's domain; users and queue ids not tracked because the tables were full (logs.sasl_max_users, logs.sasl_max_queue_ids)."), 8, 8)
+    L.add(timeseries("Outbound deliveries per hour, against the same hour last week", [
+        target(f'sum(increase(mailwatch_postfix_deliveries_total{{{I},transport="smtp"}}[1h]))', "this week"),
+        target(f'sum(increase(mailwatch_postfix_deliveries_total{{{I},transport="smtp"}}[1h] offset 1w))', "a week before", ref="B"),
+    ], desc="smtp recipient lines (sent, deferred, bounced) per hour; alert PostfixOutboundVolumeSurge fires above 3x the same hour last week."), 8, 8)
 
     L.row("Certificates and reputation")
     L.add(table("Certificates", [

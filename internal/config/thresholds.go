@@ -26,6 +26,11 @@ type Thresholds struct {
 	// ProcessLimitWarningRatio: a Postfix or Dovecot service running this
 	// share of its process limit or more is a warning.
 	ProcessLimitWarningRatio float64 `yaml:"process_limit_warning_ratio"`
+	// SASLMessagesWarning, SASLClientIPsWarning: one SASL user submitting
+	// more messages, or from more distinct client addresses, over the log
+	// pipeline's sasl_window (default 1h) is a warning that names the user.
+	SASLMessagesWarning  int `yaml:"sasl_messages_warning"`
+	SASLClientIPsWarning int `yaml:"sasl_client_ips_warning"`
 }
 
 // ApplyDefaults fills zero values.
@@ -41,6 +46,8 @@ func (t *Thresholds) ApplyDefaults() {
 	setDur(&t.ClamAVAgeWarning, 2*24*time.Hour)
 	setDur(&t.LogSilenceWarning, time.Hour)
 	setRatio(&t.ProcessLimitWarningRatio, 0.9)
+	setInt(&t.SASLMessagesWarning, 300)
+	setInt(&t.SASLClientIPsWarning, 10)
 }
 
 // Validate checks ranges and the order of warning and critical levels.
@@ -59,6 +66,12 @@ func (t *Thresholds) Validate() []error {
 		if r.v <= 0 || r.v >= 1 {
 			errs = append(errs, confval.Errorf(r.key, "must be a ratio between 0 and 1 (0.2 means 20 %%), got %g", r.v))
 		}
+	}
+	if t.SASLMessagesWarning < 1 {
+		errs = append(errs, confval.Errorf("sasl_messages_warning", "must be at least 1"))
+	}
+	if t.SASLClientIPsWarning < 1 {
+		errs = append(errs, confval.Errorf("sasl_client_ips_warning", "must be at least 1"))
 	}
 	if t.DiskFreeCriticalRatio > t.DiskFreeWarningRatio {
 		errs = append(errs, confval.Errorf("disk_free_critical_ratio", "%g is above disk_free_warning_ratio (%g)", t.DiskFreeCriticalRatio, t.DiskFreeWarningRatio))

@@ -55,6 +55,16 @@ type Config struct {
 	// "other". Absent: smtp, submission, submissions. At most
 	// maillog.MaxServices.
 	Services []string `yaml:"services"`
+	// SASLWindow is the sliding window of the per-SASL-user counts (sasl.go,
+	// default 1h; between 12m and 24h).
+	SASLWindow confval.Duration `yaml:"sasl_window"`
+	// SASLTopSenders is the number of rank slots exported (default 5, 1 to
+	// MaxSASLTopSenders).
+	SASLTopSenders int `yaml:"sasl_top_senders"`
+	// SASLMaxUsers and SASLMaxQueueIDs cap the tracked SASL users and
+	// queue ids (defaults 10000 and 50000, at most 10x those).
+	SASLMaxUsers    int `yaml:"sasl_max_users"`
+	SASLMaxQueueIDs int `yaml:"sasl_max_queue_ids"`
 }
 
 // ProviderConfig is one mailbox provider: a delivery whose relay host name
@@ -116,6 +126,10 @@ const (
 	DefaultStateSaveInterval = 10 * time.Second
 	DefaultRotateWait        = 5 * time.Second
 	DefaultMaxCatchUp        = 1 << 30
+	DefaultSASLWindow        = time.Hour
+	DefaultSASLTopSenders    = 5
+	DefaultSASLMaxUsers      = 10000
+	DefaultSASLMaxQueueIDs   = 50000
 )
 
 // ApplyDefaults fills keys left at their zero value with Debian 12 defaults.
@@ -148,6 +162,18 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Services == nil {
 		c.Services = maillog.DefaultServices()
+	}
+	if c.SASLWindow == 0 {
+		c.SASLWindow = confval.Duration(DefaultSASLWindow)
+	}
+	if c.SASLTopSenders == 0 {
+		c.SASLTopSenders = DefaultSASLTopSenders
+	}
+	if c.SASLMaxUsers == 0 {
+		c.SASLMaxUsers = DefaultSASLMaxUsers
+	}
+	if c.SASLMaxQueueIDs == 0 {
+		c.SASLMaxQueueIDs = DefaultSASLMaxQueueIDs
 	}
 }
 
@@ -191,6 +217,18 @@ func (c *Config) Validate() []error {
 	}
 	if c.MaxCatchUp < 0 {
 		add("max_catchup_bytes", "must not be negative")
+	}
+	if d := c.SASLWindow.D(); d != 0 && d < 12*time.Minute || d > 24*time.Hour {
+		add("sasl_window", "must be between 12m and 24h, not %s", c.SASLWindow)
+	}
+	if c.SASLTopSenders < 0 || c.SASLTopSenders > MaxSASLTopSenders {
+		add("sasl_top_senders", "must be between 1 and %d (0: the default), not %d", MaxSASLTopSenders, c.SASLTopSenders)
+	}
+	if c.SASLMaxUsers < 0 || c.SASLMaxUsers > 10*DefaultSASLMaxUsers {
+		add("sasl_max_users", "must be between 1 and %d, not %d", 10*DefaultSASLMaxUsers, c.SASLMaxUsers)
+	}
+	if c.SASLMaxQueueIDs < 0 || c.SASLMaxQueueIDs > 10*DefaultSASLMaxQueueIDs {
+		add("sasl_max_queue_ids", "must be between 1 and %d, not %d", 10*DefaultSASLMaxQueueIDs, c.SASLMaxQueueIDs)
 	}
 	names := map[string]bool{}
 	for i := range c.Sources {

@@ -115,6 +115,10 @@ func TestConfigDefaults(t *testing.T) {
 		MaxCatchUp:        1 << 30,
 		Providers:         DefaultProviders(),
 		Services:          []string{"smtp", "submission", "submissions"},
+		SASLWindow:        3600e9,
+		SASLTopSenders:    5,
+		SASLMaxUsers:      10000,
+		SASLMaxQueueIDs:   50000,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -190,6 +190,7 @@ func TestCorpusJournalMatchesFile(t *testing.T) {
 		for k := range st.LastAction {
 			st.LastAction[k] = 1
 		}
+		st.SASLWindow = nil // its slots are of the lines' times; the ranks are in the golden files
 	}
 	if diff := cmp.Diff(file, journal); diff != "" {
 		t.Errorf("file vs journal (-file +journal):\n%s", diff)

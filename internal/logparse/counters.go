@@ -37,6 +37,7 @@ type counters struct {
 	unmatched [maillog.NumPrograms]atomic.Uint64
 	delivery  deliveryCounters
 	flow      flowCounters
+	sasl      *saslTracker
 
 	stateSaveFailures atomic.Uint64
 	gen               atomic.Uint64 // moves at every change the scrape key must see (scrapekey.go)
@@ -50,7 +51,8 @@ type counters struct {
 
 func newCounters() *counters {
 	return &counters{rules: map[string]*atomic.Uint64{}, providers: map[string]*providerCounters{},
-		services: map[string]*serviceCounters{}, sources: map[string]*sourceCounters{}, flow: newFlowCounters()}
+		services: map[string]*serviceCounters{}, sources: map[string]*sourceCounters{}, flow: newFlowCounters(),
+		sasl: newSASLTracker(time.Now)}
 }
 
 // ruleSet pairs a classifier with the counters of its user rules, in the
@@ -181,6 +183,7 @@ type descs struct {
 	unmatched, events, messages, rejects, stateFailures                           *prometheus.Desc
 	delivery                                                                      deliveryDescs
 	flow                                                                          flowDescs
+	sasl                                                                          saslDescs
 }
 
 func newDescs() *descs {
@@ -190,6 +193,7 @@ func newDescs() *descs {
 	return &descs{
 		delivery:    newDeliveryDescs(d),
 		flow:        newFlowDescs(d),
+		sasl:        newSASLDescs(d),
 		lines:       d("log", "lines_total", "Lines read from the log source.", "source"),
 		malformed:   d("log", "malformed_lines_total", "Lines of the log source that could not be split into timestamp, host, program and message, or were longer than the line limit.", "source"),
 		readErrors:  d("log", "read_errors_total", "Errors opening, reading or following the log source, since mailwatchd started (not kept across restarts).", "source"),
@@ -218,6 +222,9 @@ func (d *descs) describe(ch chan<- *prometheus.Desc) {
 	for _, x := range d.flow.list() {
 		ch <- x
 	}
+	for _, x := range d.sasl.list() {
+		ch <- x
+	}
 }
 
 // collect sends every series. Built-in enumerations are always complete.
@@ -240,6 +247,7 @@ func (c *counters) collect(d *descs, ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(d.stateFailures, prometheus.CounterValue, float64(c.stateSaveFailures.Load()))
 	c.delivery.collect(&d.delivery, ch)
 	c.flow.collect(&d.flow, ch)
+	c.sasl.collect(&d.sasl, ch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, v := range c.rules {
@@ -294,6 +302,12 @@ type counterState struct {
 	QueueIDs   []uint64           `json:"message_size_queue_ids,omitempty"`
 	LastEvent  map[string]float64 `json:"last_event_timestamps,omitempty"`
 	LastAction map[string]float64 `json:"last_action_timestamps,omitempty"`
+
+	// The SASL counters (sasl.go); the window itself is not saved.
+	SASLSenderMismatch uint64     `json:"sasl_sender_mismatch,omitempty"`
+	SASLDroppedUsers   uint64     `json:"sasl_dropped_users,omitempty"`
+	SASLDroppedQIDs    uint64     `json:"sasl_dropped_queue_ids,omitempty"`
+	SASLWindow         *saslState `json:"sasl_window,omitempty"`
 }
 
 // sourceCounterState is a source's persisted counters: those of what the
@@ -326,6 +340,8 @@ func (c *counters) snapshot() counterState {
 	}
 	c.delivery.snapshot(&st)
 	c.flow.snapshot(&st)
+	st.SASLSenderMismatch, st.SASLDroppedUsers, st.SASLDroppedQIDs = c.sasl.mismatch.Load(), c.sasl.droppedUser.Load(), c.sasl.droppedQID.Load()
+	st.SASLWindow = c.sasl.snapshot()
 	st.Providers = map[string]providerState{}
 	st.Services = map[string]serviceState{}
 	c.mu.Lock()
@@ -364,6 +380,10 @@ func (c *counters) restore(st counterState) {
 	}
 	c.delivery.restore(&st)
 	c.flow.restore(&st)
+	c.sasl.mismatch.Store(st.SASLSenderMismatch)
+	c.sasl.droppedUser.Store(st.SASLDroppedUsers)
+	c.sasl.droppedQID.Store(st.SASLDroppedQIDs)
+	c.sasl.restore(st.SASLWindow)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, v := range c.rules {
@@ -462,6 +482,12 @@ func (s *sink) entry(e *maillog.Entry) {
 	}
 	s.rs.cls.Classify(e, &s.res)
 	s.counters.record(s.rs, &s.res)
+	if r := &s.res; r.Program == maillog.ProgPostfix && (r.Action == maillog.ActReceived || r.Flow.HasSize || r.Flow.Removed ||
+		r.Delivery.Status == maillog.StatusDeferred || r.Delivery.Status == maillog.StatusBounced) {
+		if t, ok := e.Time(s.now(), s.loc); ok {
+			s.counters.sasl.observe(r, e.Message, t)
+		}
+	}
 	if d := &s.res.Delivery; d.Status == maillog.StatusSent {
 		s.lastSent[d.Provider] = *e
 		s.sentMask |= 1 << d.Provider

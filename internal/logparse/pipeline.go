@@ -73,6 +73,7 @@ func New(cfg Config, stateDir string, logger *zap.Logger) (*Pipeline, error) {
 		return nil, err
 	}
 	p.rules.Store(rs)
+	p.counters.sasl.configure(cfg.SASLWindow.D(), cfg.SASLTopSenders, cfg.SASLMaxUsers, cfg.SASLMaxQueueIDs)
 	st, err := loadState(stateDir)
 	if err != nil {
 		logger.Warn("ignoring unreadable log state, starting afresh", zap.Error(err))
@@ -161,6 +162,7 @@ func (p *Pipeline) Apply(cfg Config) error {
 		return err
 	}
 	p.rules.Store(rs)
+	p.counters.sasl.configure(cfg.SASLWindow.D(), cfg.SASLTopSenders, cfg.SASLMaxUsers, cfg.SASLMaxQueueIDs)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -57,6 +57,9 @@ func TestMetricsLint(t *testing.T) {
 	// and last-action timestamps only once seen.
 	want += 4*(1+int(maillog.NumSMTPStages)) + int(maillog.NumTLSDirections)*int(maillog.NumTLSTrusts-1) +
 		int(maillog.NumPostscreenEvents-1) + 7 + 7 + 2 + 1 + 2
+	// The SASL window: two rank families of the default 5 slots, active
+	// senders, the mismatch counter, drops by table.
+	want += 2*DefaultSASLTopSenders + 1 + 1 + 2
 	if n != want {
 		t.Errorf("%d series, want %d", n, want)
 	}

@@ -58,6 +58,9 @@ func NewReplayer(cfg Config, source string) (*Replayer, error) {
 		return nil, err
 	}
 	r.rules.Store(rs)
+	// The SASL window of a replay ends at the newest line replayed, not now.
+	r.counters.sasl.now = func() time.Time { return time.Unix(0, 0) }
+	r.counters.sasl.configure(cfg.SASLWindow.D(), cfg.SASLTopSenders, cfg.SASLMaxUsers, cfg.SASLMaxQueueIDs)
 	r.src = r.counters.source(source)
 	r.sink = newSink(&r.rules, r.counters, r.src, time.Now)
 	r.sink.onUnmatched = r.addShape

@@ -15,6 +15,8 @@ import "hash/maphash"
 //     lines it counted: lines, events, deliveries, last-line and last-sent
 //     times) and at LastLine, and Apply bumps after changing rules and
 //     sources. Anything else that changes a counter must bump it too.
+//   - the SASL window's slot index (sasl.go): its gauges change when a
+//     slot leaves the window, without a line.
 //   - the follower's Stats and the state save failures, which change
 //     outside a sink, read here directly.
 //
@@ -22,7 +24,7 @@ import "hash/maphash"
 // its name and summed: the key does not depend on the order.
 func (p *Pipeline) ScrapeKey(dst []uint64) []uint64 {
 	c := p.counters
-	dst = append(dst, c.gen.Load(), c.stateSaveFailures.Load())
+	dst = append(dst, c.gen.Load(), c.stateSaveFailures.Load(), c.sasl.epoch())
 	var sum uint64
 	c.mu.Lock()
 	for name, s := range c.sources {
