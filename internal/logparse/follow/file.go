@@ -515,7 +515,15 @@ func (s *fileSource) pollOnce(ctx context.Context) {
 	}
 	for i := 0; i < len(s.draining); i++ { // copiedUnseen may append
 		t := s.draining[i]
-		if err := s.readPass(ctx, t); err != nil && !errors.Is(err, errTruncated) {
+		err := s.readPass(ctx, t)
+		if errors.Is(err, errTruncated) {
+			// Truncated and written to again before the poll that found it
+			// rotated (the same size as the read position: nothing was
+			// read, so its first bytes were not compared then).
+			s.truncated(t)
+			err = s.readPass(ctx, t)
+		}
+		if err != nil && !errors.Is(err, errTruncated) {
 			s.problem(t.file, err)
 		}
 		if t.unseen != nil { // resumed from a position of a file nothing was read of

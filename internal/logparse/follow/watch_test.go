@@ -541,3 +541,57 @@ func TestCopyTruncateBeforeFirstReadWhileDown(t *testing.T) {
 		})
 	}
 }
+
+// A file copied, truncated and written to again up to the very size it had
+// been read to, then renamed away, all between two polls: the poll that
+// finds it rotated reads nothing from it (no byte beyond the position), so
+// its first bytes are not compared, and the truncation shows only when its
+// writer adds to it while it drains. Then too the rest of the old lines is
+// read from the copy and the new ones from the file (a draining file used
+// to drop them: its truncation was ignored; seen in TestTorture under load).
+func TestWatchTruncatedFoundWhileDraining(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	write(t, path, "a1\n")
+	c := startWatchCase(t, path, newFakeWatcher())
+	c.want("start", "a1")
+
+	write(t, path, "a2\n")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, path+".1", string(data)) // copytruncate
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if _, err := old.WriteString("b1\n"); err != nil { // as long as "a1\n", read before
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".1", path+".2"); err != nil { // rename and create
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, "c1\n")
+	c.event()
+	c.want("rotated: the old file seems to have nothing new", "c1")
+	if _, err := old.WriteString("b2\n"); err != nil { // until the writer reopens
+		t.Fatal(err)
+	}
+	c.timer()
+	got := c.sink.take()
+	slices.Sort(got)
+	if want := []string{"a2", "b1", "b2"}; !slices.Equal(got, want) {
+		t.Errorf("lines %q, want %q (in any order)", got, want)
+	}
+	c.clock.advance(2 * time.Second) // past rotate_wait
+	c.timer()
+	c.want("nothing twice")
+}
