@@ -366,10 +366,17 @@ func (s *fileSource) copiedUnseen(t *tailer, mtime time.Time) {
 	defer s.ckpt.Unlock()
 	sibs := s.siblings(t.path)
 	defer closeSiblings(sibs)
+	// When t drains (renamed away), the file now at its path may have been
+	// copied by a copytruncate that has not truncated it yet: that copy is
+	// read from it, or found by truncated, as in catchUpNewer.
+	live := s.live[t.path]
+	if live == t {
+		live = nil
+	}
 	for i := len(sibs) - 1; i >= 0; i-- { // oldest first: the order they were written in
 		sib := &sibs[i]
 		if t.unseen[sib.id] || sib.f == nil || sib.size == 0 || sib.id == t.id || s.following(sib.id) ||
-			s.copyOfSeen(sib.f, t) {
+			s.copyOfSeen(sib.f, t) || (live != nil && s.isCopyOf(sib.f, live)) {
 			continue
 		}
 		s.stats.Truncations.Add(1)

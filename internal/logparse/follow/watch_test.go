@@ -492,8 +492,9 @@ func TestWatchCopyTruncateBeforeFirstRead(t *testing.T) {
 // also renamed away) before the restart. The copy's lines are read on
 // resume, once; the rotated file there was before is not read again.
 func TestCopyTruncateBeforeFirstReadWhileDown(t *testing.T) {
-	for _, renamed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("renamed=%v", renamed), func(t *testing.T) {
+	for _, tc := range []struct{ renamed, newCopied bool }{{false, false}, {true, false}, {true, true}} {
+		renamed := tc.renamed
+		t.Run(fmt.Sprintf("renamed=%v,new_file_copied=%v", tc.renamed, tc.newCopied), func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "mail.log")
 			write(t, path+".1", "old\n")
@@ -532,6 +533,14 @@ func TestCopyTruncateBeforeFirstReadWhileDown(t *testing.T) {
 				}
 				write(t, path, "z\n")
 				want = []string{"z", "y", "x"}
+				if tc.newCopied { // a copytruncate of the new file, not truncated yet: z is read from it, once
+					for i := 3; i >= 1; i-- {
+						if err := os.Rename(fmt.Sprintf("%s.%d", path, i), fmt.Sprintf("%s.%d", path, i+1)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					write(t, path+".1", "z\n")
+				}
 			}
 			c = startWatchCaseFrom(t, path, newFakeWatcher(), &saved)
 			c.want("resumed", want...)
