@@ -373,7 +373,16 @@ func (s *fileSource) copiedUnseen(t *tailer, mtime time.Time) {
 	if live == t {
 		live = nil
 	}
-	for i := len(sibs) - 1; i >= 0; i-- { // oldest first: the order they were written in
+	// Once t is renamed away, the rotated files newer than t are its
+	// successors (read by rotated's or resumePath's catch-up); only older
+	// ones can be copies of it.
+	from := 0
+	for i := range sibs {
+		if sibs[i].id == t.id {
+			from = i + 1
+		}
+	}
+	for i := len(sibs) - 1; i >= from; i-- { // oldest first: the order they were written in
 		sib := &sibs[i]
 		if t.unseen[sib.id] || sib.f == nil || sib.size == 0 || sib.id == t.id || s.following(sib.id) ||
 			s.copyOfSeen(sib.f, t) || (live != nil && s.isCopyOf(sib.f, live)) {

@@ -604,3 +604,50 @@ func TestWatchTruncatedFoundWhileDraining(t *testing.T) {
 	c.timer()
 	c.want("nothing twice")
 }
+
+// The same when the follower lags further: by its next poll the file opened
+// empty was also renamed away, and its successor written and copied by a
+// copytruncate that has not truncated it yet. Only the first file's copy
+// is read whole; the successor's copy is a copy of lines read from the
+// successor itself, and is not read (it was, twice).
+func TestWatchCopyTruncateBeforeFirstReadLagging(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	write(t, path, "a\n")
+	c := startWatchCase(t, path, newFakeWatcher())
+	c.want("start", "a")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, "")
+	c.event()
+	c.want("rotated: the new file is empty")
+
+	shift := func(n int) {
+		for i := n; i >= 1; i-- {
+			if err := os.Rename(fmt.Sprintf("%s.%d", path, i), fmt.Sprintf("%s.%d", path, i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(t, path, "x\n")
+	shift(1)
+	write(t, path+".1", "x\n") // copy
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, "y\n")
+	shift(2)
+	if err := os.Rename(path, path+".1"); err != nil { // renamed away
+		t.Fatal(err)
+	}
+	write(t, path, "z\n") // its successor, copied, not truncated yet
+	shift(3)
+	write(t, path+".1", "z\n")
+	c.event()
+	got := c.sink.take()
+	slices.Sort(got)
+	if want := []string{"x", "y", "z"}; !slices.Equal(got, want) {
+		t.Errorf("lines %q, want %q (in any order)", got, want)
+	}
+}
