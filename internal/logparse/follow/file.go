@@ -5,6 +5,7 @@ package follow
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,12 +80,28 @@ type tailer struct {
 	size       int64
 	mtime      time.Time
 	drainUntil time.Time // non-zero once rotated away: read until then, then close
+	// While nothing of the file was read (fp empty), unseen holds the
+	// rotated siblings that existed when it was last looked at, and
+	// unseenMtime its modification time then: a copy made since is of
+	// lines never seen (copiedUnseen).
+	unseen      map[fileID]bool
+	unseenMtime time.Time
 }
 
 func (t *tailer) pos() FilePos {
 	sum := sha256.Sum256(t.fp)
-	return FilePos{Path: t.path, File: t.file, Dev: t.id.dev, Ino: t.id.ino, FPLen: len(t.fp),
+	p := FilePos{Path: t.path, File: t.file, Dev: t.id.dev, Ino: t.id.ino, FPLen: len(t.fp),
 		FP: hex.EncodeToString(sum[:]), Offset: t.offset, InLongLine: t.skipping}
+	if t.unseen != nil {
+		p.NoneRead = true
+		for id := range t.unseen {
+			p.Siblings = append(p.Siblings, FileRef{Dev: id.dev, Ino: id.ino})
+		}
+		slices.SortFunc(p.Siblings, func(a, b FileRef) int {
+			return cmp.Or(cmp.Compare(a.Dev, b.Dev), cmp.Compare(a.Ino, b.Ino))
+		})
+	}
+	return p
 }
 
 // FileOptions are the settings of a file follower.
@@ -409,6 +427,9 @@ func (s *fileSource) newTailer(path, file string, f *os.File, fi fs.FileInfo) *t
 	t := &tailer{path: path, file: file, f: f, id: statID(fi), size: fi.Size(), mtime: fi.ModTime()}
 	n, _ := f.ReadAt(s.scratch, 0)
 	t.fp = append([]byte(nil), s.scratch[:n]...)
+	if n == 0 {
+		t.unseen, t.unseenMtime = siblingIDs(path), fi.ModTime()
+	}
 	return t
 }
 
@@ -492,9 +513,22 @@ func (s *fileSource) pollOnce(ctx context.Context) {
 		}
 		s.pollLive(ctx, s.live[path])
 	}
-	for _, t := range s.draining {
-		if err := s.readPass(ctx, t); err != nil && !errors.Is(err, errTruncated) {
+	for i := 0; i < len(s.draining); i++ { // copiedUnseen may append
+		t := s.draining[i]
+		err := s.readPass(ctx, t)
+		if errors.Is(err, errTruncated) {
+			// Truncated and written to again before the poll that found it
+			// rotated (the same size as the read position: nothing was
+			// read, so its first bytes were not compared then).
+			s.truncated(t)
+			err = s.readPass(ctx, t)
+		}
+		if err != nil && !errors.Is(err, errTruncated) {
 			s.problem(t.file, err)
+		}
+		if t.unseen != nil { // resumed from a position of a file nothing was read of
+			s.copiedUnseen(t, t.mtime)
+			t.unseen = nil // renamed away: no longer copied
 		}
 	}
 	if ctx.Err() == nil {
@@ -549,6 +583,9 @@ func (s *fileSource) pollLive(ctx context.Context, t *tailer) {
 		if err != nil && !errors.Is(err, errTruncated) {
 			s.problem(t.file, err)
 		}
+	}
+	if t.unseen != nil && (len(t.fp) > 0 || t.size > 0 || !fi.ModTime().Equal(t.unseenMtime)) {
+		s.copiedUnseen(t, fi.ModTime())
 	}
 	nfi, err := os.Stat(t.path)
 	switch {

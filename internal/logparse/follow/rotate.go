@@ -46,6 +46,12 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []FilePos) []*tail
 				if t.size >= p.Offset {
 					s.seek(t, p.Offset)
 					t.skipping = p.InLongLine
+					if p.NoneRead {
+						// Nothing of it was read before: a copy made since
+						// the siblings saved is of lines never seen; the
+						// first poll looks (copiedUnseen).
+						t.unseen, t.unseenMtime = savedSiblings(p), time.Time{}
+					}
 				} else {
 					s.lostTail(t, p)
 				}
@@ -68,6 +74,9 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []FilePos) []*tail
 		newest = min(newest, i)
 		d := s.drainSibling(path, &sibs[i], p.Offset)
 		d.skipping = p.InLongLine
+		if p.NoneRead && sibs[i].id == (fileID{dev: p.Dev, ino: p.Ino}) {
+			d.unseen = savedSiblings(p) // the first poll looks for its copies (copiedUnseen)
+		}
 		out = append(out, d)
 	}
 	if liveResumed || (newest == len(sibs) && s.savedAt > 0) {
@@ -338,6 +347,90 @@ func (s *fileSource) rotated(t *tailer, f *os.File, fi fs.FileInfo) *tailer {
 	}
 	closeSiblings(sibs)
 	return n
+}
+
+// copiedUnseen reads whole the copies of t's lines that t was truncated
+// after before any of them was read. A file opened empty (a new file after
+// a rename, a file created by a copytruncate that emptied it) has no first
+// bytes to recognise: if it is filled, copied and truncated between two
+// polls, it is never seen shorter than its read position nor with other
+// first bytes, and its truncation would go unnoticed with the copy unread.
+// So while t has shown nothing (t.unseen), a change of the file (written,
+// truncated: size or modification time) makes the follower look for
+// rotated files that were not there before (t.unseen) and are not a copy
+// of what t shows now (a copytruncate's copy made before its truncation:
+// that one is read from t, or found by truncated). It is called after t
+// was read, so that t.fp is what was read of t; the caller holds no lock.
+func (s *fileSource) copiedUnseen(t *tailer, mtime time.Time) {
+	s.ckpt.Lock()
+	defer s.ckpt.Unlock()
+	sibs := s.siblings(t.path)
+	defer closeSiblings(sibs)
+	// When t drains (renamed away), the file now at its path may have been
+	// copied by a copytruncate that has not truncated it yet: that copy is
+	// read from it, or found by truncated, as in catchUpNewer.
+	live := s.live[t.path]
+	if live == t {
+		live = nil
+	}
+	// Once t is renamed away, the rotated files newer than t are its
+	// successors (read by rotated's or resumePath's catch-up); only older
+	// ones can be copies of it.
+	from := 0
+	for i := range sibs {
+		if sibs[i].id == t.id {
+			from = i + 1
+		}
+	}
+	for i := len(sibs) - 1; i >= from; i-- { // oldest first: the order they were written in
+		sib := &sibs[i]
+		if t.unseen[sib.id] || sib.f == nil || sib.size == 0 || sib.id == t.id || s.following(sib.id) ||
+			s.copyOfSeen(sib.f, t) || (live != nil && s.isCopyOf(sib.f, live)) {
+			continue
+		}
+		s.stats.Truncations.Add(1)
+		s.logger.Info("log file truncated before it was read, reading its copy",
+			zap.String("path", t.path), zap.String("file", sib.name))
+		s.drainSibling(t.path, sib, 0)
+	}
+	if len(t.fp) > 0 {
+		t.unseen = nil // from now on its first bytes tell a truncation
+		return
+	}
+	t.unseen, t.unseenMtime = map[fileID]bool{}, mtime
+	for _, sib := range sibs {
+		t.unseen[sib.id] = true
+	}
+}
+
+// copyOfSeen reports whether f is a copy of what was read of t (t.fp):
+// its first bytes are those of t.fp (or a beginning of them, a copy being
+// made); nothing was read when t.fp is empty.
+func (s *fileSource) copyOfSeen(f *os.File, t *tailer) bool {
+	if len(t.fp) == 0 {
+		return false
+	}
+	n, _ := f.ReadAt(s.scratch[:len(t.fp)], 0)
+	return bytes.HasPrefix(t.fp, s.scratch[:n])
+}
+
+// savedSiblings returns the siblings saved with p.
+func savedSiblings(p FilePos) map[fileID]bool {
+	ids := make(map[fileID]bool, len(p.Siblings))
+	for _, r := range p.Siblings {
+		ids[fileID{dev: r.Dev, ino: r.Ino}] = true
+	}
+	return ids
+}
+
+// siblingIDs returns the identities of the rotated versions of path now.
+func siblingIDs(path string) map[fileID]bool {
+	ids := map[fileID]bool{}
+	for _, sib := range openSiblings(path) {
+		ids[sib.id] = true
+		sib.f.Close()
+	}
+	return ids
 }
 
 // truncated handles a copytruncate: the unread rest of the old content is

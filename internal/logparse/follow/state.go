@@ -29,4 +29,16 @@ type FilePos struct {
 	// InLongLine: Offset is inside a line longer than the line limit, which
 	// was counted already (as malformed); its rest is skipped on resume.
 	InLongLine bool `json:"in_long_line,omitempty"`
+	// NoneRead: nothing of the file had been read (FPLen 0), and Siblings
+	// are the rotated files there were when it was last looked at: one made
+	// since may be the copy of lines never seen (a copytruncate), read on
+	// resume.
+	NoneRead bool      `json:"none_read,omitempty"`
+	Siblings []FileRef `json:"siblings,omitempty"`
+}
+
+// FileRef identifies a file by device and inode.
+type FileRef struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
 }
