@@ -320,6 +320,10 @@ def host():
             override("Value #B", display="SPF lookups", thresholds=["green", (8, "orange"), (11, "red")]),
             override("Value #C", display="Resolver answered", thresholds=["red", (1, "green")]),
         ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
+    L.add(table("SPF of the sending addresses", [
+        target(f'mailwatch_dns_spf_result{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+    ], desc="The domain's SPF record evaluated for each configured sending address, as receivers do: anything but pass means its mail fails SPF.",
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),

@@ -217,6 +217,29 @@ mailwatch_dnsbl_listed{target="192.0.2.4",zone="a.example"} 0
 	}
 }
 
+// DNS rows count each sending address's SPF result: pass is a passing
+// check, temperror (no answer) neither, anything else a failure.
+func TestDNSRowsSPFResults(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_dns_check_success{domain="a.test",check="spf"} 1
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.1",result="pass"} 1
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.1",result="fail"} 0
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.2",result="pass"} 0
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.2",result="temperror"} 1
+mailwatch_dns_check_success{domain="b.test",check="spf"} 1
+mailwatch_dns_spf_result{domain="b.test",address="2001:db8::1",result="pass"} 0
+mailwatch_dns_spf_result{domain="b.test",address="2001:db8::1",result="softfail"} 1
+`
+	want := []Row{
+		{"dns", "a.test", "2 checks pass", OK},
+		{"dns", "b.test", "failing: spf 2001:db8::1 softfail", Warn},
+	}
+	if diff := cmp.Diff(want, Evaluate(families(t, in), nil, thresholds(), now)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
 // The status page's order: CRIT, UNKNOWN, WARN, OK, each in check's order.
 func TestSortWorstFirst(t *testing.T) {
 	t.Parallel()

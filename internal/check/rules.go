@@ -270,6 +270,22 @@ func dnsRows(f Families) []Row {
 			failed[d] = nil
 		}
 	}
+	// The SPF result of each sending address: anything but pass is a
+	// failure, except temperror (the resolver did not answer: the
+	// collector's own failure, as for check_query_success).
+	for _, s := range f.samples("mailwatch_dns_spf_result") {
+		d, res := s.labels["domain"], s.labels["result"]
+		switch {
+		case s.value != 1 || res == "temperror":
+		case res == "pass":
+			passed[d]++
+		default:
+			failed[d] = append(failed[d], "spf "+s.labels["address"]+" "+res)
+		}
+		if _, ok := failed[d]; !ok {
+			failed[d] = nil
+		}
+	}
 	var rows []Row
 	for _, d := range slices.Sorted(maps.Keys(failed)) {
 		if bad := failed[d]; len(bad) > 0 {

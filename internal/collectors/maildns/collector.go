@@ -43,6 +43,8 @@ var (
 		"DNS-querying terms (include, a, mx, ptr, exists, redirect) the domain's SPF evaluation needs, includes and redirects followed; counting stops above 10, where receivers fail SPF.", "domain")
 	dmarcPolicyDesc = collectors.NewDesc(Name, "dns", "dmarc_policy",
 		"1 for the DMARC policy (none, quarantine, reject) that applies to the domain, 0 for the others; all 0 when no valid record applies.", "domain", "policy")
+	spfResultDesc = collectors.NewDesc(Name, "dns", "spf_result",
+		"1 for the result (pass, fail, softfail, neutral, none, permerror, temperror) of the domain's SPF record evaluated for the configured sending address, 0 for the others.", "domain", "address", "result")
 )
 
 type domainSpec struct {
@@ -92,15 +94,16 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc)
+	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc)
 }
 
 // domainResult is everything measured for one domain.
 type domainResult struct {
 	checks     map[string]outcome
 	order      []string
-	spfLookups int    // -1: unknown
-	policy     string // "": none applies
+	spfLookups int             // -1: unknown
+	policy     string          // "": none applies
+	spfEval    []spfEvalResult // per sending address, in config order
 }
 
 // Update implements collectors.Collector.
@@ -175,6 +178,15 @@ func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, 
 			set(checkPTR, ptr)
 			set(checkFCrDNS, fc)
 		})
+		wg.Go(func() {
+			evals := make([]spfEvalResult, len(d.ips))
+			for i, ip := range d.ips {
+				evals[i] = c.check.evalSPF(ctx, d.name, ip)
+			}
+			mu.Lock()
+			r.spfEval = evals
+			mu.Unlock()
+		})
 	}
 	wg.Wait()
 	return r
@@ -198,6 +210,9 @@ func (c *Collector) timedOut(d domainSpec, err error) domainResult {
 	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
 	for _, name := range r.order {
 		r.checks[name] = outcome{queryFailed: true, why: fmt.Sprintf("run ended before the check did: %v", err)}
+	}
+	for range d.ips {
+		r.spfEval = append(r.spfEval, spfRes(spfTemperror, "run ended before the evaluation did: %v", err))
 	}
 	return r
 }
@@ -260,6 +275,13 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 		for _, p := range dmarcPolicies {
 			ch <- collectors.Gauge(dmarcPolicyDesc, collectors.B2F(r.policy == p), domain, p)
 		}
+		for j, ev := range r.spfEval {
+			addr := c.domains[i].ips[j].String()
+			c.noteSPF(domain, addr, ev)
+			for _, res := range spfResults {
+				ch <- collectors.Gauge(spfResultDesc, collectors.B2F(ev.result == res), domain, addr, res)
+			}
+		}
 	}
 	if total > 0 && unanswered == total {
 		return fmt.Errorf("no DNS answer for any of %d checks (first: %s)", total, results[0].checks[results[0].order[0]].why)
@@ -281,6 +303,24 @@ func (c *Collector) note(domain, check string, o outcome) {
 	default:
 		c.logger.Warn("mail dns check fails", zap.String("domain", domain), zap.String("check", check), zap.String("why", o.why))
 	}
+}
+
+// noteSPF logs a sending address's SPF result when it stops being pass,
+// changes, or is pass again.
+func (c *Collector) noteSPF(domain, addr string, ev spfEvalResult) {
+	state := ""
+	if ev.result != spfPass {
+		state = ev.result + ": " + ev.why
+	}
+	if _, changed := c.logs.Change(domain+" spf "+addr, state); !changed {
+		return
+	}
+	if ev.result == spfPass {
+		c.logger.Info("spf passes for the sending address again", zap.String("domain", domain), zap.String("address", addr))
+		return
+	}
+	c.logger.Warn("spf does not pass for a sending address", zap.String("domain", domain), zap.String("address", addr),
+		zap.String("result", ev.result), zap.String("why", ev.why))
 }
 
 var _ collectors.Collector = (*Collector)(nil)

@@ -48,7 +48,8 @@ type Domain struct {
 	// DKIM are the selectors whose key records must be published.
 	DKIM []Selector `yaml:"dkim"`
 	// SendingIPs are the addresses mail for the domain leaves from; each
-	// must have a PTR whose name resolves back to it.
+	// must have a PTR whose name resolves back to it, and the domain's SPF
+	// record is evaluated for each.
 	SendingIPs []string `yaml:"sending_ips"`
 }
 
