@@ -324,6 +324,18 @@ def host():
         target(f'mailwatch_dns_spf_result{{{I}}} == 1', ref="A", instant=True, fmt="table"),
     ], desc="The domain's SPF record evaluated for each configured sending address, as receivers do: anything but pass means its mail fails SPF.",
         organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value": True}}), 12, 8)
+    L.add(table("DANE of the MX hosts", [
+        target(f'mailwatch_dns_dane_match{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dns_dane_certificate_read_success{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_dns_dane_tlsa_records{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_dns_dane_query_success{{{I}}}', ref="D", instant=True, fmt="table"),
+    ], desc="Per MX host and certificate (served on port 25, or the file): whether a usable TLSA record matches it, whether it could be read, how many usable TLSA records are published, and whether the TLSA query was answered (a served or file certificate that no record matches: see MailDANEMismatch).",
+        overrides=[
+            override("Value #A", display="TLSA matches", thresholds=["red", (1, "green")]),
+            override("Value #B", display="Read", thresholds=["red", (1, "green")]),
+            override("Value #C", display="TLSA records"),
+            override("Value #D", display="TLSA query answered", thresholds=["red", (1, "green")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),

@@ -23,7 +23,9 @@ package maildns
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 
@@ -41,6 +43,14 @@ var (
 		"1 if every DNS query of the check was answered; 0 means the resolver failed and check_success says nothing about the records.", "domain", "check")
 	spfLookupsDesc = collectors.NewDesc(Name, "dns", "spf_lookups",
 		"DNS-querying terms (include, a, mx, ptr, exists, redirect) the domain's SPF evaluation needs, includes and redirects followed; counting stops above 10, where receivers fail SPF.", "domain")
+	daneQuerySuccessDesc = collectors.NewDesc(Name, "dns", "dane_query_success",
+		"1 if the TLSA query of _25._tcp.<mx> was answered (records or none), 0 if the resolver failed.", "mx")
+	daneRecordsDesc = collectors.NewDesc(Name, "dns", "dane_tlsa_records",
+		"Usable TLSA records (DANE-TA 2, DANE-EE 3) at _25._tcp.<mx>; absent when the query failed.", "mx")
+	daneReadDesc = collectors.NewDesc(Name, "dns", "dane_certificate_read_success",
+		"1 if the certificate (served: over SMTP STARTTLS on port 25; file: the configured certificate file) could be read.", "mx", "certificate")
+	daneMatchDesc = collectors.NewDesc(Name, "dns", "dane_match",
+		"1 if a usable TLSA record of _25._tcp.<mx> matches the certificate (served or file), 0 if none does or it could not be read.", "mx", "certificate")
 	dmarcPolicyDesc = collectors.NewDesc(Name, "dns", "dmarc_policy",
 		"1 for the DMARC policy (none, quarantine, reject) that applies to the domain, 0 for the others; all 0 when no valid record applies.", "domain", "policy")
 	spfResultDesc = collectors.NewDesc(Name, "dns", "spf_result",
@@ -56,6 +66,8 @@ type domainSpec struct {
 // Collector is the mail_dns collector.
 type Collector struct {
 	domains  []domainSpec
+	dane     []daneSpec
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	keyTable string
 	check    checker
 	logger   *zap.Logger
@@ -76,7 +88,14 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 // NewWithResolver builds the collector with the given resolver; cfg must be
 // valid.
 func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
-	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger}
+	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, dial: (&net.Dialer{}).DialContext}
+	ehlo, err := os.Hostname()
+	if err != nil || !dnsclient.IsHostname(ehlo) {
+		ehlo = "localhost"
+	}
+	for _, t := range cfg.DANE {
+		c.dane = append(c.dane, daneSpec{mx: mxLabel(t.MX), address: t.Address, certFile: t.CertFile, ehlo: ehlo, timeout: smtpTimeout})
+	}
 	for _, d := range cfg.Domains {
 		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain)}
 		for _, s := range d.DKIM {
@@ -94,7 +113,8 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc)
+	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc,
+		daneQuerySuccessDesc, daneRecordsDesc, daneReadDesc, daneMatchDesc)
 }
 
 // domainResult is everything measured for one domain.
@@ -108,12 +128,15 @@ type domainResult struct {
 
 // Update implements collectors.Collector.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	if len(c.domains) == 0 {
+	if len(c.domains) == 0 && len(c.dane) == 0 {
 		return fmt.Errorf("no domain configured: %w", collectors.ErrNotApplicable)
 	}
 	table, tableErr := c.readKeyTable()
-	done := make(chan int, len(c.domains))
+	// Jobs 0..len(domains)-1 are the domains, the rest the DANE hosts.
+	jobs := len(c.domains) + len(c.dane)
+	done := make(chan int, jobs)
 	results := make([]domainResult, len(c.domains))
+	daneResults := make([]daneResult, len(c.dane))
 	for i, d := range c.domains {
 		sels, selErr := c.selectors(d, table, tableErr)
 		go func() {
@@ -121,13 +144,19 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 			done <- i
 		}()
 	}
-	finished := make([]bool, len(c.domains))
-	for n := 0; n < len(c.domains); n++ {
+	for i, s := range c.dane {
+		go func() {
+			daneResults[i] = c.check.daneCheck(ctx, s, c.dial)
+			done <- len(c.domains) + i
+		}()
+	}
+	finished := make([]bool, jobs)
+	for n := 0; n < jobs; n++ {
 		select {
 		case i := <-done:
 			finished[i] = true
 		case <-ctx.Done():
-			n = len(c.domains)
+			n = jobs
 			// Finished just before the deadline: keep.
 			collectors.DrainReady(done, func(i int) { finished[i] = true })
 		}
@@ -140,7 +169,49 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 			out[i] = c.timedOut(d, ctx.Err())
 		}
 	}
+	daneOut := make([]daneResult, len(c.dane))
+	for i := range c.dane {
+		if finished[len(c.domains)+i] {
+			daneOut[i] = daneResults[i]
+		} else {
+			daneOut[i] = daneResult{why: fmt.Sprintf("run ended before the check did: %v", ctx.Err()),
+				read: map[string]bool{}, match: map[string]bool{}}
+		}
+	}
+	c.emitDANE(daneOut, ch)
 	return c.emit(out, ch)
+}
+
+func (c *Collector) emitDANE(results []daneResult, ch chan<- prometheus.Metric) {
+	for i, r := range results {
+		s := c.dane[i]
+		c.noteDANE(s.mx, r.why)
+		ch <- collectors.Gauge(daneQuerySuccessDesc, collectors.B2F(r.queryOK), s.mx)
+		if r.queryOK {
+			ch <- collectors.Gauge(daneRecordsDesc, float64(r.records), s.mx)
+		}
+		which := []string{daneServed}
+		if s.certFile != "" {
+			which = append(which, daneFile)
+		}
+		for _, w := range which {
+			ch <- collectors.Gauge(daneReadDesc, collectors.B2F(r.read[w]), s.mx, w)
+			ch <- collectors.Gauge(daneMatchDesc, collectors.B2F(r.match[w]), s.mx, w)
+		}
+	}
+}
+
+// noteDANE logs an MX host's DANE problem when it starts or changes, and
+// its recovery once.
+func (c *Collector) noteDANE(mx, why string) {
+	if _, changed := c.logs.Change("dane "+mx, why); !changed {
+		return
+	}
+	if why == "" {
+		c.logger.Info("dane check passes again", zap.String("mx", mx))
+		return
+	}
+	c.logger.Warn("dane check fails", zap.String("mx", mx), zap.String("why", why))
 }
 
 // run makes the checks of one domain, concurrently (the resolver bounds
@@ -283,7 +354,7 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 			}
 		}
 	}
-	if total > 0 && unanswered == total {
+	if total > 0 && unanswered == total && len(c.dane) == 0 {
 		return fmt.Errorf("no DNS answer for any of %d checks (first: %s)", total, results[0].checks[results[0].order[0]].why)
 	}
 	return nil
