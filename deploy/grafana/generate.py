@@ -336,6 +336,19 @@ def host():
             override("Value #C", display="TLSA records"),
             override("Value #D", display="TLSA query answered", thresholds=["red", (1, "green")]),
         ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True}}), 12, 8)
+    L.add(table("MTA-STS and TLS-RPT", [
+        target(f'mailwatch_dns_mta_sts_mode{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_policy_valid{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_mx_covered{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_max_age_seconds{{{I}}}', ref="D", instant=True, fmt="table"),
+        target(f'mailwatch_dns_tls_rpt_record_present{{{I}}}', ref="E", instant=True, fmt="table"),
+    ], desc="Per domain with mta_sts: the policy's mode, whether record and policy are valid, whether its mx patterns cover every MX host, its max_age, and whether a TLS-RPT record is published.",
+        overrides=[
+            override("Value #B", display="Policy valid", thresholds=["red", (1, "green")]),
+            override("Value #C", display="MX covered", thresholds=["red", (1, "green")]),
+            override("Value #D", display="max_age", unit="s"),
+            override("Value #E", display="TLS-RPT", thresholds=["red", (1, "green")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),

@@ -14,7 +14,13 @@
 // check fails (which record, what is wrong) goes to the log when it starts
 // failing. The collector is off and has no domains by default.
 //
-// It needs outgoing DNS only; comparing DKIM keys needs read access to the
+// It also evaluates each sending address's SPF result (spfeval.go), checks
+// DANE of configured MX hosts (dane.go: TLSA records against the
+// certificate served on port 25 and the certificate file) and, for domains
+// that ask, MTA-STS and TLS-RPT (mtasts.go: the policy fetched over HTTPS).
+//
+// It needs outgoing DNS; DANE connects to port 25 of the configured MX
+// hosts and MTA-STS to port 443 of mta-sts.<domain>; comparing DKIM keys needs read access to the
 // key files (OpenDKIM keeps them mode 0600 opendkim:opendkim: add the daemon
 // to the opendkim group and make them 0640, or point key_file at a copy of
 // the public .txt record).
@@ -22,8 +28,10 @@ package maildns
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -51,6 +59,16 @@ var (
 		"1 if the certificate (served: over SMTP STARTTLS on port 25; file: the configured certificate file) could be read.", "mx", "certificate")
 	daneMatchDesc = collectors.NewDesc(Name, "dns", "dane_match",
 		"1 if a usable TLSA record of _25._tcp.<mx> matches the certificate (served or file), 0 if none does or it could not be read.", "mx", "certificate")
+	stsValidDesc = collectors.NewDesc(Name, "dns", "mta_sts_policy_valid",
+		"1 if the domain's _mta-sts TXT record is valid and its policy was fetched over HTTPS (certificate verified) and parses.", "domain")
+	stsModeDesc = collectors.NewDesc(Name, "dns", "mta_sts_mode",
+		"1 for the mode (enforce, testing, none) of the domain's MTA-STS policy, 0 for the others; all 0 without a valid policy.", "domain", "mode")
+	stsMaxAgeDesc = collectors.NewDesc(Name, "dns", "mta_sts_max_age_seconds",
+		"max_age of the domain's MTA-STS policy; absent without a valid policy.", "domain")
+	stsMXCoveredDesc = collectors.NewDesc(Name, "dns", "mta_sts_mx_covered",
+		"1 if every MX host of the domain matches an mx pattern of its MTA-STS policy, 0 if one does not or there is no valid policy.", "domain")
+	tlsRPTDesc = collectors.NewDesc(Name, "dns", "tls_rpt_record_present",
+		"1 if the domain publishes exactly one TLS-RPT record (_smtp._tls.<domain>, v=TLSRPTv1 with rua=).", "domain")
 	dmarcPolicyDesc = collectors.NewDesc(Name, "dns", "dmarc_policy",
 		"1 for the DMARC policy (none, quarantine, reject) that applies to the domain, 0 for the others; all 0 when no valid record applies.", "domain", "policy")
 	spfResultDesc = collectors.NewDesc(Name, "dns", "spf_result",
@@ -61,6 +79,7 @@ type domainSpec struct {
 	name string
 	sels []selectorSpec // configured selectors
 	ips  []netip.Addr
+	sts  bool // check MTA-STS and TLS-RPT
 }
 
 // Collector is the mail_dns collector.
@@ -68,6 +87,7 @@ type Collector struct {
 	domains  []domainSpec
 	dane     []daneSpec
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	roots    *x509.CertPool // of the MTA-STS policy fetches; nil: the system's
 	keyTable string
 	check    checker
 	logger   *zap.Logger
@@ -97,7 +117,7 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 		c.dane = append(c.dane, daneSpec{mx: mxLabel(t.MX), address: t.Address, certFile: t.CertFile, ehlo: ehlo, timeout: smtpTimeout})
 	}
 	for _, d := range cfg.Domains {
-		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain)}
+		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain), sts: d.MTASTS}
 		for _, s := range d.DKIM {
 			ds.sels = append(ds.sels, selectorSpec{name: strings.ToLower(s.Selector), key: s.KeyFile})
 		}
@@ -114,7 +134,8 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc,
-		daneQuerySuccessDesc, daneRecordsDesc, daneReadDesc, daneMatchDesc)
+		daneQuerySuccessDesc, daneRecordsDesc, daneReadDesc, daneMatchDesc,
+		stsValidDesc, stsModeDesc, stsMaxAgeDesc, stsMXCoveredDesc, tlsRPTDesc)
 }
 
 // domainResult is everything measured for one domain.
@@ -124,6 +145,7 @@ type domainResult struct {
 	spfLookups int             // -1: unknown
 	policy     string          // "": none applies
 	spfEval    []spfEvalResult // per sending address, in config order
+	sts        *mtaSTSResult   // nil: not checked
 }
 
 // Update implements collectors.Collector.
@@ -137,10 +159,12 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	done := make(chan int, jobs)
 	results := make([]domainResult, len(c.domains))
 	daneResults := make([]daneResult, len(c.dane))
+	client := c.check.policyClient(c.dial, c.roots)
+	defer client.CloseIdleConnections()
 	for i, d := range c.domains {
 		sels, selErr := c.selectors(d, table, tableErr)
 		go func() {
-			results[i] = c.run(ctx, d, sels, selErr)
+			results[i] = c.run(ctx, d, sels, selErr, client)
 			done <- i
 		}()
 	}
@@ -201,6 +225,19 @@ func (c *Collector) emitDANE(results []daneResult, ch chan<- prometheus.Metric) 
 	}
 }
 
+// noteSTS logs a domain's MTA-STS or TLS-RPT problem when it starts or
+// changes, and its recovery once.
+func (c *Collector) noteSTS(domain, why string) {
+	if _, changed := c.logs.Change("mta-sts "+domain, why); !changed {
+		return
+	}
+	if why == "" {
+		c.logger.Info("mta-sts check passes again", zap.String("domain", domain))
+		return
+	}
+	c.logger.Warn("mta-sts check fails", zap.String("domain", domain), zap.String("why", why))
+}
+
 // noteDANE logs an MX host's DANE problem when it starts or changes, and
 // its recovery once.
 func (c *Collector) noteDANE(mx, why string) {
@@ -216,7 +253,7 @@ func (c *Collector) noteDANE(mx, why string) {
 
 // run makes the checks of one domain, concurrently (the resolver bounds
 // how many queries are in flight).
-func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error) domainResult {
+func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error, client *http.Client) domainResult {
 	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -242,6 +279,14 @@ func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, 
 	})
 	if c.hasDKIM(d) {
 		wg.Go(func() { set(checkDKIM, c.check.dkim(ctx, d.name, sels, selErr)) })
+	}
+	if d.sts {
+		wg.Go(func() {
+			r2 := c.check.mtaSTS(ctx, d.name, client)
+			mu.Lock()
+			r.sts = &r2
+			mu.Unlock()
+		})
 	}
 	if len(d.ips) > 0 {
 		wg.Go(func() {
@@ -284,6 +329,9 @@ func (c *Collector) timedOut(d domainSpec, err error) domainResult {
 	}
 	for range d.ips {
 		r.spfEval = append(r.spfEval, spfRes(spfTemperror, "run ended before the evaluation did: %v", err))
+	}
+	if d.sts {
+		r.sts = &mtaSTSResult{why: fmt.Sprintf("run ended before the MTA-STS check did: %v", err)}
 	}
 	return r
 }
@@ -345,6 +393,18 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 		}
 		for _, p := range dmarcPolicies {
 			ch <- collectors.Gauge(dmarcPolicyDesc, collectors.B2F(r.policy == p), domain, p)
+		}
+		if r.sts != nil {
+			c.noteSTS(domain, r.sts.why)
+			ch <- collectors.Gauge(stsValidDesc, collectors.B2F(r.sts.ok), domain)
+			for _, m := range mtaSTSModes {
+				ch <- collectors.Gauge(stsModeDesc, collectors.B2F(r.sts.mode == m), domain, m)
+			}
+			if r.sts.ok {
+				ch <- collectors.Gauge(stsMaxAgeDesc, r.sts.maxAge, domain)
+			}
+			ch <- collectors.Gauge(stsMXCoveredDesc, collectors.B2F(r.sts.mxCovered), domain)
+			ch <- collectors.Gauge(tlsRPTDesc, collectors.B2F(r.sts.tlsRPT), domain)
 		}
 		for j, ev := range r.spfEval {
 			addr := c.domains[i].ips[j].String()

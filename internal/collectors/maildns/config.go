@@ -67,6 +67,9 @@ type Domain struct {
 	// must have a PTR whose name resolves back to it, and the domain's SPF
 	// record is evaluated for each.
 	SendingIPs []string `yaml:"sending_ips"`
+	// MTASTS checks the domain's MTA-STS TXT record and fetches its policy
+	// over HTTPS from mta-sts.<domain>, and its TLS-RPT record.
+	MTASTS bool `yaml:"mta_sts"`
 }
 
 // Selector is one DKIM selector.

@@ -53,6 +53,7 @@ domains:
       - selector: mail
         key_file: /etc/opendkim/keys/example.org/mail.private
     sending_ips: [192.0.2.25, "2001:db8::25"]
+    mta_sts: true
   - domain: example.net
 `},
 		{Name: "bad domains", Config: Config{

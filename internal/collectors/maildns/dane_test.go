@@ -36,7 +36,7 @@ type testCert struct {
 	cert *x509.Certificate
 }
 
-func newTestCert(t *testing.T, name string, parent *testCert) *testCert {
+func newTestCert(t *testing.T, name string, parent *testCert, more ...string) *testCert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -45,7 +45,7 @@ func newTestCert(t *testing.T, name string, parent *testCert) *testCert {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
+		DNSNames:     append([]string{name}, more...),
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 	}
