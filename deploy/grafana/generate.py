@@ -331,6 +331,35 @@ def host():
             override("Value #B", display="SPF lookups", thresholds=["green", (8, "orange"), (11, "red")]),
             override("Value #C", display="Resolver answered", thresholds=["red", (1, "green")]),
         ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
+    L.add(table("SPF of the sending addresses", [
+        target(f'mailwatch_dns_spf_result{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+    ], desc="The domain's SPF record evaluated for each configured sending address, as receivers do: anything but pass means its mail fails SPF.",
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value": True}}), 12, 8)
+    L.add(table("DANE of the MX hosts", [
+        target(f'mailwatch_dns_dane_match{{{I}}}', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dns_dane_certificate_read_success{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_dns_dane_tlsa_records{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_dns_dane_query_success{{{I}}}', ref="D", instant=True, fmt="table"),
+    ], desc="Per MX host and certificate (served on port 25, or the file): whether a usable TLSA record matches it, whether it could be read, how many usable TLSA records are published, and whether the TLSA query was answered (a served or file certificate that no record matches: see MailDANEMismatch).",
+        overrides=[
+            override("Value #A", display="TLSA matches", thresholds=["red", (1, "green")]),
+            override("Value #B", display="Read", thresholds=["red", (1, "green")]),
+            override("Value #C", display="TLSA records"),
+            override("Value #D", display="TLSA query answered", thresholds=["red", (1, "green")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True}}), 12, 8)
+    L.add(table("MTA-STS and TLS-RPT", [
+        target(f'mailwatch_dns_mta_sts_mode{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_policy_valid{{{I}}}', ref="B", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_mx_covered{{{I}}}', ref="C", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_max_age_seconds{{{I}}}', ref="D", instant=True, fmt="table"),
+        target(f'mailwatch_dns_tls_rpt_record_present{{{I}}}', ref="E", instant=True, fmt="table"),
+    ], desc="Per domain with mta_sts: the policy's mode, whether record and policy are valid, whether its mx patterns cover every MX host, its max_age, and whether a TLS-RPT record is published.",
+        overrides=[
+            override("Value #B", display="Policy valid", thresholds=["red", (1, "green")]),
+            override("Value #C", display="MX covered", thresholds=["red", (1, "green")]),
+            override("Value #D", display="max_age", unit="s"),
+            override("Value #E", display="TLS-RPT", thresholds=["red", (1, "green")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),

@@ -217,6 +217,72 @@ mailwatch_dnsbl_listed{target="192.0.2.4",zone="a.example"} 0
 	}
 }
 
+// DNS rows count each sending address's SPF result: pass is a passing
+// check, temperror (no answer) neither, anything else a failure.
+func TestDNSRowsSPFResults(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_dns_check_success{domain="a.test",check="spf"} 1
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.1",result="pass"} 1
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.1",result="fail"} 0
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.2",result="pass"} 0
+mailwatch_dns_spf_result{domain="a.test",address="192.0.2.2",result="temperror"} 1
+mailwatch_dns_check_success{domain="b.test",check="spf"} 1
+mailwatch_dns_spf_result{domain="b.test",address="2001:db8::1",result="pass"} 0
+mailwatch_dns_spf_result{domain="b.test",address="2001:db8::1",result="softfail"} 1
+`
+	want := []Row{
+		{"dns", "a.test", "2 checks pass", OK},
+		{"dns", "b.test", "failing: spf 2001:db8::1 softfail", Warn},
+	}
+	if diff := cmp.Diff(want, Evaluate(families(t, in), nil, thresholds(), now)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// DANE rows: a certificate no TLSA record matches is critical (the served
+// one already breaks DANE senders, the file one will at the next reload);
+// MTA-STS problems join the domain's failing checks.
+func TestDNSRowsDANEAndMTASTS(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_dns_mta_sts_policy_valid{domain="a.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="a.test"} 1
+mailwatch_dns_mta_sts_policy_valid{domain="b.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="b.test"} 0
+mailwatch_dns_mta_sts_policy_valid{domain="c.test"} 0
+mailwatch_dns_mta_sts_mx_covered{domain="c.test"} 0
+mailwatch_dns_dane_query_success{mx="mx1.test"} 1
+mailwatch_dns_dane_tlsa_records{mx="mx1.test"} 1
+mailwatch_dns_dane_certificate_read_success{mx="mx1.test",certificate="served"} 1
+mailwatch_dns_dane_match{mx="mx1.test",certificate="served"} 1
+mailwatch_dns_dane_certificate_read_success{mx="mx1.test",certificate="file"} 1
+mailwatch_dns_dane_match{mx="mx1.test",certificate="file"} 1
+mailwatch_dns_dane_query_success{mx="mx2.test"} 1
+mailwatch_dns_dane_tlsa_records{mx="mx2.test"} 1
+mailwatch_dns_dane_certificate_read_success{mx="mx2.test",certificate="served"} 1
+mailwatch_dns_dane_match{mx="mx2.test",certificate="served"} 1
+mailwatch_dns_dane_certificate_read_success{mx="mx2.test",certificate="file"} 1
+mailwatch_dns_dane_match{mx="mx2.test",certificate="file"} 0
+mailwatch_dns_dane_query_success{mx="mx3.test"} 1
+mailwatch_dns_dane_tlsa_records{mx="mx3.test"} 0
+mailwatch_dns_dane_query_success{mx="mx4.test"} 0
+`
+	want := []Row{
+		// check orders the rows of an area by item.
+		{"dns", "DANE mx1.test", "TLSA matches served and file certificate", OK},
+		{"dns", "DANE mx2.test", "no TLSA record matches the file certificate", Crit},
+		{"dns", "DANE mx3.test", "no usable TLSA record", Warn},
+		{"dns", "DANE mx4.test", "TLSA query not answered", Unknown},
+		{"dns", "a.test", "1 checks pass", OK},
+		{"dns", "b.test", "failing: mta-sts mx not covered", Warn},
+		{"dns", "c.test", "failing: mta-sts policy", Warn},
+	}
+	if diff := cmp.Diff(want, Evaluate(families(t, in), nil, thresholds(), now)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
 // The status page's order: CRIT, UNKNOWN, WARN, OK, each in check's order.
 func TestSortWorstFirst(t *testing.T) {
 	t.Parallel()

@@ -270,6 +270,38 @@ func dnsRows(f Families) []Row {
 			failed[d] = nil
 		}
 	}
+	// The SPF result of each sending address: anything but pass is a
+	// failure, except temperror (the resolver did not answer: the
+	// collector's own failure, as for check_query_success).
+	for _, s := range f.samples("mailwatch_dns_spf_result") {
+		d, res := s.labels["domain"], s.labels["result"]
+		switch {
+		case s.value != 1 || res == "temperror":
+		case res == "pass":
+			passed[d]++
+		default:
+			failed[d] = append(failed[d], "spf "+s.labels["address"]+" "+res)
+		}
+		if _, ok := failed[d]; !ok {
+			failed[d] = nil
+		}
+	}
+	// MTA-STS: a valid policy that covers every MX host.
+	for _, s := range f.samples("mailwatch_dns_mta_sts_policy_valid") {
+		d := s.labels["domain"]
+		covered, _ := f.value("mailwatch_dns_mta_sts_mx_covered", map[string]string{"domain": d})
+		switch {
+		case s.value != 1:
+			failed[d] = append(failed[d], "mta-sts policy")
+		case covered != 1:
+			failed[d] = append(failed[d], "mta-sts mx not covered")
+		default:
+			passed[d]++
+		}
+		if _, ok := failed[d]; !ok {
+			failed[d] = nil
+		}
+	}
 	var rows []Row
 	for _, d := range slices.Sorted(maps.Keys(failed)) {
 		if bad := failed[d]; len(bad) > 0 {
@@ -278,6 +310,45 @@ func dnsRows(f Families) []Row {
 			continue
 		}
 		rows = append(rows, Row{Area: "dns", Item: d, Value: fmt.Sprintf("%d checks pass", passed[d]), Level: OK})
+	}
+	return append(rows, daneRows(f)...)
+}
+
+// daneRows: one row per DANE host: which certificates (served, file) no
+// TLSA record matches.
+func daneRows(f Families) []Row {
+	var rows []Row
+	for _, s := range f.samples("mailwatch_dns_dane_query_success") {
+		mx := s.labels["mx"]
+		item := "DANE " + mx
+		if s.value != 1 {
+			rows = append(rows, Row{Area: "dns", Item: item, Value: "TLSA query not answered", Level: Unknown})
+			continue
+		}
+		if n, _ := f.value("mailwatch_dns_dane_tlsa_records", map[string]string{"mx": mx}); n == 0 {
+			rows = append(rows, Row{Area: "dns", Item: item, Value: "no usable TLSA record", Level: Warn})
+			continue
+		}
+		var bad, good []string
+		for _, which := range []string{"served", "file"} {
+			lbl := map[string]string{"mx": mx, "certificate": which}
+			read, ok := f.value("mailwatch_dns_dane_certificate_read_success", lbl)
+			match, _ := f.value("mailwatch_dns_dane_match", lbl)
+			switch {
+			case !ok:
+			case read != 1:
+				bad = append(bad, which+" certificate unreadable")
+			case match != 1:
+				bad = append(bad, "no TLSA record matches the "+which+" certificate")
+			default:
+				good = append(good, which)
+			}
+		}
+		if len(bad) > 0 {
+			rows = append(rows, Row{Area: "dns", Item: item, Value: strings.Join(bad, ", "), Level: Crit})
+			continue
+		}
+		rows = append(rows, Row{Area: "dns", Item: item, Value: "TLSA matches " + strings.Join(good, " and ") + " certificate", Level: OK})
 	}
 	return rows
 }

@@ -493,7 +493,7 @@ func dnsChecks(cfg *config.Config) []Finding {
 	c := cfg.Collectors
 	var out []Finding
 	if !c.MailDNS.IsEnabled() {
-		out = append(out, Finding{Area: "dns", Status: Info, What: "mail DNS checks (MX, SPF, DMARC, DKIM, PTR) are off", Fix: "name your mail domains under collectors.mail_dns.domains and enable it"})
+		out = append(out, Finding{Area: "dns", Status: Info, What: "mail DNS checks (MX, SPF, DMARC, DKIM, PTR, the SPF result of each sending address, DANE) are off", Fix: "name your mail domains (and their sending_ips, for PTR and SPF evaluation) under collectors.mail_dns.domains, and enable it; it needs outgoing DNS only, and for DANE (collectors.mail_dns.dane) a connection to port 25 of each MX host, read access to its certificate file and a DNSSEC-validating resolver, and for MTA-STS (mta_sts: true) an HTTPS request to mta-sts.<domain>"})
 	}
 	if !c.DNSBL.IsEnabled() {
 		out = append(out, Finding{Area: "dns", Status: Info, What: "blocklist checks are off", Fix: "name your sending addresses under collectors.dnsbl.addresses, a local resolver, and enable it"})

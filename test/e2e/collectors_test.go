@@ -207,6 +207,18 @@ func testMailDNS(t *testing.T, env *Env, mfs map[string]*dto.MetricFamily) {
 	}
 	wantValue(t, mfs, "mailwatch_dns_dmarc_policy", with(dom, "policy", "reject"), 1)
 	wantValue(t, mfs, "mailwatch_dns_spf_lookups", dom, 0) // ip4, ip6 and -all only
+	// The sending address 127.0.0.1 is the record's ip4 term.
+	addr := with(dom, "address", "127.0.0.1")
+	wantValue(t, mfs, "mailwatch_dns_spf_result", with(addr, "result", "pass"), 1)
+	wantValue(t, mfs, "mailwatch_dns_spf_result", with(addr, "result", "fail"), 0)
+	// The harness publishes a TLSA 3 1 1 record of the certificate Postfix serves on port 25.
+	mx := map[string]string{"mx": env.Hostname}
+	wantValue(t, mfs, "mailwatch_dns_dane_query_success", mx, 1)
+	wantValue(t, mfs, "mailwatch_dns_dane_tlsa_records", mx, 1)
+	for _, c := range []string{"served", "file"} {
+		wantValue(t, mfs, "mailwatch_dns_dane_certificate_read_success", with(mx, "certificate", c), 1)
+		wantValue(t, mfs, "mailwatch_dns_dane_match", with(mx, "certificate", c), 1)
+	}
 }
 
 // The brute-forcer the traffic plan sends is banned in postfix-sasl, every jail runs, and a ban

@@ -476,6 +476,9 @@ EOF
 revip() { local IFS=.; set -- $1; echo "$4.$3.$2.$1"; }
 # TXT strings are at most 255 bytes: split the DKIM record into 250-byte quoted parts.
 dkim_parts=$(printf '%s' "$DKIM_TXT" | fold -w 250 | sed 's/.*/"&"/' | paste -sd, -)
+# DANE: a TLSA 3 1 1 record (DANE-EE, SubjectPublicKeyInfo, SHA-256) of the certificate Postfix
+# serves on port 25, as type 52 raw data (usage, selector, matching type, then the digest).
+tlsa_311=$(openssl x509 -in "$MWH_CERT" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
 cat > "$MWH_ETC/dnsmasq.conf" <<EOF
 # Written by the mailwatchd test harness. Answers only the test names below; forwards only
 # $MWH_DNS_HANG_ZONE, to the harness's own blackhole on loopback, so nothing leaves the machine.
@@ -491,6 +494,7 @@ log-facility=-
 local=/test/
 local=/127.in-addr.arpa/
 host-record=$H,127.0.0.1,::1
+dns-rr=_25._tcp.$H,52,030101$tlsa_311
 mx-host=$D,$H,10
 txt-record=$D,"v=spf1 ip4:127.0.0.1 ip6:::1 -all"
 txt-record=_dmarc.$D,"v=DMARC1; p=reject; rua=mailto:postmaster@$D"

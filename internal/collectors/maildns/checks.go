@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -51,6 +52,8 @@ func unanswered(name, reason string) outcome {
 // checker runs the checks of one domain against a resolver.
 type checker struct {
 	res Resolver
+	// policyTimeout bounds one MTA-STS policy fetch; 0: policyTimeout.
+	policyTimeout time.Duration
 }
 
 // query asks for name/qtype; failed is "" when the answer is usable.

@@ -14,7 +14,13 @@
 // check fails (which record, what is wrong) goes to the log when it starts
 // failing. The collector is off and has no domains by default.
 //
-// It needs outgoing DNS only; comparing DKIM keys needs read access to the
+// It also evaluates each sending address's SPF result (spfeval.go), checks
+// DANE of configured MX hosts (dane.go: TLSA records against the
+// certificate served on port 25 and the certificate file) and, for domains
+// that ask, MTA-STS and TLS-RPT (mtasts.go: the policy fetched over HTTPS).
+//
+// It needs outgoing DNS; DANE connects to port 25 of the configured MX
+// hosts and MTA-STS to port 443 of mta-sts.<domain>; comparing DKIM keys needs read access to the
 // key files (OpenDKIM keeps them mode 0600 opendkim:opendkim: add the daemon
 // to the opendkim group and make them 0640, or point key_file at a copy of
 // the public .txt record).
@@ -22,8 +28,12 @@ package maildns
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 
@@ -41,19 +51,43 @@ var (
 		"1 if every DNS query of the check was answered; 0 means the resolver failed and check_success says nothing about the records.", "domain", "check")
 	spfLookupsDesc = collectors.NewDesc(Name, "dns", "spf_lookups",
 		"DNS-querying terms (include, a, mx, ptr, exists, redirect) the domain's SPF evaluation needs, includes and redirects followed; counting stops above 10, where receivers fail SPF.", "domain")
+	daneQuerySuccessDesc = collectors.NewDesc(Name, "dns", "dane_query_success",
+		"1 if the TLSA query of _25._tcp.<mx> was answered (records or none), 0 if the resolver failed.", "mx")
+	daneRecordsDesc = collectors.NewDesc(Name, "dns", "dane_tlsa_records",
+		"Usable TLSA records (DANE-TA 2, DANE-EE 3) at _25._tcp.<mx>; absent when the query failed.", "mx")
+	daneReadDesc = collectors.NewDesc(Name, "dns", "dane_certificate_read_success",
+		"1 if the certificate (served: over SMTP STARTTLS on port 25; file: the configured certificate file) could be read.", "mx", "certificate")
+	daneMatchDesc = collectors.NewDesc(Name, "dns", "dane_match",
+		"1 if a usable TLSA record of _25._tcp.<mx> matches the certificate (served or file), 0 if none does or it could not be read.", "mx", "certificate")
+	stsValidDesc = collectors.NewDesc(Name, "dns", "mta_sts_policy_valid",
+		"1 if the domain's _mta-sts TXT record is valid and its policy was fetched over HTTPS (certificate verified) and parses.", "domain")
+	stsModeDesc = collectors.NewDesc(Name, "dns", "mta_sts_mode",
+		"1 for the mode (enforce, testing, none) of the domain's MTA-STS policy, 0 for the others; all 0 without a valid policy.", "domain", "mode")
+	stsMaxAgeDesc = collectors.NewDesc(Name, "dns", "mta_sts_max_age_seconds",
+		"max_age of the domain's MTA-STS policy; absent without a valid policy.", "domain")
+	stsMXCoveredDesc = collectors.NewDesc(Name, "dns", "mta_sts_mx_covered",
+		"1 if every MX host of the domain matches an mx pattern of its MTA-STS policy, 0 if one does not or there is no valid policy.", "domain")
+	tlsRPTDesc = collectors.NewDesc(Name, "dns", "tls_rpt_record_present",
+		"1 if the domain publishes exactly one TLS-RPT record (_smtp._tls.<domain>, v=TLSRPTv1 with rua=).", "domain")
 	dmarcPolicyDesc = collectors.NewDesc(Name, "dns", "dmarc_policy",
 		"1 for the DMARC policy (none, quarantine, reject) that applies to the domain, 0 for the others; all 0 when no valid record applies.", "domain", "policy")
+	spfResultDesc = collectors.NewDesc(Name, "dns", "spf_result",
+		"1 for the result (pass, fail, softfail, neutral, none, permerror, temperror) of the domain's SPF record evaluated for the configured sending address, 0 for the others.", "domain", "address", "result")
 )
 
 type domainSpec struct {
 	name string
 	sels []selectorSpec // configured selectors
 	ips  []netip.Addr
+	sts  bool // check MTA-STS and TLS-RPT
 }
 
 // Collector is the mail_dns collector.
 type Collector struct {
 	domains  []domainSpec
+	dane     []daneSpec
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	roots    *x509.CertPool // of the MTA-STS policy fetches; nil: the system's
 	keyTable string
 	check    checker
 	logger   *zap.Logger
@@ -74,9 +108,16 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 // NewWithResolver builds the collector with the given resolver; cfg must be
 // valid.
 func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
-	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger}
+	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, dial: (&net.Dialer{}).DialContext}
+	ehlo, err := os.Hostname()
+	if err != nil || !dnsclient.IsHostname(ehlo) {
+		ehlo = "localhost"
+	}
+	for _, t := range cfg.DANE {
+		c.dane = append(c.dane, daneSpec{mx: mxLabel(t.MX), address: t.Address, certFile: t.CertFile, ehlo: ehlo, timeout: smtpTimeout})
+	}
 	for _, d := range cfg.Domains {
-		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain)}
+		ds := domainSpec{name: dnsclient.NormalizeName(d.Domain), sts: d.MTASTS}
 		for _, s := range d.DKIM {
 			ds.sels = append(ds.sels, selectorSpec{name: strings.ToLower(s.Selector), key: s.KeyFile})
 		}
@@ -92,39 +133,54 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 
 // Describe implements collectors.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc)
+	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc,
+		daneQuerySuccessDesc, daneRecordsDesc, daneReadDesc, daneMatchDesc,
+		stsValidDesc, stsModeDesc, stsMaxAgeDesc, stsMXCoveredDesc, tlsRPTDesc)
 }
 
 // domainResult is everything measured for one domain.
 type domainResult struct {
 	checks     map[string]outcome
 	order      []string
-	spfLookups int    // -1: unknown
-	policy     string // "": none applies
+	spfLookups int             // -1: unknown
+	policy     string          // "": none applies
+	spfEval    []spfEvalResult // per sending address, in config order
+	sts        *mtaSTSResult   // nil: not checked
 }
 
 // Update implements collectors.Collector.
 func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
-	if len(c.domains) == 0 {
+	if len(c.domains) == 0 && len(c.dane) == 0 {
 		return fmt.Errorf("no domain configured: %w", collectors.ErrNotApplicable)
 	}
 	table, tableErr := c.readKeyTable()
-	done := make(chan int, len(c.domains))
+	// Jobs 0..len(domains)-1 are the domains, the rest the DANE hosts.
+	jobs := len(c.domains) + len(c.dane)
+	done := make(chan int, jobs)
 	results := make([]domainResult, len(c.domains))
+	daneResults := make([]daneResult, len(c.dane))
+	client := c.check.policyClient(c.dial, c.roots)
+	defer client.CloseIdleConnections()
 	for i, d := range c.domains {
 		sels, selErr := c.selectors(d, table, tableErr)
 		go func() {
-			results[i] = c.run(ctx, d, sels, selErr)
+			results[i] = c.run(ctx, d, sels, selErr, client)
 			done <- i
 		}()
 	}
-	finished := make([]bool, len(c.domains))
-	for n := 0; n < len(c.domains); n++ {
+	for i, s := range c.dane {
+		go func() {
+			daneResults[i] = c.check.daneCheck(ctx, s, c.dial)
+			done <- len(c.domains) + i
+		}()
+	}
+	finished := make([]bool, jobs)
+	for n := 0; n < jobs; n++ {
 		select {
 		case i := <-done:
 			finished[i] = true
 		case <-ctx.Done():
-			n = len(c.domains)
+			n = jobs
 			// Finished just before the deadline: keep.
 			collectors.DrainReady(done, func(i int) { finished[i] = true })
 		}
@@ -137,12 +193,67 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 			out[i] = c.timedOut(d, ctx.Err())
 		}
 	}
+	daneOut := make([]daneResult, len(c.dane))
+	for i := range c.dane {
+		if finished[len(c.domains)+i] {
+			daneOut[i] = daneResults[i]
+		} else {
+			daneOut[i] = daneResult{why: fmt.Sprintf("run ended before the check did: %v", ctx.Err()),
+				read: map[string]bool{}, match: map[string]bool{}}
+		}
+	}
+	c.emitDANE(daneOut, ch)
 	return c.emit(out, ch)
+}
+
+func (c *Collector) emitDANE(results []daneResult, ch chan<- prometheus.Metric) {
+	for i, r := range results {
+		s := c.dane[i]
+		c.noteDANE(s.mx, r.why)
+		ch <- collectors.Gauge(daneQuerySuccessDesc, collectors.B2F(r.queryOK), s.mx)
+		if r.queryOK {
+			ch <- collectors.Gauge(daneRecordsDesc, float64(r.records), s.mx)
+		}
+		which := []string{daneServed}
+		if s.certFile != "" {
+			which = append(which, daneFile)
+		}
+		for _, w := range which {
+			ch <- collectors.Gauge(daneReadDesc, collectors.B2F(r.read[w]), s.mx, w)
+			ch <- collectors.Gauge(daneMatchDesc, collectors.B2F(r.match[w]), s.mx, w)
+		}
+	}
+}
+
+// noteSTS logs a domain's MTA-STS or TLS-RPT problem when it starts or
+// changes, and its recovery once.
+func (c *Collector) noteSTS(domain, why string) {
+	if _, changed := c.logs.Change("mta-sts "+domain, why); !changed {
+		return
+	}
+	if why == "" {
+		c.logger.Info("mta-sts check passes again", zap.String("domain", domain))
+		return
+	}
+	c.logger.Warn("mta-sts check fails", zap.String("domain", domain), zap.String("why", why))
+}
+
+// noteDANE logs an MX host's DANE problem when it starts or changes, and
+// its recovery once.
+func (c *Collector) noteDANE(mx, why string) {
+	if _, changed := c.logs.Change("dane "+mx, why); !changed {
+		return
+	}
+	if why == "" {
+		c.logger.Info("dane check passes again", zap.String("mx", mx))
+		return
+	}
+	c.logger.Warn("dane check fails", zap.String("mx", mx), zap.String("why", why))
 }
 
 // run makes the checks of one domain, concurrently (the resolver bounds
 // how many queries are in flight).
-func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error) domainResult {
+func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error, client *http.Client) domainResult {
 	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -169,11 +280,28 @@ func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, 
 	if c.hasDKIM(d) {
 		wg.Go(func() { set(checkDKIM, c.check.dkim(ctx, d.name, sels, selErr)) })
 	}
+	if d.sts {
+		wg.Go(func() {
+			r2 := c.check.mtaSTS(ctx, d.name, client)
+			mu.Lock()
+			r.sts = &r2
+			mu.Unlock()
+		})
+	}
 	if len(d.ips) > 0 {
 		wg.Go(func() {
 			ptr, fc := c.check.reverse(ctx, d.ips)
 			set(checkPTR, ptr)
 			set(checkFCrDNS, fc)
+		})
+		wg.Go(func() {
+			evals := make([]spfEvalResult, len(d.ips))
+			for i, ip := range d.ips {
+				evals[i] = c.check.evalSPF(ctx, d.name, ip)
+			}
+			mu.Lock()
+			r.spfEval = evals
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -198,6 +326,12 @@ func (c *Collector) timedOut(d domainSpec, err error) domainResult {
 	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
 	for _, name := range r.order {
 		r.checks[name] = outcome{queryFailed: true, why: fmt.Sprintf("run ended before the check did: %v", err)}
+	}
+	for range d.ips {
+		r.spfEval = append(r.spfEval, spfRes(spfTemperror, "run ended before the evaluation did: %v", err))
+	}
+	if d.sts {
+		r.sts = &mtaSTSResult{why: fmt.Sprintf("run ended before the MTA-STS check did: %v", err)}
 	}
 	return r
 }
@@ -260,8 +394,27 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 		for _, p := range dmarcPolicies {
 			ch <- collectors.Gauge(dmarcPolicyDesc, collectors.B2F(r.policy == p), domain, p)
 		}
+		if r.sts != nil {
+			c.noteSTS(domain, r.sts.why)
+			ch <- collectors.Gauge(stsValidDesc, collectors.B2F(r.sts.ok), domain)
+			for _, m := range mtaSTSModes {
+				ch <- collectors.Gauge(stsModeDesc, collectors.B2F(r.sts.mode == m), domain, m)
+			}
+			if r.sts.ok {
+				ch <- collectors.Gauge(stsMaxAgeDesc, r.sts.maxAge, domain)
+			}
+			ch <- collectors.Gauge(stsMXCoveredDesc, collectors.B2F(r.sts.mxCovered), domain)
+			ch <- collectors.Gauge(tlsRPTDesc, collectors.B2F(r.sts.tlsRPT), domain)
+		}
+		for j, ev := range r.spfEval {
+			addr := c.domains[i].ips[j].String()
+			c.noteSPF(domain, addr, ev)
+			for _, res := range spfResults {
+				ch <- collectors.Gauge(spfResultDesc, collectors.B2F(ev.result == res), domain, addr, res)
+			}
+		}
 	}
-	if total > 0 && unanswered == total {
+	if total > 0 && unanswered == total && len(c.dane) == 0 {
 		return fmt.Errorf("no DNS answer for any of %d checks (first: %s)", total, results[0].checks[results[0].order[0]].why)
 	}
 	return nil
@@ -281,6 +434,24 @@ func (c *Collector) note(domain, check string, o outcome) {
 	default:
 		c.logger.Warn("mail dns check fails", zap.String("domain", domain), zap.String("check", check), zap.String("why", o.why))
 	}
+}
+
+// noteSPF logs a sending address's SPF result when it stops being pass,
+// changes, or is pass again.
+func (c *Collector) noteSPF(domain, addr string, ev spfEvalResult) {
+	state := ""
+	if ev.result != spfPass {
+		state = ev.result + ": " + ev.why
+	}
+	if _, changed := c.logs.Change(domain+" spf "+addr, state); !changed {
+		return
+	}
+	if ev.result == spfPass {
+		c.logger.Info("spf passes for the sending address again", zap.String("domain", domain), zap.String("address", addr))
+		return
+	}
+	c.logger.Warn("spf does not pass for a sending address", zap.String("domain", domain), zap.String("address", addr),
+		zap.String("result", ev.result), zap.String("why", ev.why))
 }
 
 var _ collectors.Collector = (*Collector)(nil)

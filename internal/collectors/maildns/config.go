@@ -26,6 +26,7 @@ const (
 	maxDomains    = 50
 	maxSelectors  = 8
 	maxSendingIPs = 8
+	maxDANE       = 8
 )
 
 // Config is the collectors.mail_dns section.
@@ -39,6 +40,21 @@ type Config struct {
 	OpenDKIMKeyTable string `yaml:"opendkim_key_table"`
 	// Domains are the mail domains to check.
 	Domains []Domain `yaml:"domains"`
+	// DANE are the MX hosts whose TLSA records (_25._tcp.<mx>) are compared
+	// with the certificate they serve on port 25 and their certificate file.
+	DANE []DANETarget `yaml:"dane"`
+}
+
+// DANETarget is one MX host checked for DANE (RFC 7672).
+type DANETarget struct {
+	// MX is the MX host name, as the domain's MX records name it.
+	MX string `yaml:"mx"`
+	// Address is the IP:port to read the served certificate from; empty:
+	// the MX name's first address (from the resolver above), port 25.
+	Address string `yaml:"address"`
+	// CertFile is the certificate file the MTA serves (certbot's
+	// fullchain.pem); empty: only the served certificate is compared.
+	CertFile string `yaml:"cert_file"`
 }
 
 // Domain is one mail domain and what to check for it.
@@ -48,8 +64,12 @@ type Domain struct {
 	// DKIM are the selectors whose key records must be published.
 	DKIM []Selector `yaml:"dkim"`
 	// SendingIPs are the addresses mail for the domain leaves from; each
-	// must have a PTR whose name resolves back to it.
+	// must have a PTR whose name resolves back to it, and the domain's SPF
+	// record is evaluated for each.
 	SendingIPs []string `yaml:"sending_ips"`
+	// MTASTS checks the domain's MTA-STS TXT record and fetches its policy
+	// over HTTPS from mta-sts.<domain>, and its TLS-RPT record.
+	MTASTS bool `yaml:"mta_sts"`
 }
 
 // Selector is one DKIM selector.
@@ -95,8 +115,39 @@ func (c *Config) Validate() []error {
 		seen[name] = true
 		errs = append(errs, validateDomain(at, d)...)
 	}
-	if c.IsEnabled() && len(c.Domains) == 0 {
-		errs = append(errs, confval.Errorf("domains", "enabled but no domain to check"))
+	errs = append(errs, validateDANE(c.DANE)...)
+	if c.IsEnabled() && len(c.Domains) == 0 && len(c.DANE) == 0 {
+		errs = append(errs, confval.Errorf("domains", "enabled but no domain and no dane host to check"))
+	}
+	return errs
+}
+
+func validateDANE(targets []DANETarget) []error {
+	var errs []error
+	if len(targets) > maxDANE {
+		errs = append(errs, confval.Errorf("dane", "%d hosts, more than %d", len(targets), maxDANE))
+	}
+	seen := map[string]bool{}
+	for i, t := range targets {
+		at := "dane[" + strconv.Itoa(i) + "]"
+		name := dnsclient.NormalizeName(t.MX)
+		switch {
+		case !dnsclient.IsHostname(name):
+			errs = append(errs, confval.Errorf(at+".mx", "%q is not a fully qualified host name", t.MX))
+		case seen[name]:
+			errs = append(errs, confval.Errorf(at+".mx", "%q is listed twice", t.MX))
+		}
+		seen[name] = true
+		if t.Address != "" {
+			// An IP, not a name: a name would be resolved by the system's
+			// resolver, not the collector's.
+			if ap, err := netip.ParseAddrPort(t.Address); err != nil || ap.Port() == 0 {
+				errs = append(errs, confval.Errorf(at+".address", "%q is not IP:port", t.Address))
+			}
+		}
+		if t.CertFile != "" && !filepath.IsAbs(t.CertFile) {
+			errs = append(errs, confval.Errorf(at+".cert_file", "must be an absolute path, got %q", t.CertFile))
+		}
 	}
 	return errs
 }

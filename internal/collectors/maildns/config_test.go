@@ -21,7 +21,28 @@ func TestValidate(t *testing.T) {
 	on := true
 	collectortest.Validation(t, []collectortest.Case[Config]{
 		{Name: "defaults"},
-		{Name: "enabled without domains", Config: Config{Settings: collectors.Settings{Enabled: &on}}, Want: []string{"enabled but no domain"}},
+		{Name: "enabled without domains", Config: Config{Settings: collectors.Settings{Enabled: &on}}, Want: []string{"enabled but no domain and no dane host"}},
+		{Name: "dane only", YAML: `
+enabled: true
+dane:
+  - mx: mx.example.org
+    address: 127.0.0.1:25
+    cert_file: /etc/letsencrypt/live/mx.example.org/fullchain.pem
+  - mx: mx2.example.org
+  - mx: "[::1]"
+`, Want: []string{`dane[2].mx: "[::1]" is not a fully qualified host name`}},
+		{Name: "bad dane", Config: Config{DANE: []DANETarget{
+			{MX: "mx.example.org", Address: "mx.example.org:25"},
+			{MX: "MX.example.org.", Address: "127.0.0.1", CertFile: "fullchain.pem"},
+			{MX: "mx3.example.org", Address: "[::1]:0"},
+		}}, Want: []string{
+			`dane[0].address: "mx.example.org:25" is not IP:port`,
+			`dane[1].mx: "MX.example.org." is listed twice`,
+			`dane[1].address: "127.0.0.1" is not IP:port`,
+			`dane[1].cert_file: must be an absolute path`,
+			`dane[2].address: "[::1]:0" is not IP:port`,
+		}},
+		{Name: "unknown dane key", YAML: "dane: [{mx: mx.example.org, port: 25}]", DecodeError: "field port not found"},
 		{Name: "good", YAML: `
 enabled: true
 resolver: {servers: ["127.0.0.1:5353"]}
@@ -32,6 +53,7 @@ domains:
       - selector: mail
         key_file: /etc/opendkim/keys/example.org/mail.private
     sending_ips: [192.0.2.25, "2001:db8::25"]
+    mta_sts: true
   - domain: example.net
 `},
 		{Name: "bad domains", Config: Config{
