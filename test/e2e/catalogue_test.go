@@ -41,6 +41,7 @@ var catalogueOwners = []struct{ prefix, owner string }{
 	{"mailwatch_postfix_deliver", "logs"},
 	{"mailwatch_postfix_provider_", "logs"},
 	{"mailwatch_postfix_smtpd_", "logs"},
+	{"mailwatch_postfix_sasl_", "logs"},
 	{"mailwatch_postfix_tls_connections_total", "logs"},
 	{"mailwatch_postfix_message_", "logs"},
 	{"mailwatch_postfix_postscreen_", "logs"},

@@ -38,7 +38,8 @@ import (
 // dashboardNoData are the panel queries (dashboard uid / panel title / refId) that return
 // nothing on the healthy harness, with the reason.
 var dashboardNoData = map[string]string{
-	"mailwatchd-host/Blocklists and mail DNS/B": "lists only failing mail DNS checks (mailwatch_dns_check_success == 0); every check of the harness zone passes (TestCollectors/mail_dns)",
+	"mailwatchd-host/Outbound deliveries per hour, against the same hour last week/B": "the same hour last week (offset 1w): the harness Prometheus is younger than a week",
+	"mailwatchd-host/Blocklists and mail DNS/B":                                       "lists only failing mail DNS checks (mailwatch_dns_check_success == 0); every check of the harness zone passes (TestCollectors/mail_dns)",
 }
 
 // dashboardStepNotRate are panels whose rates come from series that appear with their first
