@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -235,11 +236,21 @@ func (cs closers) Close() error {
 // addresses, hosts, ids and numbers collapse into one. The result is at most
 // 160 bytes.
 func maskShape(msg []byte) string {
-	var out []byte
-	for i := 0; i < len(msg) && len(out) < 160; {
+	return string(AppendMasked(nil, msg, 160, "<[", appendMaskedWord))
+}
+
+// AppendMasked appends msg to dst with what differs from one line to the
+// next masked: the non-empty contents of the brackets named in brackets ('<'
+// and/or '['; up to 256 bytes) become "*", each word (letters, digits and
+// ._-@+/=) is what word appends for it, and control and non-ASCII bytes are
+// '?'. At most limit bytes are appended. Replay's shapes and the report's
+// reply texts differ only in their brackets and word rules.
+func AppendMasked(dst, msg []byte, limit int, brackets string, word func(out, w []byte) []byte) []byte {
+	out, start := dst, len(dst)
+	for i := 0; i < len(msg) && len(out)-start < limit; {
 		c := msg[i]
 		switch {
-		case c == '<' || c == '[':
+		case (c == '<' || c == '[') && strings.IndexByte(brackets, c) >= 0:
 			closeCh := byte('>')
 			if c == '[' {
 				closeCh = ']'
@@ -257,7 +268,7 @@ func maskShape(msg []byte) string {
 			for j < len(msg) && isWordByte(msg[j]) {
 				j++
 			}
-			out = appendMaskedWord(out, msg[i:j])
+			out = word(out, msg[i:j])
 			i = j
 		case c < 0x20 || c >= 0x7f:
 			out = append(out, '?')
@@ -267,7 +278,7 @@ func maskShape(msg []byte) string {
 			i++
 		}
 	}
-	return string(out[:min(len(out), 160)])
+	return out[:min(len(out), start+limit)]
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

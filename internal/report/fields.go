@@ -6,6 +6,7 @@ package report
 import (
 	"bytes"
 
+	"github.com/mailwatchd/mailwatchd/internal/logparse"
 	"github.com/mailwatchd/mailwatchd/internal/logparse/maillog"
 )
 
@@ -222,46 +223,11 @@ const maxReason = 200
 // Host names, IP addresses and status codes stay: they are the reason.
 func normalizeReply(b []byte) string { return string(appendReply(nil, b)) }
 
-// appendReply appends the normalised reply text b to dst.
+// appendReply appends the normalised reply text b to dst: replay's masking
+// scanner (logparse.AppendMasked) over <...> only, with the report's word
+// rule, which keeps host names, addresses' domains and status codes.
 func appendReply(dst, b []byte) []byte {
-	out := dst
-	start := len(dst)
-	for i := 0; i < len(b) && len(out)-start < maxReason; {
-		c := b[i]
-		switch {
-		case c == '<':
-			j := bytes.IndexByte(b[i:min(len(b), i+300)], '>')
-			if j > 0 {
-				out = append(out, "<*>"...)
-				i += j + 1
-				continue
-			}
-			out = append(out, c)
-			i++
-		case wordByte(c):
-			j := i
-			for j < len(b) && wordByte(b[j]) {
-				j++
-			}
-			out = appendWord(out, b[i:j])
-			i = j
-		case c < 0x20 || c >= 0x7f:
-			out = append(out, '?')
-			i++
-		default:
-			out = append(out, c)
-			i++
-		}
-	}
-	if len(out)-start > maxReason {
-		out = out[:start+maxReason]
-	}
-	return out
-}
-
-func wordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '.' || c == '_' || c == '-' || c == '@' || c == '+' || c == '=' || c == '/'
+	return logparse.AppendMasked(dst, b, maxReason, "<", appendWord)
 }
 
 func appendWord(out, w []byte) []byte {
