@@ -5,6 +5,7 @@ package collectors
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -77,4 +78,24 @@ func (OSFS) ReadDir(name string, fn func([]fs.DirEntry) error) error {
 			return &fs.PathError{Op: "readdir", Path: name, Err: err}
 		}
 	}
+}
+
+// ReadFileMax reads a whole file of at most max bytes: a larger one is an
+// error that names it, so a log or a device put where a small config or
+// state file belongs cannot fill memory. Errors of os.Open are returned as
+// they are (errors.Is(err, fs.ErrNotExist) works).
+func ReadFileMax(path string, max int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return data, nil
 }

@@ -242,3 +242,21 @@ func TestOSFS(t *testing.T) {
 		t.Errorf("%T is not a File", fl)
 	}
 }
+
+func TestReadFileMax(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("12345"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadFileMax(p, 5); err != nil || string(b) != "12345" {
+		t.Errorf("at the limit: %q, %v", b, err)
+	}
+	if _, err := ReadFileMax(p, 4); err == nil || !strings.Contains(err.Error(), p+": larger than 4 bytes") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := ReadFileMax(filepath.Join(dir, "none"), 4); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
+	}
+}

@@ -31,19 +31,7 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 }
 
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxConfigSize)
-	}
-	return data, nil
+	return collectors.ReadFileMax(path, maxConfigSize)
 }
 
 // maxPEMSize bounds a certificate file: a full chain is a few KiB, and a

@@ -135,21 +135,7 @@ func run(ctx context.Context, path, name string, args ...string) ([]byte, error)
 	return collectors.Command{Path: path, Args: args, Name: name, Env: cmdEnv, Dir: "/", MaxOutput: maxOutput}.Output(ctx)
 }
 
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxOutput+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxOutput {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxOutput)
-	}
-	return b, nil
-}
+func readFile(path string) ([]byte, error) { return collectors.ReadFileMax(path, maxOutput) }
 
 // Hash is the first 12 hex digits of the SHA-256 of a configuration's
 // lines, without comment lines (starting with #), blank lines and

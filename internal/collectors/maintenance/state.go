@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // FileName is the maintenance file in the state directory.
@@ -70,20 +71,12 @@ func Current(stateDir string, now time.Time) (Status, error) {
 // Read reads the file; ok is false when there is none.
 func Read(stateDir string) (s State, ok bool, err error) {
 	path := Path(stateDir)
-	f, err := os.Open(path)
+	data, err := collectors.ReadFileMax(path, maxFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return State{}, false, nil
 	}
 	if err != nil {
 		return State{}, false, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return State{}, false, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxFile {
-		return State{}, false, fmt.Errorf("%s: larger than %d bytes, not a maintenance file", path, maxFile)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
