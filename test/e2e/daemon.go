@@ -75,10 +75,12 @@ type Daemon struct {
 	Dir  string // config.yaml, state/ and daemon.log
 	PID  int
 
-	cmd     *exec.Cmd
-	done    chan struct{} // closed once the process has exited
-	waitErr error         // valid after done is closed
-	stopped bool
+	argv         []string // the command line, for StartAgain
+	readyTimeout time.Duration
+	cmd          *exec.Cmd
+	done         chan struct{} // closed once the process has exited
+	waitErr      error         // valid after done is closed
+	stopped      bool
 }
 
 // StartDaemon starts the mailwatchd binary and waits until /-/ready returns 200. The daemon is
@@ -146,39 +148,56 @@ func StartDaemon(t testing.TB, env *Env, opts DaemonOptions) *Daemon {
 	}, opts.Args...)
 	argv := append(append(prefix, binary), args...)
 
-	logFile, err := os.Create(filepath.Join(dir, "daemon.log"))
-	if err != nil {
-		t.Fatal(err)
+	d := &Daemon{Addr: addr, URL: "http://" + addr, Dir: dir, argv: argv, readyTimeout: opts.ReadyTimeout}
+	if d.readyTimeout == 0 {
+		d.readyTimeout = 20 * time.Second
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		t.Fatalf("start %s: %v", strings.Join(argv, " "), err)
-	}
-	d := &Daemon{Addr: addr, URL: "http://" + addr, Dir: dir, PID: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		d.waitErr = cmd.Wait()
-		logFile.Close()
-		close(d.done)
-	}()
+	d.launch(t)
 	t.Cleanup(func() {
 		if !d.stopped {
 			d.Stop(t)
 		}
 		if t.Failed() {
 			out, _ := os.ReadFile(filepath.Join(dir, "daemon.log"))
-			t.Logf("mailwatchd (pid %d) log:\n%s", d.PID, out)
+			t.Logf("mailwatchd (last pid %d) log:\n%s", d.PID, out)
 		}
 	})
-
-	timeout := opts.ReadyTimeout
-	if timeout == 0 {
-		timeout = 20 * time.Second
-	}
-	d.waitReady(t, timeout)
+	d.waitReady(t, d.readyTimeout)
 	return d
+}
+
+// launch starts the daemon's process, its output appended to daemon.log.
+func (d *Daemon) launch(t testing.TB) {
+	t.Helper()
+	logFile, err := os.OpenFile(filepath.Join(d.Dir, "daemon.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(d.argv[0], d.argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Dir = d.Dir
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("start %s: %v", strings.Join(d.argv, " "), err)
+	}
+	done := make(chan struct{})
+	d.PID, d.cmd, d.done, d.stopped = cmd.Process.Pid, cmd, done, false
+	go func() {
+		d.waitErr = cmd.Wait()
+		logFile.Close()
+		close(done)
+	}()
+}
+
+// StartAgain starts a daemon that Stop ended once more, with the same configuration, state
+// directory and listen address (a restart, as systemd would do it), and waits until it is ready.
+func (d *Daemon) StartAgain(t testing.TB) {
+	t.Helper()
+	if !d.stopped {
+		t.Fatalf("mailwatchd (pid %d) is still running: Stop it first", d.PID)
+	}
+	d.launch(t)
+	d.waitReady(t, d.readyTimeout)
 }
 
 // waitReady polls /-/ready until it returns 200, failing early if the process exits.

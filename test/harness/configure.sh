@@ -277,6 +277,29 @@ service managesieve-login {
   }
 }
 EOF
+# The virtual SASL users of the compromised-account scenario (saslburst.sh). The PAM users cannot
+# authenticate with a domain in their name (auth_username_format = %Ln drops it), so these two come
+# from a passwd-file whose user= field names them user@$D: Dovecot returns that name to Postfix
+# (xsasl_dovecot_server.c takes the user= of Dovecot's OK reply), which logs it as sasl_username=,
+# and mailwatchd can compare its domain with the envelope sender's. The passdb is in conf.d, read
+# before 10-auth.conf's PAM passdb, so PAM is never asked about these names (no "user unknown"
+# failure lines, no PAM delay); username_filter keeps every other name away from it. Submission
+# needs no userdb (Postfix's requests carry "nologin").
+install -d -m 0755 "$MWH_ETC/dovecot"
+for u in $MWH_SASLBURST_USER $MWH_SASLBURST_QUIET_USER; do
+  printf '%s:{PLAIN}%s::::::user=%s@%s\n' "$u" "$(mwh_password "$u")" "$u" "$D"
+done > "$MWH_ETC/dovecot/sasl-users.passwd"
+chown root:dovecot "$MWH_ETC/dovecot/sasl-users.passwd"
+chmod 0640 "$MWH_ETC/dovecot/sasl-users.passwd"
+cat > /etc/dovecot/conf.d/05-mailwatchd-harness.conf <<EOF
+# Written by the mailwatchd test harness (test/harness/configure.sh): the virtual SASL users of the
+# compromised-account scenario, asked before PAM and only for their own names.
+passdb {
+  driver = passwd-file
+  args = $MWH_ETC/dovecot/sasl-users.passwd
+  username_filter = $MWH_SASLBURST_USER $MWH_SASLBURST_QUIET_USER
+}
+EOF
 date -u +%FT%TZ > "/etc/dovecot/$MWH_MARKER_NAME"
 
 # ------------------------------------------------------------------ OpenDKIM (own config file)

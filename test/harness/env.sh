@@ -14,6 +14,12 @@
 MWH_HOSTNAME=${MWH_HOSTNAME:-mail.example.test}     # Postfix myhostname, TLS certificate CN/SAN
 MWH_DOMAIN=${MWH_DOMAIN:-example.test}              # mydomain: local users are user@example.test
 MWH_USERS=${MWH_USERS:-"alice bob carol"}           # system accounts with Maildirs; password: see lib.sh mwh_password
+# Virtual SASL users of the compromised-account scenario (saslburst.sh): no system accounts, a
+# Dovecot passwd-file passdb that names them user@MWH_DOMAIN (as Postfix then logs sasl_username=);
+# password: see lib.sh mwh_password. Nothing else logs in as them.
+MWH_SASLBURST_USER=${MWH_SASLBURST_USER:-mwburst}            # the "compromised" account: the burst
+MWH_SASLBURST_QUIET_USER=${MWH_SASLBURST_QUIET_USER:-mwquiet} # a second, quieter sender (rank 2)
+MWH_SASLBURST_NET=${MWH_SASLBURST_NET:-127.0.8.}             # its client addresses: 127.0.8.1-.250, no other traffic
 MWH_MONITOR_USER=${MWH_MONITOR_USER:-mailmon}       # unprivileged account for running mailwatchd as non-root
 MWH_MONITOR_GROUPS=${MWH_MONITOR_GROUPS:-adm,postdrop,systemd-journal}  # log files, showq socket, journal
 

@@ -12,13 +12,19 @@ source address, so fail2ban and the logs see distinct "internet" clients.
   mailclient.py drop --src 127.0.3.1 --port 25 --tls none|starttls|implicit --after STAGE
   mailclient.py postscreen --src 127.0.5.1 --port 2555 --how pass|pregreet|hangup|non-smtp|bare-newline|pipelining
   mailclient.py hold --src 127.0.7.1 --port 2556 --seconds 3     (banner, EHLO, wait, QUIT)
+  mailclient.py submit --src 127.0.8.1 --src 127.0.8.2 --user U --password P --domain D --messages 6 \
+      [--mismatch 2] [--tag T]   (authenticated submission on 587/465, one message per session)
 
 Exit status: 0 when the server behaved as a real client would expect (login accepted, handshake
 refused, answer received), 1 otherwise, 2 when the connection itself failed (e.g. banned).
 """
 import argparse
+import concurrent.futures
 import imaplib
+import json
+import os
 import random
+import smtplib
 import socket
 import ssl
 import struct
@@ -320,6 +326,74 @@ def cmd_hold(a):
         c.sock.close()
 
 
+# ------------------------------------------------------------------ authenticated submission
+def submit_shape(k, a):
+    """Message k of a submit run: (source address, port, envelope sender, recipients).
+
+    The shapes of real submissions, in turn: port 587 with STARTTLS for even k, 465 with implicit
+    TLS for odd k; three recipients when k % 3 == 0; a second recipient that Postfix refuses at
+    RCPT (an unknown local user, after a valid one, so the message goes on) when k % 4 == 1; an
+    envelope sender outside the user's domain for the first --mismatch messages. The recipients
+    are at relay.DOMAIN, which the harness routes to its accepting smtp-sink.
+    """
+    src = a.src[k % len(a.src)]
+    port = 587 if k % 2 == 0 else 465
+    sender = "billing%d@%s" % (k, a.mismatch_domain) if k < a.mismatch else "%s@%s" % (a.user, a.domain)
+    rcpts = ["%s-%d@relay.%s" % (a.tag, k, a.domain)]
+    if k % 3 == 0:
+        rcpts += ["%s-%d-b@relay.%s" % (a.tag, k, a.domain), "%s-%d-c@relay.%s" % (a.tag, k, a.domain)]
+    if k % 4 == 1:
+        rcpts.append("nobody-%s-%d@%s" % (a.tag, k, a.domain))
+    return src, port, sender, rcpts
+
+
+def submit_one(k, a):
+    """Send message k in a session of its own; return (accepted, recipients refused, error)."""
+    src, port, sender, rcpts = submit_shape(k, a)
+    ctx = insecure_context()
+    body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s %d\r\nMessage-ID: <%s-%d-%d@%s>\r\n\r\n"
+            "submitted by mailclient.py submit\r\n") % (sender, rcpts[0], a.tag, k, a.tag, k, os.getpid(), a.domain)
+    try:
+        if port == 465:
+            s = smtplib.SMTP_SSL(SERVER, port, local_hostname="laptop.%s.test" % a.tag, timeout=30,
+                                 source_address=(src, 0), context=ctx)
+        else:
+            s = smtplib.SMTP(SERVER, port, local_hostname="laptop.%s.test" % a.tag, timeout=30,
+                             source_address=(src, 0))
+            s.starttls(context=ctx)
+        try:
+            s.login(a.user, a.password)
+            refused = s.sendmail(sender, rcpts, body)
+        finally:
+            try:
+                s.quit()
+            except (OSError, smtplib.SMTPException):
+                s.close()
+    except (OSError, smtplib.SMTPException) as e:
+        return False, 0, "message %d from %s on %d: %s" % (k, src, port, e)
+    return True, len(refused), ""
+
+
+def cmd_submit(a):
+    """Submit --messages messages as one SASL user, each in its own session, the sources taken in
+    turn. Prints a JSON summary (accepted, mismatched, refused recipients, errors); exit 0 when
+    every message was accepted."""
+    ks = range(a.messages)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.parallel) as pool:
+        results = list(pool.map(lambda k: submit_one(k, a), ks))
+    accepted = [k for k, r in zip(ks, results) if r[0]]
+    out = {
+        "user": a.user,
+        "accepted": len(accepted),
+        "mismatched": sum(1 for k in accepted if k < a.mismatch),
+        "refused_rcpts": sum(r[1] for r in results),
+        "addresses": sorted({submit_shape(k, a)[0] for k in accepted}),
+        "errors": [r[2] for r in results if r[2]],
+    }
+    print(json.dumps(out))
+    return 0 if len(accepted) == a.messages else 1
+
+
 # ------------------------------------------------------------------ minimal DNS client
 TYPES = {"A": 1, "MX": 15, "TXT": 16, "AAAA": 28, "PTR": 12}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
@@ -414,13 +488,23 @@ def main():
     p.add_argument("--src", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--seconds", type=float, default=1)
+    p = sub.add_parser("submit")
+    p.add_argument("--src", action="append", required=True, help="source address; repeat for several")
+    p.add_argument("--user", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--domain", required=True, help="the user's mail domain (sender, relay.DOMAIN recipients)")
+    p.add_argument("--messages", type=int, required=True)
+    p.add_argument("--mismatch", type=int, default=0, help="the first N messages have a sender outside the domain")
+    p.add_argument("--mismatch-domain", default="elsewhere.test")
+    p.add_argument("--tag", default="submit", help="names the recipients and subjects of this run")
+    p.add_argument("--parallel", type=int, default=4)
     p = sub.add_parser("dns")
     p.add_argument("--server", required=True, help="HOST:PORT")
     p.add_argument("name")
     p.add_argument("type", choices=sorted(TYPES))
     a = ap.parse_args()
     return {"imap": cmd_imap, "tls-fail": cmd_tls_fail, "dns": cmd_dns, "drop": cmd_drop,
-            "postscreen": cmd_postscreen, "hold": cmd_hold}[a.cmd](a)
+            "postscreen": cmd_postscreen, "hold": cmd_hold, "submit": cmd_submit}[a.cmd](a)
 
 
 if __name__ == "__main__":
