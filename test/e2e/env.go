@@ -27,6 +27,8 @@
 //   - journal_test.go: the same traffic counted through the journal and through the file;
 //   - dnsbl_hang_test.go: a DNSBL zone whose server never answers;
 //   - alerts_log_test.go: a real SASL brute force and a silent log source fire the log alerts;
+//   - saslburst_test.go: one SASL user submits a burst from many addresses, across a restart of
+//     the daemon: the rank slots, check, the status page and the SASL alerts;
 //   - dashboards_test.go: every Grafana panel names exported metrics and, after real traffic,
 //     returns data from the harness Prometheus (exceptions listed with their reason);
 //   - check_test.go, dovecot_test.go: `mailwatchd check` on the healthy stack, with Dovecot

@@ -13,7 +13,7 @@ source address, so fail2ban and the logs see distinct "internet" clients.
   mailclient.py postscreen --src 127.0.5.1 --port 2555 --how pass|pregreet|hangup|non-smtp|bare-newline|pipelining
   mailclient.py hold --src 127.0.7.1 --port 2556 --seconds 3     (banner, EHLO, wait, QUIT)
   mailclient.py submit --src 127.0.8.1 --src 127.0.8.2 --user U --password P --domain D --messages 6 \
-      [--mismatch 2] [--tag T]   (authenticated submission on 587/465, one message per session)
+      [--mismatch 2] [--gtube 1] [--tag T]   (authenticated submission on 587/465, one message per session)
 
 Exit status: 0 when the server behaved as a real client would expect (login accepted, handshake
 refused, answer received), 1 otherwise, 2 when the connection itself failed (e.g. banned).
@@ -334,7 +334,8 @@ def submit_shape(k, a):
     TLS for odd k; three recipients when k % 3 == 0; a second recipient that Postfix refuses at
     RCPT (an unknown local user, after a valid one, so the message goes on) when k % 4 == 1; an
     envelope sender outside the user's domain for the first --mismatch messages. The recipients
-    are at relay.DOMAIN, which the harness routes to its accepting smtp-sink.
+    are at relay.DOMAIN, which the harness routes to its accepting smtp-sink. (The last --gtube
+    messages also carry Rspamd's rejecting GTUBE string: see submit_one.)
     """
     src = a.src[k % len(a.src)]
     port = 587 if k % 2 == 0 else 465
@@ -347,12 +348,23 @@ def submit_shape(k, a):
     return src, port, sender, rcpts
 
 
+# Rspamd's GTUBE test string (its "reject" variant), split so that this file is no spam sample.
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+def submit_gtube(k, a):
+    return k >= a.messages - a.gtube
+
+
 def submit_one(k, a):
-    """Send message k in a session of its own; return (accepted, recipients refused, error)."""
+    """Send message k in a session of its own; return (outcome, recipients refused, error), the
+    outcome "accepted", "rejected" (a 5xx at the end of DATA, a milter's refusal) or "failed"."""
     src, port, sender, rcpts = submit_shape(k, a)
     ctx = insecure_context()
-    body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s %d\r\nMessage-ID: <%s-%d-%d@%s>\r\n\r\n"
-            "submitted by mailclient.py submit\r\n") % (sender, rcpts[0], a.tag, k, a.tag, k, os.getpid(), a.domain)
+    text = GTUBE if submit_gtube(k, a) else "submitted by mailclient.py submit"
+    body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s %d\r\nMessage-ID: <%s-%d-%d@%s>\r\n\r\n%s\r\n") % (
+        sender, rcpts[0], a.tag, k, a.tag, k, os.getpid(), a.domain, text)
+    refused = {}
     try:
         if port == 465:
             s = smtplib.SMTP_SSL(SERVER, port, local_hostname="laptop.%s.test" % a.tag, timeout=30,
@@ -369,29 +381,37 @@ def submit_one(k, a):
                 s.quit()
             except (OSError, smtplib.SMTPException):
                 s.close()
+    except smtplib.SMTPDataError as e:
+        if 500 <= e.smtp_code < 600:
+            return "rejected", 1 if k % 4 == 1 else 0, "message %d: %s" % (k, e)  # the unknown user is refused first
+        return "failed", 0, "message %d from %s on %d: %s" % (k, src, port, e)
     except (OSError, smtplib.SMTPException) as e:
-        return False, 0, "message %d from %s on %d: %s" % (k, src, port, e)
-    return True, len(refused), ""
+        return "failed", 0, "message %d from %s on %d: %s" % (k, src, port, e)
+    return "accepted", len(refused), ""
 
 
 def cmd_submit(a):
     """Submit --messages messages as one SASL user, each in its own session, the sources taken in
-    turn. Prints a JSON summary (accepted, mismatched, refused recipients, errors); exit 0 when
-    every message was accepted."""
+    turn. Prints a JSON summary (accepted, rejected at the end of DATA, mismatched among the
+    accepted, refused recipients, the addresses of accepted or rejected messages, errors); exit 0
+    when the GTUBE messages were rejected and every other one accepted."""
     ks = range(a.messages)
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.parallel) as pool:
         results = list(pool.map(lambda k: submit_one(k, a), ks))
-    accepted = [k for k, r in zip(ks, results) if r[0]]
+    accepted = [k for k, r in zip(ks, results) if r[0] == "accepted"]
+    rejected = [k for k, r in zip(ks, results) if r[0] == "rejected"]
     out = {
         "user": a.user,
         "accepted": len(accepted),
+        "rejected": len(rejected),
         "mismatched": sum(1 for k in accepted if k < a.mismatch),
         "refused_rcpts": sum(r[1] for r in results),
-        "addresses": sorted({submit_shape(k, a)[0] for k in accepted}),
+        "addresses": sorted({submit_shape(k, a)[0] for k in accepted + rejected}),
         "errors": [r[2] for r in results if r[2]],
     }
     print(json.dumps(out))
-    return 0 if len(accepted) == a.messages else 1
+    want_rejected = [k for k in ks if submit_gtube(k, a)]
+    return 0 if rejected == want_rejected and len(accepted) == a.messages - len(want_rejected) else 1
 
 
 # ------------------------------------------------------------------ minimal DNS client
@@ -496,6 +516,7 @@ def main():
     p.add_argument("--messages", type=int, required=True)
     p.add_argument("--mismatch", type=int, default=0, help="the first N messages have a sender outside the domain")
     p.add_argument("--mismatch-domain", default="elsewhere.test")
+    p.add_argument("--gtube", type=int, default=0, help="the last N messages carry Rspamd's GTUBE string: rejected")
     p.add_argument("--tag", default="submit", help="names the recipients and subjects of this run")
     p.add_argument("--parallel", type=int, default=4)
     p = sub.add_parser("dns")

@@ -4,15 +4,17 @@
 # submits a burst from many client addresses, as a stolen mailbox password is used, and a second
 # user sends a little, so that the ranking has a second place.
 #
-#   test/harness/saslburst.sh burst FIRST LAST PER_ADDR MISMATCH   # MWH_SASLBURST_USER
-#   test/harness/saslburst.sh quiet FIRST LAST PER_ADDR MISMATCH   # MWH_SASLBURST_QUIET_USER
+#   test/harness/saslburst.sh burst FIRST LAST PER_ADDR MISMATCH [GTUBE]  # MWH_SASLBURST_USER
+#   test/harness/saslburst.sh quiet FIRST LAST PER_ADDR MISMATCH [GTUBE]  # MWH_SASLBURST_QUIET_USER
 #
 # sends PER_ADDR messages from each of MWH_SASLBURST_NET.FIRST .. .LAST (the addresses taken in
 # turn), each in a session of its own, alternating 587 (STARTTLS) and 465 (implicit TLS), the
 # first MISMATCH with an envelope sender outside the user's domain (mailclient.py submit has the
-# shapes: messages with three recipients, a recipient refused at RCPT). Mail goes to the
-# accepting smtp-sink (relay.$MWH_DOMAIN). Prints mailclient.py's JSON summary (accepted,
-# mismatched, refused recipients, addresses); exits non-zero unless every message was accepted.
+# shapes: messages with three recipients, a recipient refused at RCPT), and the last GTUBE (0 by
+# default) with Rspamd's GTUBE string, which its milter rejects at the end of DATA. Mail goes to
+# the accepting smtp-sink (relay.$MWH_DOMAIN). Prints mailclient.py's JSON summary (accepted,
+# rejected, mismatched, refused recipients, addresses); exits non-zero unless the GTUBE messages
+# were rejected and every other one accepted.
 #
 # Nothing here can get an address banned: every login succeeds (fail2ban's postfix-sasl and
 # dovecot jails count failures), and at most one recipient per address and run is refused (the
@@ -26,15 +28,15 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-usage="usage: saslburst.sh burst|quiet FIRST LAST PER_ADDR MISMATCH"
-[ $# -eq 5 ] || mwh_die "$usage"
+usage="usage: saslburst.sh burst|quiet FIRST LAST PER_ADDR MISMATCH [GTUBE]"
+[ $# -eq 5 ] || [ $# -eq 6 ] || mwh_die "$usage"
 case $1 in
   burst) user=$MWH_SASLBURST_USER ;;
   quiet) user=$MWH_SASLBURST_QUIET_USER ;;
   *) mwh_die "$usage" ;;
 esac
-first=$2 last=$3 per=$4 mismatch=$5
-for n in "$first" "$last" "$per" "$mismatch"; do [[ $n =~ ^[0-9]+$ ]] || mwh_die "$usage"; done
+first=$2 last=$3 per=$4 mismatch=$5 gtube=${6:-0}
+for n in "$first" "$last" "$per" "$mismatch" "$gtube"; do [[ $n =~ ^[0-9]+$ ]] || mwh_die "$usage"; done
 [ "$first" -ge 1 ] && [ "$last" -le 250 ] && [ "$first" -le "$last" ] || mwh_die "FIRST..LAST must be within 1..250"
 # bounded: at most 250 addresses x 20 messages
 [ "$per" -ge 1 ] && [ "$per" -le 20 ] || mwh_die "PER_ADDR must be 1..20"
@@ -49,4 +51,4 @@ fi
 # a whole run is bounded in time too: 30 s per session at most in mailclient.py, 4 at a time
 exec timeout 300 python3 "$HERE/mailclient.py" submit "${srcs[@]}" --user "$user" \
   --password "$(mwh_password "$user")" --domain "$MWH_DOMAIN" \
-  --messages $(((last - first + 1) * per)) --mismatch "$mismatch" --tag "$1-$first-$last"
+  --messages $(((last - first + 1) * per)) --mismatch "$mismatch" --gtube "$gtube" --tag "$1-$first-$last"
