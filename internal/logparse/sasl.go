@@ -30,7 +30,11 @@ import (
 //	QID: to=<rcpt>, relay=..., status=deferred|bounced (...)                        (smtp, lmtp, local...)
 //	QID: removed                                                                    (qmgr)
 //
-// A message counts at its client= line (when it was submitted), its
+// A message counts at its client= line (when it was submitted: smtpd
+// opens the queue file and logs the line at the first recipient it
+// accepts, smtpd.c rcpt_cmd -> mail_open_stream, with the default
+// smtpd_delay_open_until_valid_rcpt; so a message a milter then rejects
+// counts, as it counts as received, and a NOQUEUE transaction does not), its
 // recipients and the sender check at the first qmgr from= line of its
 // queue id, an outcome at each deferred or bounced delivery line. The
 // window is cut in saslSlots slots: a count leaves the window a slot at a
