@@ -32,7 +32,9 @@ import (
 // pflogsumm and mailwatch_postfix_messages_total{action="received"} count received mail).
 //
 // The daemon follows the real Postfix log from its end: nothing else on the stack submits as these
-// users, so what it counts is exactly the script's. After the whole burst, from the window saved
+// users, and no other test submits authenticated mail while the e2e tests run (traffic.sh's
+// submissions are over before they start), so what it counts is exactly the script's; a test
+// that submits as another SASL user in parallel would show here as a third active sender. After the whole burst, from the window saved
 // across the restart: rank 1 of messages is the burst, rank 1 of client addresses its address
 // count, rank 2 the quiet user's figures, two active senders, the mismatch counter the messages
 // with a foreign sender; the status page's top senders and `mailwatchd check` name the burst
