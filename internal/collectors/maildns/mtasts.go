@@ -13,11 +13,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 // MTA-STS (RFC 8461) and SMTP TLS Reporting (RFC 8460).
@@ -43,7 +47,28 @@ type mtaSTSResult struct {
 	maxAge    float64
 	mxCovered bool // every MX host matches a policy mx pattern
 	tlsRPT    bool // a TLS-RPT record is published
-	why       string
+	// mxs: how an enforcing sender judges each MX host (at most
+	// maxMXHosts, by preference); none without a valid policy, when the
+	// MX query failed, or in mode none, where senders apply no policy.
+	mxs []stsMX
+	why string
+}
+
+// stsMX is one MX host of an MTA-STS domain and its result (stsMXResults).
+type stsMX struct {
+	host, result string
+}
+
+// stsTools are what the MTA-STS checks of one run share: the HTTPS client
+// of the policy fetches, the served certificates (read once per MX host),
+// the trust anchors (nil: the system's; rootsErr: mta_sts_ca_file could
+// not be loaded) and the clock of certificate validity.
+type stsTools struct {
+	client   *http.Client
+	served   *servedCerts
+	roots    *x509.CertPool
+	rootsErr error
+	now      time.Time
 }
 
 // mtaSTSPolicy is a parsed policy file.
@@ -56,7 +81,7 @@ type mtaSTSPolicy struct {
 // mtaSTS checks the _mta-sts TXT record, fetches and parses the policy,
 // compares its mx patterns with the domain's MX hosts, and looks for the
 // TLS-RPT record.
-func (c checker) mtaSTS(ctx context.Context, domain string, client *http.Client) mtaSTSResult {
+func (c checker) mtaSTS(ctx context.Context, domain string, t stsTools) mtaSTSResult {
 	r := mtaSTSResult{queryOK: true}
 	note := func(format string, a ...any) {
 		if r.why == "" {
@@ -102,7 +127,11 @@ func (c checker) mtaSTS(ctx context.Context, domain string, client *http.Client)
 		note("%s: %v", name, err)
 		return r
 	}
-	pol, err := fetchPolicy(ctx, client, domain, cmp.Or(c.policyTimeout, policyTimeout))
+	if t.rootsErr != nil {
+		note("mta_sts_ca_file: %v", t.rootsErr)
+		return r
+	}
+	pol, err := fetchPolicy(ctx, t.client, domain, cmp.Or(c.policyTimeout, policyTimeout))
 	if err != nil {
 		note("policy of %s: %v", domain, err)
 		return r
@@ -116,14 +145,48 @@ func (c checker) mtaSTS(ctx context.Context, domain string, client *http.Client)
 		note("query %s MX: %s", domain, failed)
 		return r
 	}
+	mxs := mxResp.MX()
+	slices.SortStableFunc(mxs, func(a, b dnsclient.MX) int { return int(a.Preference) - int(b.Preference) })
 	r.mxCovered = true
-	for _, m := range mxResp.MX() {
-		if m.Host == "" || m.Host == "." {
+	seen := map[string]bool{}
+	for _, m := range mxs {
+		host := mxLabel(m.Host)
+		if host == "" || seen[host] {
 			continue
 		}
-		if !policyCovers(pol.mx, m.Host) {
+		seen[host] = true
+		res := ""
+		if !policyCovers(pol.mx, host) {
 			r.mxCovered = false
-			note("MX host %s matches no mx pattern of the MTA-STS policy (%s)", m.Host, strings.Join(pol.mx, ", "))
+			res = stsMXNotCovered
+			note("MX host %s matches no mx pattern of the MTA-STS policy (%s)", host, strings.Join(pol.mx, ", "))
+		}
+		if len(r.mxs) < maxMXHosts {
+			r.mxs = append(r.mxs, stsMX{host: host, result: res})
+		}
+	}
+	if pol.mode == "none" {
+		r.mxs = nil
+		return r
+	}
+	// Section 4.2: each covered MX host must serve, over STARTTLS, a
+	// certificate valid for its name. The hosts are read concurrently,
+	// each at most once per run (shared with DANE and the other domains).
+	whys := make([]string, len(r.mxs))
+	var wg sync.WaitGroup
+	for i := range r.mxs {
+		if r.mxs[i].result != "" {
+			continue
+		}
+		wg.Go(func() {
+			chain, err := t.served.chain(ctx, r.mxs[i].host)
+			r.mxs[i].result, whys[i] = judgeServed(chain, err, r.mxs[i].host, t.roots, t.now)
+		})
+	}
+	wg.Wait()
+	for i, why := range whys {
+		if why != "" {
+			note("MX host %s: %s: %s", r.mxs[i].host, r.mxs[i].result, why)
 		}
 	}
 	return r
