@@ -95,13 +95,13 @@ func (s *servedCerts) read(ctx context.Context, mx string) ([]*x509.Certificate,
 // spelling.
 const (
 	stsMXOK                   = "ok"
-	stsMXNotCovered           = "not_covered"                // section 4.1: no mx pattern matches the MX name
-	stsMXStartTLSNotSupported = "starttls_not_supported"     // no STARTTLS in the EHLO answer
-	stsMXValidationFailure    = "validation_failure"         // STARTTLS offered, the handshake fails
-	stsMXHostMismatch         = "certificate_host_mismatch"  // no SAN DNS-ID matches the MX name
-	stsMXExpired              = "certificate_expired"        // leaf or chain outside its validity
-	stsMXNotTrusted           = "certificate_not_trusted"    // no chain to the trust anchors
-	stsMXUnreachable          = "unreachable"                // no SMTP dialogue: refused, timed out, no address
+	stsMXNotCovered           = "not_covered"               // section 4.1: no mx pattern matches the MX name
+	stsMXStartTLSNotSupported = "starttls_not_supported"    // no STARTTLS in the EHLO answer
+	stsMXValidationFailure    = "validation_failure"        // STARTTLS offered, the handshake fails
+	stsMXHostMismatch         = "certificate_host_mismatch" // no SAN DNS-ID matches the MX name
+	stsMXExpired              = "certificate_expired"       // leaf or chain outside its validity
+	stsMXNotTrusted           = "certificate_not_trusted"   // no chain to the trust anchors
+	stsMXUnreachable          = "unreachable"               // no SMTP dialogue: refused, timed out, no address
 )
 
 // stsMXResults are the result label values, in export order.
