@@ -360,6 +360,10 @@ def host():
             override("Value #D", display="max_age", unit="s"),
             override("Value #E", display="TLS-RPT", thresholds=["red", (1, "green")]),
         ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
+    L.add(table("MTA-STS: MX hosts as senders judge them", [
+        target(f'mailwatch_dns_mta_sts_mx_result{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+    ], desc="Per MTA-STS domain and MX host (mode enforce or testing): ok, or why a sender applying the policy refuses it: not_covered (no mx pattern), starttls_not_supported, validation_failure, certificate_host_mismatch, certificate_expired, certificate_not_trusted (what port 25 serves; see MailMTASTSMXCertificateInvalid), unreachable (not checked).",
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),
