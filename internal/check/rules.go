@@ -303,12 +303,16 @@ func dnsRows(f Families) []Row {
 	for _, s := range f.samples("mailwatch_dns_mta_sts_policy_valid") {
 		d := s.labels["domain"]
 		covered, _ := f.value("mailwatch_dns_mta_sts_mx_covered", map[string]string{"domain": d})
+		stale, _ := f.value("mailwatch_dns_mta_sts_policy_changed_without_new_id", map[string]string{"domain": d})
+		if s.value == 1 && stale == 1 {
+			failed[d] = append(failed[d], "mta-sts policy changed, id not")
+		}
 		switch {
 		case s.value != 1:
 			failed[d] = append(failed[d], "mta-sts policy")
 		case covered != 1 && !uncoveredNamed[d]:
 			failed[d] = append(failed[d], "mta-sts mx not covered")
-		case len(stsMX[d]) == 0:
+		case len(stsMX[d]) == 0 && stale != 1:
 			passed[d]++
 		}
 		failed[d] = append(failed[d], stsMX[d]...)

@@ -226,6 +226,7 @@ func testMailDNS(t *testing.T, env *Env, mfs map[string]*dto.MetricFamily) {
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_mode", with(dom, "mode", "enforce"), 1)
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_mx_covered", dom, 1)
 	wantValue(t, mfs, "mailwatch_dns_tls_rpt_record_present", dom, 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_changed_without_new_id", dom, 0)
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_mx_result", with(with(dom, "mx", env.Hostname), "result", "ok"), 1)
 }
 

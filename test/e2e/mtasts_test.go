@@ -37,9 +37,9 @@ const mtastsSection = `  mail_dns:
 // Postfix serves on port 25 of the MX. The daemon fetches the policy, exports its mode, max_age
 // and the record's validity, and judges the MX and its served certificate as an enforcing
 // sender would. Then the harness policy changes (mode testing, another max_age, an mx pattern
-// that misses the MX): `mailwatchd check` names the MX and the reason at once, the daemon's
-// next run follows, and MailMTASTSPolicyProblem reaches the webhook through the harness
-// Prometheus and Alertmanager.
+// that misses the MX) under the same _mta-sts id: `mailwatchd check` names the MX and the reason
+// at once, the daemon's next run follows (and sees the policy changed without a new id), and
+// MailMTASTSPolicyProblem reaches the webhook through the harness Prometheus and Alertmanager.
 //
 // Not parallel: it rewrites the harness's policy, which the healthy-stack tests (mailDNSSection)
 // read too. The policy is restored when it ends.
@@ -77,6 +77,8 @@ func TestMTASTSOnRealStack(t *testing.T) {
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_max_age_seconds", dom, float64(maxAge))
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_mx_covered", dom, 1)
 	wantValue(t, mfs, "mailwatch_dns_tls_rpt_record_present", dom, 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_id_info", with(dom, "id", env.Var("MWH_MTASTS_ID")), 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_changed_without_new_id", dom, 0)
 	// The real Postfix serves the harness certificate on port 25: it names the MX and chains to
 	// the CA file.
 	wantMXResult(t, mfs, mx, "ok")
@@ -109,6 +111,9 @@ func TestMTASTSOnRealStack(t *testing.T) {
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_max_age_seconds", dom, 3600)
 	wantValue(t, mfs, "mailwatch_dns_mta_sts_mx_covered", dom, 0)
 	wantMXResult(t, mfs, mx, "not_covered")
+	// The TXT record kept its id: senders that cached the enforce policy keep it.
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_id_info", with(dom, "id", env.Var("MWH_MTASTS_ID")), 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_changed_without_new_id", dom, 1)
 	env.WaitAlert(t, "firing", with(scenarioAlert(d, "MailMTASTSPolicyProblem"), "domain", env.Domain), alertDeadline)
 }
 

@@ -17,10 +17,13 @@
 // It also evaluates each sending address's SPF result (spfeval.go), checks
 // DANE of configured MX hosts (dane.go: TLSA records against the
 // certificate served on port 25 and the certificate file) and, for domains
-// that ask, MTA-STS and TLS-RPT (mtasts.go: the policy fetched over HTTPS).
+// that ask, MTA-STS and TLS-RPT (mtasts.go: the policy fetched over HTTPS,
+// its id; served.go: each MX host's certificate judged as a sender that
+// applies the policy would, read once per run for DANE and MTA-STS).
 //
 // It needs outgoing DNS; DANE connects to port 25 of the configured MX
-// hosts and MTA-STS to port 443 of mta-sts.<domain>; comparing DKIM keys needs read access to the
+// hosts and MTA-STS to port 443 of mta-sts.<domain> and port 25 of the
+// domain's MX hosts; comparing DKIM keys needs read access to the
 // key files (OpenDKIM keeps them mode 0600 opendkim:opendkim: add the daemon
 // to the opendkim group and make them 0640, or point key_file at a copy of
 // the public .txt record).
@@ -67,6 +70,10 @@ var (
 		"max_age of the domain's MTA-STS policy; absent without a valid policy.", "domain")
 	stsMXCoveredDesc = collectors.NewDesc(Name, "dns", "mta_sts_mx_covered",
 		"1 if every MX host of the domain matches an mx pattern of its MTA-STS policy, 0 if one does not or there is no valid policy.", "domain")
+	stsIDDesc = collectors.NewDesc(Name, "dns", "mta_sts_policy_id_info",
+		"1, labelled with the id of the domain's _mta-sts TXT record; absent without a valid policy.", "domain", "id")
+	stsStaleDesc = collectors.NewDesc(Name, "dns", "mta_sts_policy_changed_without_new_id",
+		"1 if the domain's MTA-STS policy (mode, max_age, mx) differs from the one this process first saw under the same _mta-sts id: senders keep the cached policy until the id changes or max_age ends.", "domain")
 	stsMXResultDesc = collectors.NewDesc(Name, "dns", "mta_sts_mx_result",
 		"1 for how a sender enforcing the domain's MTA-STS policy judges the MX host (ok; not_covered: no mx pattern matches it; starttls_not_supported, validation_failure: no TLS; certificate_host_mismatch, certificate_expired, certificate_not_trusted: its certificate served on port 25; unreachable: not checked), 0 for the others; absent without a valid policy or in mode none.", "domain", "mx", "result")
 	tlsRPTDesc = collectors.NewDesc(Name, "dns", "tls_rpt_record_present",
@@ -103,6 +110,9 @@ type Collector struct {
 	logger      *zap.Logger
 
 	logs collectors.LogOnChange // per domain and check: the failure last logged
+
+	stsMu   sync.Mutex
+	stsSeen map[string]stsBaseline // per MTA-STS domain: the policy first seen under its id
 }
 
 // New builds the collector with a miekg/dns resolver from cfg.Resolver.
@@ -119,7 +129,7 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 // valid.
 func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, dial: (&net.Dialer{}).DialContext,
-		caFile: cfg.MTASTSCAFile, smtpTimeout: smtpTimeout, now: time.Now}
+		caFile: cfg.MTASTSCAFile, smtpTimeout: smtpTimeout, now: time.Now, stsSeen: map[string]stsBaseline{}}
 	ehlo, err := os.Hostname()
 	if err != nil || !dnsclient.IsHostname(ehlo) {
 		ehlo = "localhost"
@@ -147,7 +157,7 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc,
 		daneQuerySuccessDesc, daneRecordsDesc, daneReadDesc, daneMatchDesc,
-		stsValidDesc, stsModeDesc, stsMaxAgeDesc, stsMXCoveredDesc, stsMXResultDesc, tlsRPTDesc)
+		stsValidDesc, stsModeDesc, stsMaxAgeDesc, stsMXCoveredDesc, stsMXResultDesc, stsIDDesc, stsStaleDesc, tlsRPTDesc)
 }
 
 // domainResult is everything measured for one domain.
@@ -432,13 +442,20 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 			ch <- collectors.Gauge(dmarcPolicyDesc, collectors.B2F(r.policy == p), domain, p)
 		}
 		if r.sts != nil {
-			c.noteSTS(domain, r.sts.why)
+			stale := c.policyStale(domain, r.sts)
+			why := r.sts.why
+			if stale && why == "" {
+				why = "the policy changed but the _mta-sts id " + r.sts.id + " did not: senders that cached the old one keep it"
+			}
+			c.noteSTS(domain, why)
 			ch <- collectors.Gauge(stsValidDesc, collectors.B2F(r.sts.ok), domain)
 			for _, m := range mtaSTSModes {
 				ch <- collectors.Gauge(stsModeDesc, collectors.B2F(r.sts.mode == m), domain, m)
 			}
 			if r.sts.ok {
 				ch <- collectors.Gauge(stsMaxAgeDesc, r.sts.maxAge, domain)
+				ch <- collectors.Gauge(stsIDDesc, 1, domain, r.sts.id)
+				ch <- collectors.Gauge(stsStaleDesc, collectors.B2F(stale), domain)
 			}
 			ch <- collectors.Gauge(stsMXCoveredDesc, collectors.B2F(r.sts.mxCovered), domain)
 			for _, m := range r.sts.mxs {

@@ -51,7 +51,11 @@ type mtaSTSResult struct {
 	// maxMXHosts, by preference); none without a valid policy, when the
 	// MX query failed, or in mode none, where senders apply no policy.
 	mxs []stsMX
-	why string
+	// id is the _mta-sts record's id; policy the policy's content in a
+	// canonical form (mode, max_age, sorted mx patterns), "" without a
+	// valid policy.
+	id, policy string
+	why        string
 }
 
 // stsMX is one MX host of an MTA-STS domain and its result (stsMXResults).
@@ -123,7 +127,8 @@ func (c checker) mtaSTS(ctx context.Context, domain string, t stsTools) mtaSTSRe
 		note("%s has %d MTA-STS records, want 1", name, len(recs))
 		return r
 	}
-	if err := checkSTSRecord(recs[0]); err != nil {
+	id, err := checkSTSRecord(recs[0])
+	if err != nil {
 		note("%s: %v", name, err)
 		return r
 	}
@@ -136,7 +141,7 @@ func (c checker) mtaSTS(ctx context.Context, domain string, t stsTools) mtaSTSRe
 		note("policy of %s: %v", domain, err)
 		return r
 	}
-	r.ok, r.mode, r.maxAge = true, pol.mode, float64(pol.maxAge)
+	r.ok, r.mode, r.maxAge, r.id, r.policy = true, pol.mode, float64(pol.maxAge), id, pol.canonical()
 	// The MX hosts must each match a pattern, or senders in enforce mode
 	// refuse to deliver to them (section 4.1).
 	mxResp, failed := c.query(ctx, domain, dns.TypeMX)
@@ -192,8 +197,17 @@ func (c checker) mtaSTS(ctx context.Context, domain string, t stsTools) mtaSTSRe
 	return r
 }
 
-// checkSTSRecord checks the fields of an MTA-STS TXT record.
-func checkSTSRecord(txt string) error {
+// canonical is the policy's content as senders apply it: a change of
+// order, case, spacing, line ends or unknown fields is none.
+func (p *mtaSTSPolicy) canonical() string {
+	mx := slices.Clone(p.mx)
+	slices.Sort(mx)
+	return fmt.Sprintf("mode=%s max_age=%d mx=%s", p.mode, p.maxAge, strings.Join(mx, ","))
+}
+
+// checkSTSRecord checks the fields of an MTA-STS TXT record and returns
+// its id.
+func checkSTSRecord(txt string) (string, error) {
 	id := ""
 	for f := range strings.SplitSeq(txt, ";") {
 		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
@@ -202,14 +216,39 @@ func checkSTSRecord(txt string) error {
 		}
 	}
 	if id == "" || len(id) > 32 {
-		return fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
+		return "", fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
 	}
 	for i := 0; i < len(id); i++ {
 		if !isAlpha(id[i]) && !isDigitByte(id[i]) {
-			return fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
+			return "", fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
 		}
 	}
-	return nil
+	return id, nil
+}
+
+// stsBaseline is, per domain, the policy content first seen under the
+// record's current id.
+type stsBaseline struct {
+	id, policy string
+}
+
+// policyStale: the domain's policy content differs from the one first seen
+// under the same id. Section 3.3: senders that have a policy cached fetch
+// it again only when the id changes (or max_age runs out), so a changed
+// policy needs a new id. The baseline is this process's: a change made
+// while the daemon was down is not seen.
+func (c *Collector) policyStale(domain string, r *mtaSTSResult) bool {
+	if !r.ok {
+		return false
+	}
+	c.stsMu.Lock()
+	defer c.stsMu.Unlock()
+	b, ok := c.stsSeen[domain]
+	if !ok || b.id != r.id {
+		c.stsSeen[domain] = stsBaseline{id: r.id, policy: r.policy}
+		return false
+	}
+	return b.policy != r.policy
 }
 
 // fetchPolicy GETs https://mta-sts.<domain>/.well-known/mta-sts.txt
