@@ -353,13 +353,20 @@ def host():
         target(f'mailwatch_dns_mta_sts_mx_covered{{{I}}}', ref="C", instant=True, fmt="table"),
         target(f'mailwatch_dns_mta_sts_max_age_seconds{{{I}}}', ref="D", instant=True, fmt="table"),
         target(f'mailwatch_dns_tls_rpt_record_present{{{I}}}', ref="E", instant=True, fmt="table"),
-    ], desc="Per domain with mta_sts: the policy's mode, whether record and policy are valid, whether its mx patterns cover every MX host, its max_age, and whether a TLS-RPT record is published.",
+        target(f'mailwatch_dns_mta_sts_policy_changed_without_new_id{{{I}}}', ref="F", instant=True, fmt="table"),
+        target(f'mailwatch_dns_mta_sts_policy_id_info{{{I}}}', ref="G", instant=True, fmt="table"),
+    ], desc="Per domain with mta_sts: the policy's mode, whether record and policy are valid, whether its mx patterns cover every MX host, its max_age, whether a TLS-RPT record is published, the _mta-sts id, and whether the policy changed while the id stayed the same (senders keep their cached policy until the id changes).",
         overrides=[
             override("Value #B", display="Policy valid", thresholds=["red", (1, "green")]),
             override("Value #C", display="MX covered", thresholds=["red", (1, "green")]),
             override("Value #D", display="max_age", unit="s"),
             override("Value #E", display="TLS-RPT", thresholds=["red", (1, "green")]),
-        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True}}), 12, 8)
+            override("Value #F", display="Changed, same id", thresholds=["green", (1, "red")]),
+        ], organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value #A": True, "Value #G": True}}), 12, 8)
+    L.add(table("MTA-STS: MX hosts as senders judge them", [
+        target(f'mailwatch_dns_mta_sts_mx_result{{{I}}} == 1', ref="A", instant=True, fmt="table"),
+    ], desc="Per MTA-STS domain and MX host (mode enforce or testing): ok, or why a sender applying the policy refuses it: not_covered (no mx pattern), starttls_not_supported, validation_failure, certificate_host_mismatch, certificate_expired, certificate_not_trusted (what port 25 serves; see MailMTASTSMXCertificateInvalid), unreachable (not checked).",
+        organize={"excludeByName": {"Time": True, "instance": True, "job": True, "__name__": True, "Value": True}}), 12, 8)
     L.add(table("Blocklists and mail DNS", [
         target(f'mailwatch_dnsbl_listed{{{I}}} == 1', ref="A", instant=True, fmt="table"),
         target(f'mailwatch_dns_check_success{{{I}}} == 0', ref="B", instant=True, fmt="table"),

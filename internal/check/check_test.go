@@ -283,6 +283,51 @@ mailwatch_dns_dane_query_success{mx="mx4.test"} 0
 	}
 }
 
+// The MX hosts of an MTA-STS domain as an enforcing sender judges them: each
+// failing one named with its reason, the uncovered one by name instead of
+// the domain-wide "mx not covered"; mode none (no MX series) passes on the
+// policy alone; a policy changed under the same id fails.
+func TestDNSRowsMTASTSMX(t *testing.T) {
+	t.Parallel()
+	in := `
+mailwatch_dns_mta_sts_policy_valid{domain="a.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="a.test"} 1
+mailwatch_dns_mta_sts_mx_result{domain="a.test",mx="mx1.a.test",result="ok"} 1
+mailwatch_dns_mta_sts_mx_result{domain="a.test",mx="mx1.a.test",result="certificate_expired"} 0
+mailwatch_dns_mta_sts_mx_result{domain="a.test",mx="mx2.a.test",result="ok"} 1
+mailwatch_dns_mta_sts_policy_valid{domain="b.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="b.test"} 0
+mailwatch_dns_mta_sts_mx_result{domain="b.test",mx="mx.b.test",result="ok"} 0
+mailwatch_dns_mta_sts_mx_result{domain="b.test",mx="mx.b.test",result="certificate_expired"} 1
+mailwatch_dns_mta_sts_mx_result{domain="b.test",mx="backup.c.test",result="ok"} 0
+mailwatch_dns_mta_sts_mx_result{domain="b.test",mx="backup.c.test",result="not_covered"} 1
+mailwatch_dns_mta_sts_policy_valid{domain="c.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="c.test"} 1
+mailwatch_dns_mta_sts_mx_result{domain="c.test",mx="mx.c.test",result="certificate_host_mismatch"} 1
+mailwatch_dns_mta_sts_mx_result{domain="c.test",mx="mx2.c.test",result="unreachable"} 1
+mailwatch_dns_mta_sts_mx_result{domain="c.test",mx="mx3.c.test",result="starttls_not_supported"} 1
+mailwatch_dns_mta_sts_mx_result{domain="c.test",mx="mx4.c.test",result="certificate_not_trusted"} 1
+mailwatch_dns_mta_sts_policy_valid{domain="none.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="none.test"} 1
+mailwatch_dns_mta_sts_policy_changed_without_new_id{domain="none.test"} 0
+mailwatch_dns_mta_sts_policy_valid{domain="stale.test"} 1
+mailwatch_dns_mta_sts_mx_covered{domain="stale.test"} 1
+mailwatch_dns_mta_sts_policy_changed_without_new_id{domain="stale.test"} 1
+mailwatch_dns_mta_sts_mx_result{domain="stale.test",mx="mx.stale.test",result="ok"} 1
+`
+	want := []Row{
+		{"dns", "a.test", "1 checks pass", OK},
+		{"dns", "b.test", "failing: mta-sts backup.c.test: matches no mx pattern of the policy, mta-sts mx.b.test: certificate expired", Warn},
+		{"dns", "c.test", "failing: mta-sts mx.c.test: certificate does not name it, mta-sts mx2.c.test: port 25 unreachable, certificate not checked, " +
+			"mta-sts mx3.c.test: no STARTTLS on port 25, mta-sts mx4.c.test: certificate not trusted", Warn},
+		{"dns", "none.test", "1 checks pass", OK},
+		{"dns", "stale.test", "failing: mta-sts policy changed, id not", Warn},
+	}
+	if diff := cmp.Diff(want, Evaluate(families(t, in), nil, thresholds(), now)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
 // The status page's order: CRIT, UNKNOWN, WARN, OK, each in check's order.
 func TestSortWorstFirst(t *testing.T) {
 	t.Parallel()

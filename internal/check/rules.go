@@ -286,18 +286,36 @@ func dnsRows(f Families) []Row {
 			failed[d] = nil
 		}
 	}
-	// MTA-STS: a valid policy that covers every MX host.
+	// MTA-STS: a valid policy that covers every MX host, and each MX host
+	// as an enforcing sender judges it, named with its reason.
+	stsMX := map[string][]string{}
+	uncoveredNamed := map[string]bool{}
+	for _, s := range f.samples("mailwatch_dns_mta_sts_mx_result") {
+		d, res := s.labels["domain"], s.labels["result"]
+		if s.value != 1 || res == "ok" {
+			continue
+		}
+		if res == "not_covered" {
+			uncoveredNamed[d] = true
+		}
+		stsMX[d] = append(stsMX[d], "mta-sts "+s.labels["mx"]+": "+stsMXReason(res))
+	}
 	for _, s := range f.samples("mailwatch_dns_mta_sts_policy_valid") {
 		d := s.labels["domain"]
 		covered, _ := f.value("mailwatch_dns_mta_sts_mx_covered", map[string]string{"domain": d})
+		stale, _ := f.value("mailwatch_dns_mta_sts_policy_changed_without_new_id", map[string]string{"domain": d})
+		if s.value == 1 && stale == 1 {
+			failed[d] = append(failed[d], "mta-sts policy changed, id not")
+		}
 		switch {
 		case s.value != 1:
 			failed[d] = append(failed[d], "mta-sts policy")
-		case covered != 1:
+		case covered != 1 && !uncoveredNamed[d]:
 			failed[d] = append(failed[d], "mta-sts mx not covered")
-		default:
+		case len(stsMX[d]) == 0 && stale != 1:
 			passed[d]++
 		}
+		failed[d] = append(failed[d], stsMX[d]...)
 		if _, ok := failed[d]; !ok {
 			failed[d] = nil
 		}
@@ -312,6 +330,27 @@ func dnsRows(f Families) []Row {
 		rows = append(rows, Row{Area: "dns", Item: d, Value: fmt.Sprintf("%d checks pass", passed[d]), Level: OK})
 	}
 	return append(rows, daneRows(f)...)
+}
+
+// stsMXReason says a mailwatch_dns_mta_sts_mx_result value in words.
+func stsMXReason(result string) string {
+	switch result {
+	case "not_covered":
+		return "matches no mx pattern of the policy"
+	case "starttls_not_supported":
+		return "no STARTTLS on port 25"
+	case "validation_failure":
+		return "TLS handshake fails"
+	case "certificate_host_mismatch":
+		return "certificate does not name it"
+	case "certificate_expired":
+		return "certificate expired"
+	case "certificate_not_trusted":
+		return "certificate not trusted"
+	case "unreachable":
+		return "port 25 unreachable, certificate not checked"
+	}
+	return result
 }
 
 // daneRows: one row per DANE host: which certificates (served, file) no

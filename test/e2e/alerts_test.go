@@ -98,6 +98,7 @@ func TestAlertsQuietOnHealthyStack(t *testing.T) {
 		{`mailwatch_cert_endpoint_matches_file{`, len(certEndpoints)},
 		{`mailwatch_dnsbl_listed{`, 1},
 		{`mailwatch_dns_check_success{`, 6},
+		{`mailwatch_dns_mta_sts_mx_result{result="ok",`, 1},
 		{`mailwatch_fail2ban_jail_active{`, 3},
 	} {
 		q := fmt.Sprintf(`count(%sinstance=%q,mwh_run=%q})`, c.sel, d.Addr, runID)

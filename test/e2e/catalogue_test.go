@@ -83,11 +83,6 @@ var catalogueAbsent = map[string]string{
 	"mailwatch_timer_last_exit_status":                        "systemd only; the harness runs without systemd",
 	"mailwatch_updates_unattended_last_run_timestamp_seconds": "unattended-upgrades is not installed in the harness",
 	"mailwatch_updates_unattended_last_run_success":           "unattended-upgrades is not installed in the harness",
-	"mailwatch_dns_mta_sts_policy_valid":                      "mail_dns.domains[].mta_sts is off: the harness has no HTTPS server for mta-sts.<domain> (unit tests fetch policies from one on loopback)",
-	"mailwatch_dns_mta_sts_mode":                              "mail_dns.domains[].mta_sts is off: the harness has no HTTPS server for mta-sts.<domain>",
-	"mailwatch_dns_mta_sts_max_age_seconds":                   "mail_dns.domains[].mta_sts is off: the harness has no HTTPS server for mta-sts.<domain>",
-	"mailwatch_dns_mta_sts_mx_covered":                        "mail_dns.domains[].mta_sts is off: the harness has no HTTPS server for mta-sts.<domain>",
-	"mailwatch_dns_tls_rpt_record_present":                    "mail_dns.domains[].mta_sts is off (TLS-RPT is checked with MTA-STS)",
 	"mailwatch_maintenance_start_timestamp_seconds":           "no maintenance window is set (chores_test.go sets one)",
 	"mailwatch_maintenance_end_timestamp_seconds":             "no maintenance window is set (chores_test.go sets one)",
 }

@@ -51,7 +51,7 @@ func TestCheckHealthyStack(t *testing.T) {
 		{"storage", env.PostfixSpool}:          "",
 		{"certificates", env.CertFile}:         "expires in ",
 		{"blacklists", env.DNSBLClean}:         "not listed on 1 zone",
-		{"dns", env.Domain}:                    "7 checks pass", // mx spf dmarc dkim ptr fcrdns, and SPF passes for 127.0.0.1
+		{"dns", env.Domain}:                    "8 checks pass", // mx spf dmarc dkim ptr fcrdns, SPF passes for 127.0.0.1, MTA-STS
 		{"dns", "DANE " + env.Hostname}:        "TLSA matches served and file certificate",
 		{"anti-spam", "clamav daily"}:          "signatures 3 h old",
 		{"anti-spam", "fail2ban postfix-sasl"}: "1 banned",

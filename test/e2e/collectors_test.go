@@ -219,6 +219,15 @@ func testMailDNS(t *testing.T, env *Env, mfs map[string]*dto.MetricFamily) {
 		wantValue(t, mfs, "mailwatch_dns_dane_certificate_read_success", with(mx, "certificate", c), 1)
 		wantValue(t, mfs, "mailwatch_dns_dane_match", with(mx, "certificate", c), 1)
 	}
+	// MTA-STS: the harness policy host (mta-sts-server.py) serves an enforce policy covering the
+	// MX, whose served certificate (read once with the DANE check) names it and chains to
+	// mta_sts_ca_file; TLS-RPT is published. mtasts_test.go changes the policy.
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_valid", dom, 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_mode", with(dom, "mode", "enforce"), 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_mx_covered", dom, 1)
+	wantValue(t, mfs, "mailwatch_dns_tls_rpt_record_present", dom, 1)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_policy_changed_without_new_id", dom, 0)
+	wantValue(t, mfs, "mailwatch_dns_mta_sts_mx_result", with(with(dom, "mx", env.Hostname), "result", "ok"), 1)
 }
 
 // The brute-forcer the traffic plan sends is banned in postfix-sasl, every jail runs, and a ban

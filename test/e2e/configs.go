@@ -73,8 +73,10 @@ const mailDNSSection = `  mail_dns:
       - domain: {{.Env.Domain}}
         dkim: [{selector: {{.Env.DKIMSelector}}, key_file: {{.Env.DKIMKey}}}]
         sending_ips: [127.0.0.1]
+        mta_sts: true
     dane:
       - {mx: {{.Env.Hostname}}, address: "127.0.0.1:25", cert_file: {{.Env.CertFile}}}
+    mta_sts_ca_file: {{.Env.CertFile}}
 `
 
 const fail2banSection = `  fail2ban:

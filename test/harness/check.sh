@@ -178,6 +178,9 @@ DNS_CHECKS=(
   "$(revip "$MWH_DNSBL_ERROR_IP").$MWH_DNSBL_ZONE A|A 127.255.255.254"
   "$(revip "$MWH_DNSBL_CLEAN_IP").$MWH_DNSBL_ZONE A|RCODE NXDOMAIN"
   "example.com A|RCODE REFUSED"
+  "$MWH_MTASTS_HOST A|A $MWH_MTASTS_ADDR"
+  "_mta-sts.$MWH_DOMAIN TXT|TXT v=STSv1; id=$MWH_MTASTS_ID;"
+  "_smtp._tls.$MWH_DOMAIN TXT|TXT v=TLSRPTv1; rua="
 )
 for c in "${DNS_CHECKS[@]}"; do
   IFS='|' read -r q want <<< "$c"
@@ -186,6 +189,13 @@ for c in "${DNS_CHECKS[@]}"; do
   st=$(verdict grep -qF -- "$want" <<< "$ans")
   report "$st" "dns:${q// /:}" "${ans% }"
 done
+
+# ------------------------------------------------------------------ MTA-STS policy host
+# As a sender fetches it: the name, port 443, the certificate verified against the harness one.
+pol=$(curl -fsS --max-time 5 --resolve "$MWH_MTASTS_HOST:$MWH_MTASTS_PORT:$MWH_MTASTS_ADDR" --cacert "$MWH_CERT" \
+  "https://$MWH_MTASTS_HOST/.well-known/mta-sts.txt" 2>&1 | tr -d '\r' | tr '\n' ' ' || true)
+st=$(verdict grep -qF -- "mx: $MWH_HOSTNAME" <<< "$pol")
+report "$st" "mta-sts:policy" "https://$MWH_MTASTS_HOST (at $MWH_MTASTS_ADDR): ${pol% }"
 
 # ------------------------------------------------------------------ Prometheus stack
 mwh_log "checking Prometheus and the alerting pipeline"

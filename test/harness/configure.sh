@@ -522,6 +522,10 @@ mx-host=$D,$H,10
 txt-record=$D,"v=spf1 ip4:127.0.0.1 ip6:::1 -all"
 txt-record=_dmarc.$D,"v=DMARC1; p=reject; rua=mailto:postmaster@$D"
 txt-record=$MWH_DKIM_SELECTOR._domainkey.$D,$dkim_parts
+# MTA-STS (RFC 8461) and TLS-RPT (RFC 8460): the policy host on its own loopback address.
+host-record=$MWH_MTASTS_HOST,$MWH_MTASTS_ADDR
+txt-record=_mta-sts.$D,"v=STSv1; id=$MWH_MTASTS_ID;"
+txt-record=_smtp._tls.$D,"v=TLSRPTv1; rua=mailto:tlsrpt@$D"
 address=/$(revip "$MWH_DNSBL_LISTED_IP").$MWH_DNSBL_ZONE/127.0.0.2
 txt-record=$(revip "$MWH_DNSBL_LISTED_IP").$MWH_DNSBL_ZONE,"listed by the mailwatchd harness test DNSBL"
 address=/$(revip "$MWH_DNSBL_ERROR_IP").$MWH_DNSBL_ZONE/127.255.255.254
@@ -529,6 +533,13 @@ address=/$(revip "$MWH_DNSBL_ERROR_IP").$MWH_DNSBL_ZONE/127.255.255.254
 server=/$MWH_DNS_HANG_ZONE/$MWH_DNS_ADDR#$MWH_DNS_HANG_PORT
 EOF
 printf '%s\n' "$DKIM_TXT" > "$MWH_DKIM_DIR/$MWH_DKIM_SELECTOR.dns.txt"
+
+# ------------------------------------------------------------------ MTA-STS policy (mta-sts-server.py)
+# RFC 8461 section 3.2: "key: value" lines ending in CRLF. It covers the one MX, mail.example.test,
+# which serves MWH_CERT on port 25. Rewritten on every configure (tests change it and restore it).
+install -d -m 0755 "$(dirname "$MWH_MTASTS_POLICY")"
+printf 'version: STSv1\r\nmode: enforce\r\nmx: %s\r\nmax_age: %s\r\n' "$H" "$MWH_MTASTS_MAX_AGE" > "$MWH_MTASTS_POLICY"
+chmod 0644 "$MWH_MTASTS_POLICY"
 
 # ------------------------------------------------------------------ Prometheus + Alertmanager
 P=$MWH_ETC/prometheus

@@ -122,6 +122,7 @@ MWH_DKIM_BROKEN_DOMAIN=broken.$MWH_DOMAIN           # in the signing table but n
 # Authoritative for the test names only, never forwards: anything else is REFUSED. Records:
 #   example.test MX 10 mail.example.test; mail.example.test A 127.0.0.1 (PTR 127.0.0.1 -> it)
 #   example.test TXT "v=spf1 ..."; _dmarc.example.test TXT "v=DMARC1 ..."; mwh._domainkey TXT (real key)
+#   MTA-STS and TLS-RPT: see the MTA-STS block below
 #   DNSBL zone MWH_DNSBL_ZONE: MWH_DNSBL_LISTED_IP -> 127.0.0.2 (+TXT), MWH_DNSBL_ERROR_IP ->
 #   127.255.255.254 (Spamhaus-style "error" answer), any other IP -> NXDOMAIN.
 MWH_DNS_ADDR=${MWH_DNS_ADDR:-127.0.0.1}
@@ -135,6 +136,21 @@ MWH_DNSBL_ZONE=${MWH_DNSBL_ZONE:-dnsbl.test}
 MWH_DNSBL_LISTED_IP=${MWH_DNSBL_LISTED_IP:-127.0.0.2}
 MWH_DNSBL_ERROR_IP=${MWH_DNSBL_ERROR_IP:-127.0.0.3}
 MWH_DNSBL_CLEAN_IP=${MWH_DNSBL_CLEAN_IP:-127.0.0.1}
+
+# ------------------------------------------------------------------ MTA-STS policy host (mta-sts-server.py)
+# https://mta-sts.$MWH_DOMAIN/.well-known/mta-sts.txt on an address of its own, port 443 (RFC 8461
+# section 3.3 fixes it; mailwatchd has no port override). The harness certificate (MWH_CERT) also
+# names mta-sts.$MWH_DOMAIN, so one CA file (MWH_CERT) verifies the policy host and the MX.
+# dnsmasq publishes mta-sts.$MWH_DOMAIN A MWH_MTASTS_ADDR, _mta-sts TXT "v=STSv1; id=MWH_MTASTS_ID;"
+# and _smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@$MWH_DOMAIN". The policy (mode enforce,
+# mx MWH_HOSTNAME, max_age MWH_MTASTS_MAX_AGE) is MWH_MTASTS_POLICY, re-read at every request:
+# tests rewrite it to change the policy.
+MWH_MTASTS_ADDR=${MWH_MTASTS_ADDR:-127.0.0.80}
+MWH_MTASTS_PORT=443
+MWH_MTASTS_HOST=mta-sts.$MWH_DOMAIN
+MWH_MTASTS_ID=${MWH_MTASTS_ID:-20260101T000000}
+MWH_MTASTS_MAX_AGE=${MWH_MTASTS_MAX_AGE:-86400}
+MWH_MTASTS_POLICY=$MWH_ETC/mta-sts/mta-sts.txt
 
 # ------------------------------------------------------------------ Prometheus, Alertmanager, webhook
 # All on 127.0.0.1, scrape and rule evaluation every 1 s. Job "mailwatchd" is discovered from

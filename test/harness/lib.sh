@@ -9,11 +9,11 @@ mwh_die() { printf '[harness] ERROR: %s\n' "$*" >&2; exit 1; }
 mwh_password() { printf '%s-Harness-1' "$1"; }
 
 # mwh_self_signed ARGS...: openssl req for the harness's self-signed leaf (CN and SAN for
-# MWH_HOSTNAME, localhost and both loopback addresses; MWH_CERT_DAYS); ARGS give the key (-newkey
-# ... -keyout F, or -key F) and -out.
+# MWH_HOSTNAME, localhost and both loopback addresses, SAN for the MTA-STS policy host
+# MWH_MTASTS_HOST; MWH_CERT_DAYS); ARGS give the key (-newkey ... -keyout F, or -key F) and -out.
 mwh_self_signed() {
   openssl req -x509 -sha256 -days "$MWH_CERT_DAYS" -subj "/CN=$MWH_HOSTNAME" \
-    -addext "subjectAltName=DNS:$MWH_HOSTNAME,DNS:localhost,IP:127.0.0.1,IP:::1" \
+    -addext "subjectAltName=DNS:$MWH_HOSTNAME,DNS:localhost,IP:127.0.0.1,IP:::1,DNS:$MWH_MTASTS_HOST" \
     -addext "basicConstraints=critical,CA:FALSE" \
     -addext "keyUsage=critical,digitalSignature,keyEncipherment" \
     -addext "extendedKeyUsage=serverAuth" "$@" 2>/dev/null
@@ -181,7 +181,8 @@ mwh_stack_ports() {
     "$MWH_PROM_PORT $MWH_AM_PORT $MWH_HOOK_PORT" \
     "$MWH_RSPAMD_MILTER_PORT $MWH_RSPAMD_NORMAL_PORT $MWH_RSPAMD_CONTROLLER_PORT" \
     "$MWH_POSTSCREEN_PORT $MWH_RATELIMIT_PORT $MWH_TLS_SINK_VERIFIED_PORT $MWH_TLS_SINK_TRUSTED_PORT $MWH_TLS_SINK_UNTRUSTED_PORT" \
-    "$(seq -s ' ' "$MWH_PROVIDER_SINK_BASE" $((MWH_PROVIDER_SINK_BASE + 7)))"
+    "$(seq -s ' ' "$MWH_PROVIDER_SINK_BASE" $((MWH_PROVIDER_SINK_BASE + 7)))" \
+    "$MWH_MTASTS_PORT"
 }
 
 # Refuse to start next to mail daemons the harness did not start: they would hold the ports, and

@@ -98,6 +98,12 @@ start_sink sink-grey "$MWH_SINK_GREY_PORT" -h "greylist.$MWH_DOMAIN" \
 mwh_running provider-sinks || mwh_spawn provider-sinks setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
   /usr/bin/python3 "$HERE/provider-sink.py" "$MWH_ETC/provider-sinks.json"
 
+# ------------------------------------------------------------------ MTA-STS policy host
+# Root: port 443 is privileged, and the key (MWH_KEY, 0600) is re-read when the certificate is
+# renewed. It only answers on MWH_MTASTS_ADDR; it never connects anywhere.
+mwh_running mta-sts || mwh_spawn mta-sts /usr/bin/python3 "$HERE/mta-sts-server.py" --addr "$MWH_MTASTS_ADDR" \
+  --port "$MWH_MTASTS_PORT" --host "$MWH_MTASTS_HOST" --policy "$MWH_MTASTS_POLICY" --cert "$MWH_CERT" --key "$MWH_KEY"
+
 # ------------------------------------------------------------------ Rspamd
 # In the foreground (-f) so the recorded PID is its main process; the workers run as _rspamd.
 # Fresh state on every start (statistics, history): Rspamd's /stat counts this run's scans only.
@@ -123,7 +129,7 @@ mwh_wait_ports 30 "$MWH_SMTP_PORT" "$MWH_SUBMISSIONS_PORT" "$MWH_SUBMISSION_PORT
   "$MWH_SINK_OK_PORT" "$MWH_SINK_BOUNCE_PORT" "$MWH_SINK_GREY_PORT" \
   "$MWH_RSPAMD_MILTER_PORT" "$MWH_RSPAMD_NORMAL_PORT" "$MWH_RSPAMD_CONTROLLER_PORT" \
   "$MWH_POSTSCREEN_PORT" "$MWH_RATELIMIT_PORT" "$MWH_TLS_SINK_VERIFIED_PORT" "$MWH_TLS_SINK_TRUSTED_PORT" "$MWH_TLS_SINK_UNTRUSTED_PORT" \
-  $(seq "$MWH_PROVIDER_SINK_BASE" $((MWH_PROVIDER_SINK_BASE + 7)))
+  $(seq "$MWH_PROVIDER_SINK_BASE" $((MWH_PROVIDER_SINK_BASE + 7))) "$MWH_MTASTS_PORT"
 mwh_wait_http "$MWH_RSPAMD_URL/stat" 30 rspamd
 for _ in $(seq 100); do [ -S "$MWH_SASL_SOCKET" ] && [ -S "$MWH_LMTP_SOCKET" ] && break; sleep 0.1; done
 

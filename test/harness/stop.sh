@@ -26,6 +26,7 @@ mwh_stop dovecot 20
 mwh_stop opendkim 20
 mwh_stop rspamd 20
 mwh_stop provider-sinks 10
+mwh_stop mta-sts 10
 for s in sink-ok sink-bounce sink-grey; do mwh_stop "$s" 10 & done
 wait
 mwh_stop dnsmasq 10

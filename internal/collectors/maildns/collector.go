@@ -17,10 +17,13 @@
 // It also evaluates each sending address's SPF result (spfeval.go), checks
 // DANE of configured MX hosts (dane.go: TLSA records against the
 // certificate served on port 25 and the certificate file) and, for domains
-// that ask, MTA-STS and TLS-RPT (mtasts.go: the policy fetched over HTTPS).
+// that ask, MTA-STS and TLS-RPT (mtasts.go: the policy fetched over HTTPS,
+// its id; served.go: each MX host's certificate judged as a sender that
+// applies the policy would, read once per run for DANE and MTA-STS).
 //
 // It needs outgoing DNS; DANE connects to port 25 of the configured MX
-// hosts and MTA-STS to port 443 of mta-sts.<domain>; comparing DKIM keys needs read access to the
+// hosts and MTA-STS to port 443 of mta-sts.<domain> and port 25 of the
+// domain's MX hosts; comparing DKIM keys needs read access to the
 // key files (OpenDKIM keeps them mode 0600 opendkim:opendkim: add the daemon
 // to the opendkim group and make them 0640, or point key_file at a copy of
 // the public .txt record).
@@ -31,11 +34,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -67,6 +70,12 @@ var (
 		"max_age of the domain's MTA-STS policy; absent without a valid policy.", "domain")
 	stsMXCoveredDesc = collectors.NewDesc(Name, "dns", "mta_sts_mx_covered",
 		"1 if every MX host of the domain matches an mx pattern of its MTA-STS policy, 0 if one does not or there is no valid policy.", "domain")
+	stsIDDesc = collectors.NewDesc(Name, "dns", "mta_sts_policy_id_info",
+		"1, labelled with the id of the domain's _mta-sts TXT record; absent without a valid policy.", "domain", "id")
+	stsStaleDesc = collectors.NewDesc(Name, "dns", "mta_sts_policy_changed_without_new_id",
+		"1 if the domain's MTA-STS policy (mode, max_age, mx) differs from the one this process first saw under the same _mta-sts id: senders keep the cached policy until the id changes or max_age ends.", "domain")
+	stsMXResultDesc = collectors.NewDesc(Name, "dns", "mta_sts_mx_result",
+		"1 for how a sender enforcing the domain's MTA-STS policy judges the MX host (ok; not_covered: no mx pattern matches it; starttls_not_supported, validation_failure: no TLS; certificate_host_mismatch, certificate_expired, certificate_not_trusted: its certificate served on port 25; unreachable: not checked), 0 for the others; absent without a valid policy or in mode none.", "domain", "mx", "result")
 	tlsRPTDesc = collectors.NewDesc(Name, "dns", "tls_rpt_record_present",
 		"1 if the domain publishes exactly one TLS-RPT record (_smtp._tls.<domain>, v=TLSRPTv1 with rua=).", "domain")
 	dmarcPolicyDesc = collectors.NewDesc(Name, "dns", "dmarc_policy",
@@ -84,15 +93,26 @@ type domainSpec struct {
 
 // Collector is the mail_dns collector.
 type Collector struct {
-	domains  []domainSpec
-	dane     []daneSpec
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
-	roots    *x509.CertPool // of the MTA-STS policy fetches; nil: the system's
-	keyTable string
-	check    checker
-	logger   *zap.Logger
+	domains []domainSpec
+	dane    []daneSpec
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	// roots are the MTA-STS trust anchors (policy host and MX
+	// certificates) when caFile is empty; nil: the system's.
+	roots  *x509.CertPool
+	caFile string // mta_sts_ca_file, read every run
+	// ehlo and smtpTimeout: the SMTP dialogue with an MX host that is not
+	// configured under dane.
+	ehlo        string
+	smtpTimeout time.Duration
+	now         func() time.Time
+	keyTable    string
+	check       checker
+	logger      *zap.Logger
 
 	logs collectors.LogOnChange // per domain and check: the failure last logged
+
+	stsMu   sync.Mutex
+	stsSeen map[string]stsBaseline // per MTA-STS domain: the policy first seen under its id
 }
 
 // New builds the collector with a miekg/dns resolver from cfg.Resolver.
@@ -108,11 +128,13 @@ func New(cfg Config, logger *zap.Logger) (*Collector, error) {
 // NewWithResolver builds the collector with the given resolver; cfg must be
 // valid.
 func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
-	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, dial: (&net.Dialer{}).DialContext}
+	c := &Collector{keyTable: cfg.OpenDKIMKeyTable, check: checker{res: res}, logger: logger, dial: (&net.Dialer{}).DialContext,
+		caFile: cfg.MTASTSCAFile, smtpTimeout: smtpTimeout, now: time.Now, stsSeen: map[string]stsBaseline{}}
 	ehlo, err := os.Hostname()
 	if err != nil || !dnsclient.IsHostname(ehlo) {
 		ehlo = "localhost"
 	}
+	c.ehlo = ehlo
 	for _, t := range cfg.DANE {
 		c.dane = append(c.dane, daneSpec{mx: mxLabel(t.MX), address: t.Address, certFile: t.CertFile, ehlo: ehlo, timeout: smtpTimeout})
 	}
@@ -135,7 +157,7 @@ func NewWithResolver(cfg Config, res Resolver, logger *zap.Logger) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	collectors.Describe(ch, successDesc, querySuccessDesc, spfLookupsDesc, dmarcPolicyDesc, spfResultDesc,
 		daneQuerySuccessDesc, daneRecordsDesc, daneReadDesc, daneMatchDesc,
-		stsValidDesc, stsModeDesc, stsMaxAgeDesc, stsMXCoveredDesc, tlsRPTDesc)
+		stsValidDesc, stsModeDesc, stsMaxAgeDesc, stsMXCoveredDesc, stsMXResultDesc, stsIDDesc, stsStaleDesc, tlsRPTDesc)
 }
 
 // domainResult is everything measured for one domain.
@@ -159,18 +181,22 @@ func (c *Collector) Update(ctx context.Context, ch chan<- prometheus.Metric) err
 	done := make(chan int, jobs)
 	results := make([]domainResult, len(c.domains))
 	daneResults := make([]daneResult, len(c.dane))
-	client := c.check.policyClient(c.dial, c.roots)
-	defer client.CloseIdleConnections()
+	// One SMTP dialogue per MX host and run, shared by DANE and MTA-STS.
+	served := newServedCerts(c.check, c.dial, c.dane, c.ehlo, c.smtpTimeout)
+	sts := stsTools{served: served, now: c.now()}
+	sts.roots, sts.rootsErr = c.trustRoots()
+	sts.client = c.check.policyClient(c.dial, sts.roots)
+	defer sts.client.CloseIdleConnections()
 	for i, d := range c.domains {
 		sels, selErr := c.selectors(d, table, tableErr)
 		go func() {
-			results[i] = c.run(ctx, d, sels, selErr, client)
+			results[i] = c.run(ctx, d, sels, selErr, sts)
 			done <- i
 		}()
 	}
 	for i, s := range c.dane {
 		go func() {
-			daneResults[i] = c.check.daneCheck(ctx, s, c.dial)
+			daneResults[i] = c.check.daneCheck(ctx, s, served)
 			done <- len(c.domains) + i
 		}()
 	}
@@ -253,7 +279,7 @@ func (c *Collector) noteDANE(mx, why string) {
 
 // run makes the checks of one domain, concurrently (the resolver bounds
 // how many queries are in flight).
-func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error, client *http.Client) domainResult {
+func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, selErr error, sts stsTools) domainResult {
 	r := domainResult{checks: map[string]outcome{}, order: c.checksOf(d), spfLookups: -1}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -282,7 +308,7 @@ func (c *Collector) run(ctx context.Context, d domainSpec, sels []selectorSpec, 
 	}
 	if d.sts {
 		wg.Go(func() {
-			r2 := c.check.mtaSTS(ctx, d.name, client)
+			r2 := c.check.mtaSTS(ctx, d.name, sts)
 			mu.Lock()
 			r.sts = &r2
 			mu.Unlock()
@@ -334,6 +360,27 @@ func (c *Collector) timedOut(d domainSpec, err error) domainResult {
 		r.sts = &mtaSTSResult{why: fmt.Sprintf("run ended before the MTA-STS check did: %v", err)}
 	}
 	return r
+}
+
+// maxCAFile bounds mta_sts_ca_file: a bundle of every public root is
+// about 200 KiB.
+const maxCAFile = 1 << 20
+
+// trustRoots are the MTA-STS trust anchors of this run: mta_sts_ca_file,
+// re-read every run (a renewed private CA is picked up), or c.roots.
+func (c *Collector) trustRoots() (*x509.CertPool, error) {
+	if c.caFile == "" {
+		return c.roots, nil
+	}
+	data, err := collectors.ReadFileMax(c.caFile, maxCAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", c.caFile)
+	}
+	return pool, nil
 }
 
 // readKeyTable reads the OpenDKIM key table when one is configured.
@@ -395,15 +442,27 @@ func (c *Collector) emit(results []domainResult, ch chan<- prometheus.Metric) er
 			ch <- collectors.Gauge(dmarcPolicyDesc, collectors.B2F(r.policy == p), domain, p)
 		}
 		if r.sts != nil {
-			c.noteSTS(domain, r.sts.why)
+			stale := c.policyStale(domain, r.sts)
+			why := r.sts.why
+			if stale && why == "" {
+				why = "the policy changed but the _mta-sts id " + r.sts.id + " did not: senders that cached the old one keep it"
+			}
+			c.noteSTS(domain, why)
 			ch <- collectors.Gauge(stsValidDesc, collectors.B2F(r.sts.ok), domain)
 			for _, m := range mtaSTSModes {
 				ch <- collectors.Gauge(stsModeDesc, collectors.B2F(r.sts.mode == m), domain, m)
 			}
 			if r.sts.ok {
 				ch <- collectors.Gauge(stsMaxAgeDesc, r.sts.maxAge, domain)
+				ch <- collectors.Gauge(stsIDDesc, 1, domain, r.sts.id)
+				ch <- collectors.Gauge(stsStaleDesc, collectors.B2F(stale), domain)
 			}
 			ch <- collectors.Gauge(stsMXCoveredDesc, collectors.B2F(r.sts.mxCovered), domain)
+			for _, m := range r.sts.mxs {
+				for _, res := range stsMXResults {
+					ch <- collectors.Gauge(stsMXResultDesc, collectors.B2F(m.result == res), domain, m.host, res)
+				}
+			}
 			ch <- collectors.Gauge(tlsRPTDesc, collectors.B2F(r.sts.tlsRPT), domain)
 		}
 		for j, ev := range r.spfEval {

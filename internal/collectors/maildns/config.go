@@ -43,6 +43,10 @@ type Config struct {
 	// DANE are the MX hosts whose TLSA records (_25._tcp.<mx>) are compared
 	// with the certificate they serve on port 25 and their certificate file.
 	DANE []DANETarget `yaml:"dane"`
+	// MTASTSCAFile is the PEM bundle of roots the MTA-STS checks trust
+	// instead of the system's: the policy host's certificate and the
+	// certificates the MX hosts serve (a private CA, a test stack).
+	MTASTSCAFile string `yaml:"mta_sts_ca_file"`
 }
 
 // DANETarget is one MX host checked for DANE (RFC 7672).
@@ -116,6 +120,7 @@ func (c *Config) Validate() []error {
 		errs = append(errs, validateDomain(at, d)...)
 	}
 	errs = append(errs, validateDANE(c.DANE)...)
+	errs = append(errs, confval.CheckOptionalPath("mta_sts_ca_file", c.MTASTSCAFile)...)
 	if c.IsEnabled() && len(c.Domains) == 0 && len(c.DANE) == 0 {
 		errs = append(errs, confval.Errorf("domains", "enabled but no domain and no dane host to check"))
 	}

@@ -55,7 +55,9 @@ domains:
     sending_ips: [192.0.2.25, "2001:db8::25"]
     mta_sts: true
   - domain: example.net
+mta_sts_ca_file: /etc/ssl/private-ca.pem
 `},
+		{Name: "relative mta_sts_ca_file", YAML: "mta_sts_ca_file: ca.pem", Want: []string{`mta_sts_ca_file: must be an absolute path, got "ca.pem"`}},
 		{Name: "bad domains", Config: Config{
 			OpenDKIMKeyTable: "etc/key.table",
 			Domains: []Domain{

@@ -78,7 +78,7 @@ const smtpTimeout = 20 * time.Second
 
 // daneCheck looks up the TLSA records of the MX and compares them with the
 // certificate it serves on port 25 (STARTTLS) and with its certificate file.
-func (c checker) daneCheck(ctx context.Context, s daneSpec, dial func(ctx context.Context, network, addr string) (net.Conn, error)) daneResult {
+func (c checker) daneCheck(ctx context.Context, s daneSpec, served *servedCerts) daneResult {
 	r := daneResult{read: map[string]bool{}, match: map[string]bool{}}
 	name := "_25._tcp." + s.mx
 	var recs []tlsa
@@ -101,11 +101,11 @@ func (c checker) daneCheck(ctx context.Context, s daneSpec, dial func(ctx contex
 		}
 	}
 	chains := map[string][]*x509.Certificate{}
-	served, err := c.servedChain(ctx, s, dial)
+	chain, err := served.chain(ctx, s.mx)
 	if err != nil {
 		r.why = cmpOr(r.why, "served certificate: "+err.Error())
 	} else {
-		chains[daneServed] = served
+		chains[daneServed] = chain
 	}
 	if s.certFile != "" {
 		file, err := readChain(s.certFile)
@@ -245,12 +245,19 @@ func (c checker) servedChain(ctx context.Context, s daneSpec, dial func(ctx cont
 		return nil, fmt.Errorf("EHLO to %s: %w", addr, err)
 	}
 	if ok, _ := cl.Extension("STARTTLS"); !ok {
-		return nil, fmt.Errorf("%s does not offer STARTTLS", addr)
+		return nil, fmt.Errorf("%w: %s does not offer STARTTLS", errNoSTARTTLS, addr)
 	}
 	// Not verified against the Web PKI: DANE-EE needs no CA, and the match
 	// with the TLSA records is the verification here.
 	if err := cl.StartTLS(&tls.Config{ServerName: s.mx, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}); err != nil {
-		return nil, fmt.Errorf("STARTTLS with %s: %w", addr, err)
+		// A server that stops answering is unreachable; one that answers
+		// STARTTLS and then fails the handshake (a refusal, no common
+		// version or cipher) cannot take mail over TLS.
+		var ne net.Error
+		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("STARTTLS with %s: %w", addr, err)
+		}
+		return nil, fmt.Errorf("%w: STARTTLS with %s: %w", errHandshake, addr, err)
 	}
 	st, _ := cl.TLSConnectionState()
 	_ = cl.Quit()

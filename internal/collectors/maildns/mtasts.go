@@ -13,11 +13,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors/internal/dnsclient"
 )
 
 // MTA-STS (RFC 8461) and SMTP TLS Reporting (RFC 8460).
@@ -43,7 +47,32 @@ type mtaSTSResult struct {
 	maxAge    float64
 	mxCovered bool // every MX host matches a policy mx pattern
 	tlsRPT    bool // a TLS-RPT record is published
-	why       string
+	// mxs: how an enforcing sender judges each MX host (at most
+	// maxMXHosts, by preference); none without a valid policy, when the
+	// MX query failed, or in mode none, where senders apply no policy.
+	mxs []stsMX
+	// id is the _mta-sts record's id; policy the policy's content in a
+	// canonical form (mode, max_age, sorted mx patterns), "" without a
+	// valid policy.
+	id, policy string
+	why        string
+}
+
+// stsMX is one MX host of an MTA-STS domain and its result (stsMXResults).
+type stsMX struct {
+	host, result string
+}
+
+// stsTools are what the MTA-STS checks of one run share: the HTTPS client
+// of the policy fetches, the served certificates (read once per MX host),
+// the trust anchors (nil: the system's; rootsErr: mta_sts_ca_file could
+// not be loaded) and the clock of certificate validity.
+type stsTools struct {
+	client   *http.Client
+	served   *servedCerts
+	roots    *x509.CertPool
+	rootsErr error
+	now      time.Time
 }
 
 // mtaSTSPolicy is a parsed policy file.
@@ -56,7 +85,7 @@ type mtaSTSPolicy struct {
 // mtaSTS checks the _mta-sts TXT record, fetches and parses the policy,
 // compares its mx patterns with the domain's MX hosts, and looks for the
 // TLS-RPT record.
-func (c checker) mtaSTS(ctx context.Context, domain string, client *http.Client) mtaSTSResult {
+func (c checker) mtaSTS(ctx context.Context, domain string, t stsTools) mtaSTSResult {
 	r := mtaSTSResult{queryOK: true}
 	note := func(format string, a ...any) {
 		if r.why == "" {
@@ -98,16 +127,21 @@ func (c checker) mtaSTS(ctx context.Context, domain string, client *http.Client)
 		note("%s has %d MTA-STS records, want 1", name, len(recs))
 		return r
 	}
-	if err := checkSTSRecord(recs[0]); err != nil {
+	id, err := checkSTSRecord(recs[0])
+	if err != nil {
 		note("%s: %v", name, err)
 		return r
 	}
-	pol, err := fetchPolicy(ctx, client, domain, cmp.Or(c.policyTimeout, policyTimeout))
+	if t.rootsErr != nil {
+		note("mta_sts_ca_file: %v", t.rootsErr)
+		return r
+	}
+	pol, err := fetchPolicy(ctx, t.client, domain, cmp.Or(c.policyTimeout, policyTimeout))
 	if err != nil {
 		note("policy of %s: %v", domain, err)
 		return r
 	}
-	r.ok, r.mode, r.maxAge = true, pol.mode, float64(pol.maxAge)
+	r.ok, r.mode, r.maxAge, r.id, r.policy = true, pol.mode, float64(pol.maxAge), id, pol.canonical()
 	// The MX hosts must each match a pattern, or senders in enforce mode
 	// refuse to deliver to them (section 4.1).
 	mxResp, failed := c.query(ctx, domain, dns.TypeMX)
@@ -116,21 +150,64 @@ func (c checker) mtaSTS(ctx context.Context, domain string, client *http.Client)
 		note("query %s MX: %s", domain, failed)
 		return r
 	}
+	mxs := mxResp.MX()
+	slices.SortStableFunc(mxs, func(a, b dnsclient.MX) int { return int(a.Preference) - int(b.Preference) })
 	r.mxCovered = true
-	for _, m := range mxResp.MX() {
-		if m.Host == "" || m.Host == "." {
+	seen := map[string]bool{}
+	for _, m := range mxs {
+		host := mxLabel(m.Host)
+		if host == "" || seen[host] {
 			continue
 		}
-		if !policyCovers(pol.mx, m.Host) {
+		seen[host] = true
+		res := ""
+		if !policyCovers(pol.mx, host) {
 			r.mxCovered = false
-			note("MX host %s matches no mx pattern of the MTA-STS policy (%s)", m.Host, strings.Join(pol.mx, ", "))
+			res = stsMXNotCovered
+			note("MX host %s matches no mx pattern of the MTA-STS policy (%s)", host, strings.Join(pol.mx, ", "))
+		}
+		if len(r.mxs) < maxMXHosts {
+			r.mxs = append(r.mxs, stsMX{host: host, result: res})
+		}
+	}
+	if pol.mode == "none" {
+		r.mxs = nil
+		return r
+	}
+	// Section 4.2: each covered MX host must serve, over STARTTLS, a
+	// certificate valid for its name. The hosts are read concurrently,
+	// each at most once per run (shared with DANE and the other domains).
+	whys := make([]string, len(r.mxs))
+	var wg sync.WaitGroup
+	for i := range r.mxs {
+		if r.mxs[i].result != "" {
+			continue
+		}
+		wg.Go(func() {
+			chain, err := t.served.chain(ctx, r.mxs[i].host)
+			r.mxs[i].result, whys[i] = judgeServed(chain, err, r.mxs[i].host, t.roots, t.now)
+		})
+	}
+	wg.Wait()
+	for i, why := range whys {
+		if why != "" {
+			note("MX host %s: %s: %s", r.mxs[i].host, r.mxs[i].result, why)
 		}
 	}
 	return r
 }
 
-// checkSTSRecord checks the fields of an MTA-STS TXT record.
-func checkSTSRecord(txt string) error {
+// canonical is the policy's content as senders apply it: a change of
+// order, case, spacing, line ends or unknown fields is none.
+func (p *mtaSTSPolicy) canonical() string {
+	mx := slices.Clone(p.mx)
+	slices.Sort(mx)
+	return fmt.Sprintf("mode=%s max_age=%d mx=%s", p.mode, p.maxAge, strings.Join(mx, ","))
+}
+
+// checkSTSRecord checks the fields of an MTA-STS TXT record and returns
+// its id.
+func checkSTSRecord(txt string) (string, error) {
 	id := ""
 	for f := range strings.SplitSeq(txt, ";") {
 		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
@@ -139,14 +216,39 @@ func checkSTSRecord(txt string) error {
 		}
 	}
 	if id == "" || len(id) > 32 {
-		return fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
+		return "", fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
 	}
 	for i := 0; i < len(id); i++ {
 		if !isAlpha(id[i]) && !isDigitByte(id[i]) {
-			return fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
+			return "", fmt.Errorf("id %q is not 1 to 32 letters and digits", id)
 		}
 	}
-	return nil
+	return id, nil
+}
+
+// stsBaseline is, per domain, the policy content first seen under the
+// record's current id.
+type stsBaseline struct {
+	id, policy string
+}
+
+// policyStale: the domain's policy content differs from the one first seen
+// under the same id. Section 3.3: senders that have a policy cached fetch
+// it again only when the id changes (or max_age runs out), so a changed
+// policy needs a new id. The baseline is this process's: a change made
+// while the daemon was down is not seen.
+func (c *Collector) policyStale(domain string, r *mtaSTSResult) bool {
+	if !r.ok {
+		return false
+	}
+	c.stsMu.Lock()
+	defer c.stsMu.Unlock()
+	b, ok := c.stsSeen[domain]
+	if !ok || b.id != r.id {
+		c.stsSeen[domain] = stsBaseline{id: r.id, policy: r.policy}
+		return false
+	}
+	return b.policy != r.policy
 }
 
 // fetchPolicy GETs https://mta-sts.<domain>/.well-known/mta-sts.txt

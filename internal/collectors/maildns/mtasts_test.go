@@ -7,10 +7,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,4 +173,61 @@ func TestParsePolicy(t *testing.T) {
 			t.Errorf("policyCovers(%s) = %v, want %v", tc.host, got, tc.want)
 		}
 	}
+}
+
+// A policy changed under the same _mta-sts id is flagged until the id
+// changes; a change of order, case, line ends or unknown fields is none, and a policy
+// changed back is no longer flagged. The id is exported.
+func TestMTASTSPolicyChangedWithoutNewID(t *testing.T) {
+	t.Parallel()
+	ca := newTestCert(t, "Test CA", nil)
+	var mu sync.Mutex
+	policy := "version: STSv1\r\nmode: testing\r\nmx: mx.id.test\r\nmax_age: 86400\r\n"
+	setPolicy := func(p string) { mu.Lock(); policy = p; mu.Unlock() }
+	addr := httpsServer(t, ca, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = w.Write([]byte(policy))
+	}), "mta-sts.id.test")
+	zone := func(id string) string {
+		return "$TTL 0\ntest. IN SOA ns.test. admin.test. 1 3600 600 86400 300\n" +
+			`_mta-sts.id.test. IN TXT "v=STSv1; id=` + id + `;"` + "\nid.test. IN MX 10 mx.id.test.\nmta-sts.id.test. IN A 127.0.0.1\n"
+	}
+	srv := dnstest.Start(t, zone("1"))
+	c := collectortest.New(t, New, Config{Resolver: resolverConfig(srv), Domains: []Domain{{Domain: "id.test", MTASTS: true}}}, nil)
+	c.roots = x509.NewCertPool()
+	c.roots.AddCert(ca.cert)
+	c.smtpTimeout = 200 * time.Millisecond
+	c.dial = func(ctx context.Context, network, a string) (net.Conn, error) {
+		if a != "127.0.0.1:443" {
+			return nil, fmt.Errorf("dial %s: no MX here", a) // mx.id.test has no address anyway
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	run := func(step string, wantStale float64, wantID string) {
+		t.Helper()
+		got, err := collectortest.Run(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := got[`mailwatch_dns_mta_sts_policy_changed_without_new_id{domain="id.test"}`]; !ok || v != wantStale {
+			t.Errorf("%s: changed_without_new_id = %g (%v), want %g", step, v, ok, wantStale)
+		}
+		if v := got[`mailwatch_dns_mta_sts_policy_id_info{domain="id.test",id="`+wantID+`"}`]; v != 1 {
+			t.Errorf("%s: no id_info with id %q", step, wantID)
+		}
+	}
+	run("first policy", 0, "1")
+	setPolicy("version: STSv1\nmax_age:  86400\nx_note: reformatted\nmode: testing\nmx: MX.id.test\n")
+	run("same content, other form", 0, "1")
+	setPolicy("version: STSv1\r\nmode: enforce\r\nmx: mx.id.test\r\nmax_age: 86400\r\n")
+	run("mode changed, same id", 1, "1")
+	run("still the same id", 1, "1")
+	setPolicy("version: STSv1\r\nmode: testing\r\nmx: mx.id.test\r\nmax_age: 86400\r\n")
+	run("changed back", 0, "1")
+	setPolicy("version: STSv1\r\nmode: enforce\r\nmx: mx.id.test\r\nmx: mx2.id.test\r\nmax_age: 86400\r\n")
+	run("changed again", 1, "1")
+	srv.SetZone(t, zone("2"))
+	run("new id", 0, "2")
+	collectortest.Lint(t, c)
 }
