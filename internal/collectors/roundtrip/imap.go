@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The IMAP client: only what the probe needs, from RFC 9051 (IMAP4rev2)
@@ -299,8 +300,19 @@ func (c *imapBox) remove(_ context.Context, uid string) error {
 	return err
 }
 
+// close logs out politely (the server answers BYE, then the tagged OK),
+// waiting at most half a second for it.
 func (c *imapBox) close() {
-	_ = c.send(c.next() + " LOGOUT")
+	tag := c.next()
+	if c.send(tag+" LOGOUT") == nil {
+		_ = c.conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		for range 4 {
+			l, err := c.readLine()
+			if err != nil || strings.HasPrefix(l.text, tag+" ") {
+				break
+			}
+		}
+	}
 	_ = c.conn.Close()
 }
 
