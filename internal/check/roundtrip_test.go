@@ -13,7 +13,7 @@ func TestRoundTripRows(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, in string
-		want []Row
+		want     []Row
 	}{
 		{"no probe yet", "mailwatch_roundtrip_probes_total{result=\"ok\"} 0\n", nil},
 		{"ok", `
