@@ -232,6 +232,13 @@ func (c *Collector) emit(ch chan<- prometheus.Metric) {
 	}
 }
 
+// stragglerAge is the age after which a probe of this host is abandoned:
+// the run's timeout, which bounds every probe (delivery_timeout without
+// one).
+func (c *Collector) stragglerAge() time.Duration {
+	return max(c.cfg.Timeout.D(), c.cfg.DeliveryTimeout.D())
+}
+
 // probe runs one probe. Its I/O ends a little before the run's deadline,
 // so that a hung server or sendmail still gives a result (its error) and
 // not an abandoned run.
@@ -254,14 +261,22 @@ func (c *Collector) probe(ctx context.Context) (o outcome) {
 	}
 	defer mb.close()
 
-	// Stragglers first: at the start of a run no probe of this host is in
-	// flight, so every message that names it is left over.
-	mine := hostMarker(c.host)
-	old, err := mb.find(work, mine)
+	// Stragglers first: at the start of a run this collector has no probe
+	// in flight, so a probe naming this host is left over once it is older
+	// than a run can last (a younger one may be another daemon's, on the
+	// same host, in flight; it is deleted when it is old enough).
+	old, err := mb.find(work, hostMarker(c.host))
 	if err != nil {
 		return fail(ResultMailboxError, fmt.Errorf("look for earlier probes: %w", err))
 	}
 	for _, ref := range old {
+		m, err := mb.marker(work, ref)
+		if err != nil {
+			return fail(ResultMailboxError, fmt.Errorf("read an earlier probe: %w", err))
+		}
+		if t, ok := markerTime(m); ok && c.now().Sub(t) < c.stragglerAge() {
+			continue
+		}
 		if err := mb.remove(work, ref); err != nil {
 			return fail(ResultMailboxError, fmt.Errorf("delete an earlier probe: %w", err))
 		}

@@ -5,6 +5,7 @@ package roundtrip
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/textproto"
 	"regexp"
 	"strconv"
 	"strings"
@@ -283,6 +285,25 @@ func (c *imapBox) fetch(_ context.Context, uid string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("imap UID FETCH %s: no message in the answer (expunged meanwhile?)", uid)
+}
+
+// marker fetches the message's marker header field.
+func (c *imapBox) marker(_ context.Context, uid string) (string, error) {
+	if _, err := strconv.ParseUint(uid, 10, 32); err != nil {
+		return "", fmt.Errorf("bad IMAP UID %q", uid)
+	}
+	lines, err := c.do("UID FETCH " + uid + " (BODY.PEEK[HEADER.FIELDS (" + markerHeader + ")])")
+	if err != nil {
+		return "", err
+	}
+	for _, l := range lines {
+		if strings.Contains(strings.ToUpper(l.text), "FETCH") && len(l.literals) > 0 {
+			tr := textproto.NewReader(bufio.NewReader(bytes.NewReader(l.literals[0])))
+			h, _ := tr.ReadMIMEHeader()
+			return h.Get(markerHeader), nil
+		}
+	}
+	return "", nil // expunged meanwhile
 }
 
 // remove flags the one message \Deleted and expunges it by its UID.

@@ -33,7 +33,7 @@ func TestProbeIMAP(t *testing.T) {
 			tt := newTestTLS(t)
 			srv := startIMAP(t, tt, starttls, true, false)
 			srv.add([]byte("From: a@example.org\r\nSubject: not a probe\r\n\r\nhello\r\n"))
-			srv.add(probeMessage("probe@example.org", "box@example.org", testHost, "00112233445566778899aabb", time.Now()))
+			srv.add(probeMessage("probe@example.org", "box@example.org", testHost, "00112233445566778899aabb", time.Now().Add(-time.Hour)))
 			key := newSigner(t)
 			r, _ := dnsFor(t, key.record)
 			mta, sendmail := startMTA(t, "")

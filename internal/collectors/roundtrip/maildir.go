@@ -27,6 +27,8 @@ const (
 type mailbox interface {
 	// find returns the messages whose marker header contains substr.
 	find(ctx context.Context, substr string) ([]string, error)
+	// marker returns the value of the message's marker header.
+	marker(ctx context.Context, ref string) (string, error)
 	// fetch returns the whole message, at most maxMessageBytes.
 	fetch(ctx context.Context, ref string) ([]byte, error)
 	// remove deletes the message, and nothing else.
@@ -120,6 +122,14 @@ func (m *maildir) path(ref string) (string, error) {
 		return "", fmt.Errorf("bad Maildir reference %q", ref)
 	}
 	return filepath.Join(m.root, sub, name), nil
+}
+
+func (m *maildir) marker(_ context.Context, ref string) (string, error) {
+	p, err := m.path(ref)
+	if err != nil {
+		return "", err
+	}
+	return markerOf(p)
 }
 
 func (m *maildir) fetch(_ context.Context, ref string) ([]byte, error) {

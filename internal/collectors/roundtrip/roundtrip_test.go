@@ -152,7 +152,8 @@ func TestProbeChecksFail(t *testing.T) {
 
 // A probe that does not arrive in time is a timeout; when it arrives
 // later, the next run deletes it as a straggler (and so one that a crash
-// left), leaves another host's probe alone, and succeeds.
+// left), leaves another host's probe and a probe of this host younger than
+// a run alone, and succeeds.
 func TestProbeTimeoutThenStraggler(t *testing.T) {
 	t.Parallel()
 	root := newMaildirRoot(t)
@@ -177,13 +178,19 @@ func TestProbeTimeoutThenStraggler(t *testing.T) {
 		t.Errorf("a lost probe was observed in the latency histogram (%d)", n)
 	}
 	// It arrives late; a leftover of a crash and another host's probe are
-	// there too.
+	// there too, and a probe of this host that another daemon has just
+	// sent. The next run is a minute later: the late probe is older than
+	// the run's timeout (10s) by then.
 	mta.release()
-	leftover := probeMessage("probe@example.org", "box@example.org", testHost, "0123456789abcdef01234567", time.Now())
+	later := time.Now().Add(time.Minute)
+	c.now = func() time.Time { return time.Now().Add(time.Minute) }
+	leftover := probeMessage("probe@example.org", "box@example.org", testHost, "0123456789abcdef01234567", later.Add(-time.Hour))
 	writeMaildir(t, root, "9.crash", leftover)
-	foreign := probeMessage("probe@example.org", "box@example.org", "mx10.example.org", "89abcdef0123456701234567", time.Now())
+	foreign := probeMessage("probe@example.org", "box@example.org", "mx10.example.org", "89abcdef0123456701234567", later.Add(-time.Hour))
 	writeMaildir(t, root, "9.foreign", foreign)
-	collectortest.Eventually(t, "the late probe delivered", func() bool { return len(files(t, root)) == 3 })
+	young := probeMessage("probe@example.org", "box@example.org", testHost, "fedcba9876543210fedcba98", later.Add(-2*time.Second))
+	writeMaildir(t, root, "9.young", young)
+	collectortest.Eventually(t, "the late probe delivered", func() bool { return len(files(t, root)) == 4 })
 
 	s, err = runProbe(t, c, 10*time.Second)
 	if err != nil {
@@ -195,8 +202,8 @@ func TestProbeTimeoutThenStraggler(t *testing.T) {
 	if v := s["mailwatch_roundtrip_stragglers_removed_total{}"]; v != 2 {
 		t.Errorf("stragglers_removed_total = %v, want 2 (the late probe and the leftover)", v)
 	}
-	if got := files(t, root); !slices.Equal(got, []string{"new/9.foreign"}) {
-		t.Errorf("Maildir holds %v, want only the other host's probe", got)
+	if got := files(t, root); !slices.Equal(got, []string{"new/9.foreign", "new/9.young"}) {
+		t.Errorf("Maildir holds %v, want only the other host's probe and the one in flight", got)
 	}
 	if s[`mailwatch_roundtrip_probes_total{result="timeout"}`] != 1 || s[`mailwatch_roundtrip_probes_total{result="ok"}`] != 1 {
 		t.Errorf("counters: %v", s)

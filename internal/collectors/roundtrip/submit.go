@@ -12,15 +12,18 @@ import (
 	"net/smtp"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
-// markerHeader marks a probe: "host=<host>; id=<nonce>". A message is a
-// probe of this host when its marker names the host; stragglers are found
-// by it, and nothing without it is ever touched.
+// markerHeader marks a probe: "host=<host>; id=<nonce>; t=<unix time of
+// submission>". A message is a probe of this host when its marker names
+// the host; stragglers are found by it (and told from a probe another
+// daemon of the same host has in flight by its time), and nothing without
+// it is ever deleted.
 const markerHeader = "X-Mailwatchd-Probe"
 
 var hostChars = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
@@ -33,6 +36,19 @@ func hostMarker(host string) string {
 		host = "localhost"
 	}
 	return "host=" + host + ";"
+}
+
+// markerTime is the submission time of the marker's t=, and false when it
+// has none.
+func markerTime(marker string) (time.Time, bool) {
+	for _, part := range strings.Split(marker, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+				return time.Unix(n, 0), true
+			}
+		}
+	}
+	return time.Time{}, false
 }
 
 func newNonce() (string, error) {
@@ -54,7 +70,7 @@ func probeMessage(from, to, host, nonce string, now time.Time) []byte {
 	fmt.Fprintf(&b, "Subject: mailwatchd round-trip probe %s\r\n", nonce)
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: <mailwatchd-probe.%s@%s>\r\n", nonce, h)
-	fmt.Fprintf(&b, "%s: %s id=%s\r\n", markerHeader, hostMarker(host), nonce)
+	fmt.Fprintf(&b, "%s: %s id=%s; t=%d\r\n", markerHeader, hostMarker(host), nonce, now.Unix())
 	b.WriteString("Auto-Submitted: auto-generated\r\n")
 	b.WriteString("MIME-Version: 1.0\r\n")
 	b.WriteString("Content-Type: text/plain; charset=us-ascii\r\n")
