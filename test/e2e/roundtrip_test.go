@@ -25,7 +25,8 @@ import (
 // LMTP delivers them to the probe user's Maildir. Then Dovecot stops: the probes fail within their
 // timeout; it starts again, the queue is flushed, the late probes are deleted as stragglers and
 // the probe succeeds again. Last, `mailwatchd check` probes once over IMAP (Dovecot's IMAPS, real
-// UIDPLUS), and neither the Maildir nor the Postfix queue holds a probe at the end.
+// UIDPLUS), once with SMTP submission on 465, once expecting another DKIM domain (a failure), and
+// neither the Maildir nor the Postfix queue holds a probe at the end.
 //
 // Not parallel: it stops Dovecot (see TestDovecotDown); Go runs it before the parallel tests.
 func TestRoundTrip(t *testing.T) {
@@ -99,6 +100,15 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("check over IMAP: row %v (found %v), want OK delivered\n%s\nstderr: %s", r, ok, res.Table(), res.Stderr)
 	} else {
 		t.Logf("check over IMAP: %v", r)
+	}
+
+	// Submission on 465 (implicit TLS, SASL through Dovecot) instead of sendmail: OpenDKIM signs
+	// it as ORIGINATING mail.
+	res = Check(t, env, WriteConfig(t, env, OnlyConfig(map[string]string{"roundtrip": roundTripSMTPSection}), map[string]string{"PasswordFile": pw}))
+	if r, ok := res.Row("roundtrip", "mail round trip"); !ok || r.Status != "OK" || !strings.HasPrefix(r.Value, "delivered in ") {
+		t.Errorf("check with SMTP submission: row %v (found %v), want OK delivered\n%s\nstderr: %s", r, ok, res.Table(), res.Stderr)
+	} else {
+		t.Logf("check with SMTP submission: %v", r)
 	}
 
 	// The DKIM check is no formality: a copy signed by example.test fails it for another domain.
