@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -265,7 +266,8 @@ func (c *Collector) probe(ctx context.Context) (o outcome) {
 	// in flight, so a probe naming this host is left over once it is older
 	// than a run can last (a younger one may be another daemon's, on the
 	// same host, in flight; it is deleted when it is old enough).
-	old, err := mb.find(work, hostMarker(c.host))
+	mine := hostMarker(c.host)
+	old, err := mb.find(work, mine)
 	if err != nil {
 		return fail(ResultMailboxError, fmt.Errorf("look for earlier probes: %w", err))
 	}
@@ -273,6 +275,12 @@ func (c *Collector) probe(ctx context.Context) (o outcome) {
 		m, err := mb.marker(work, ref)
 		if err != nil {
 			return fail(ResultMailboxError, fmt.Errorf("read an earlier probe: %w", err))
+		}
+		if !strings.Contains(m, mine) {
+			// Gone meanwhile: an IMAP server's index can still list a message
+			// whose file was deleted (Dovecot, after a Maildir probe on the
+			// same mailbox), and the fetch then returns nothing.
+			continue
 		}
 		if t, ok := markerTime(m); ok && c.now().Sub(t) < c.stragglerAge() {
 			continue

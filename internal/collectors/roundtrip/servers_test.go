@@ -79,6 +79,7 @@ type fakeIMAP struct {
 	mu      sync.Mutex
 	msgs    map[int][]byte
 	deleted map[int]bool
+	ghosts  []int // UIDs a search by host returns whose message is gone (a stale index)
 	next    int
 	cmds    []string
 }
@@ -197,6 +198,11 @@ func (s *fakeIMAP) serve(c net.Conn) {
 				h, _ := textproto.NewReader(bufio.NewReader(strings.NewReader(string(m)))).ReadMIMEHeader()
 				if v := h.Get(field); v != "" && strings.Contains(strings.ToLower(v), strings.ToLower(q)) {
 					uids = append(uids, strconv.Itoa(uid))
+				}
+			}
+			if strings.HasPrefix(q, "host=") { // a gone probe's cached marker matches the host, not a new id
+				for _, g := range s.ghosts {
+					uids = append(uids, strconv.Itoa(g))
 				}
 			}
 			s.mu.Unlock()
