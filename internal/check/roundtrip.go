@@ -37,7 +37,9 @@ func roundTripRows(f Families, now time.Time) []Row {
 		if ts, ok := f.value("mailwatch_roundtrip_last_success_timestamp_seconds", nil); ok && r.result != "ok" {
 			val += ", last success " + HumanDuration(since(now, ts)) + " ago"
 		}
-		if n, ok := f.value("mailwatch_roundtrip_stragglers_removed_total", nil); ok && n > 0 {
+		if n, ok := f.value("mailwatch_roundtrip_stragglers_removed_total", nil); ok && n == 1 {
+			val += ", 1 late probe deleted"
+		} else if ok && n > 1 {
 			val += fmt.Sprintf(", %.0f late probes deleted", n)
 		}
 		return []Row{{Area: "roundtrip", Item: "mail round trip", Value: val, Level: r.level}}
