@@ -581,6 +581,23 @@ def host():
     L.add(stat("postfix check", f'mailwatch_postfix_check_success{{{I}}}', mappings=[{"type": "value", "options": {"0": {"text": "problems", "color": "red"}, "1": {"text": "ok", "color": "green"}}}],
                desc="Runs only when mailwatchd is root."), 4, 8)
 
+    L.row("Mail round trip")
+    L.add(stat("Round trip", f'mailwatch_roundtrip_last_result{{{I},result="ok"}}', mappings=[{"type": "value", "options": {"0": {"text": "FAILING", "color": "red"}, "1": {"text": "ok", "color": "green"}}}],
+               desc="collectors.roundtrip: the last probe was submitted, arrived in the probe mailbox, passed its DKIM and spam header checks and was deleted."), 4, 4)
+    L.add(stat("Last successful probe", f'time() - mailwatch_roundtrip_last_success_timestamp_seconds{{{I}}}', unit="s", thresholds=[(900, "orange"), (1800, "red")]), 4, 4)
+    L.add(stat("Last probe", f'time() - mailwatch_roundtrip_last_probe_timestamp_seconds{{{I}}}', unit="s", desc="Time since the last probe ended, whatever its result."), 4, 4)
+    L.add(stat("Last latency", f'mailwatch_roundtrip_last_latency_seconds{{{I}}}', unit="s", thresholds=[(30, "orange"), (90, "red")], desc="Submission to arrival of the last probe that arrived in time."), 4, 4)
+    L.add(stat("Stragglers removed (24 h)", f'increase(mailwatch_roundtrip_stragglers_removed_total{{{I}}}[24h])', thresholds=[(1, "orange")],
+               desc="Probes that arrived after their timeout, or were left by a crash, deleted by a later run."), 4, 4)
+    L.newline()
+    L.add(timeseries("Round-trip latency", [
+        target(f'histogram_quantile(0.5, sum by (le) (rate(mailwatch_roundtrip_latency_seconds_bucket{{{I}}}[1h])))', "median"),
+        target(f'histogram_quantile(0.95, sum by (le) (rate(mailwatch_roundtrip_latency_seconds_bucket{{{I}}}[1h])))', "95th percentile", ref="B"),
+    ], unit="s", desc="Over the probes of the last hour (one every collectors.roundtrip.interval)."), 12, 8)
+    L.add(timeseries("Round-trip probes by result per hour", [
+        target(f'sum by (result) (increase(mailwatch_roundtrip_probes_total{{{I}}}[1h]))', "{{result}}"),
+    ], stack=True), 12, 8)
+
     L.row("mailwatchd")
     L.add(timeseries("Collector runs and failures per hour", [
         target(f'sum by (collector) (increase(mailwatch_collector_runs_total{{{I}}}[1h]))', "runs {{collector}}"),

@@ -54,7 +54,7 @@ type Row struct {
 }
 
 // Areas in the order the table shows them.
-var Areas = []string{"collectors", "services", "saturation", "queue", "storage", "quarantine", "certificates", "blacklists", "dns", "logs", "backups", "anti-spam", "system"}
+var Areas = []string{"collectors", "services", "saturation", "queue", "roundtrip", "storage", "quarantine", "certificates", "blacklists", "dns", "logs", "backups", "anti-spam", "system"}
 
 // Exit is the process exit status for a set of rows: the worst level, CRIT
 // above UNKNOWN above WARN, like a Nagios plugin.

@@ -38,6 +38,7 @@ func Evaluate(f Families, cols []CollectorStatus, th config.Thresholds, now time
 	rows = append(rows, saturationRows(f, th)...)
 	rows = append(rows, quarantineRows(f, now)...)
 	rows = append(rows, choreRows(f, now)...)
+	rows = append(rows, roundTripRows(f, now)...)
 	Sort(rows)
 	return rows
 }

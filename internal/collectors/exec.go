@@ -61,6 +61,9 @@ type Command struct {
 	// its standard error, for a program that reports failures there and
 	// still exits 0 (doveadm). Its Write must not fail.
 	Stderr io.Writer
+	// Stdin, when set, is the program's standard input (a message piped to
+	// sendmail); nil: none.
+	Stdin io.Reader
 }
 
 // CommandError is a failed run of a Command: the program could not start,
@@ -161,6 +164,7 @@ func (c Command) command(ctx context.Context) (*exec.Cmd, *tailBuffer) {
 	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
 	cmd.Env = c.Env
 	cmd.Dir = c.Dir
+	cmd.Stdin = c.Stdin
 	cmd.WaitDelay = WaitDelay
 	if c.OwnGroup {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

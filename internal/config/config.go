@@ -34,6 +34,7 @@ import (
 	"github.com/mailwatchd/mailwatchd/internal/collectors/maintenance"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/postfixqueue"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/quarantine"
+	"github.com/mailwatchd/mailwatchd/internal/collectors/roundtrip"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/saturation"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/service"
 	"github.com/mailwatchd/mailwatchd/internal/collectors/updates"
@@ -98,6 +99,7 @@ type Collectors struct {
 	Quarantine   quarantine.Config   `yaml:"quarantine"`
 	Maintenance  maintenance.Config  `yaml:"maintenance"`
 	ConfigDrift  configdrift.Config  `yaml:"config_drift"`
+	RoundTrip    roundtrip.Config    `yaml:"roundtrip"`
 }
 
 // Section is one named collector section.

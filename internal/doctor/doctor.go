@@ -119,6 +119,7 @@ func Audit(cfg *config.Config, h Host) []Finding {
 	out = append(out, unitHardening(h)...)
 	out = append(out, saturation(cfg, h)...)
 	out = append(out, chores(cfg, h)...)
+	out = append(out, roundTrip(cfg, h)...)
 	return out
 }
 

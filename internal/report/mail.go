@@ -14,15 +14,16 @@ import (
 	"net/mail"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // DefaultSendmail is the sendmail of Postfix (and of every MTA's sendmail
 // compatibility interface).
-const DefaultSendmail = "/usr/sbin/sendmail"
+const DefaultSendmail = collectors.DefaultSendmail
 
 // DefaultMailTimeout bounds a sendmail run.
 const DefaultMailTimeout = time.Minute
@@ -105,8 +106,9 @@ func (r *Report) Message(to []string, subject string, now time.Time) ([]byte, er
 }
 
 // Sendmail pipes msg to `sendmail -t -i` (the recipients from the headers,
-// a lone dot is no end of input), killed at the timeout (default
-// DefaultMailTimeout). Its error quotes sendmail's last line of stderr.
+// a lone dot is no end of input) with collectors.Sendmail, killed at the
+// timeout (default DefaultMailTimeout). Its error quotes sendmail's last
+// line of stderr.
 func Sendmail(ctx context.Context, path string, msg []byte, timeout time.Duration) error {
 	if path == "" {
 		path = DefaultSendmail
@@ -116,25 +118,9 @@ func Sendmail(ctx context.Context, path string, msg []byte, timeout time.Duratio
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-t", "-i") //nolint:gosec // the configured sendmail
-	cmd.Stdin = bytes.NewReader(msg)
-	cmd.WaitDelay = 2 * time.Second
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 4096}
-	cmd.Stdout = &limitedBuffer{buf: &bytes.Buffer{}, max: 0}
-	err := cmd.Run()
+	err := collectors.Sendmail(ctx, path, msg)
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("%s -t -i: no answer in %s", path, timeout)
 	}
-	if err != nil {
-		last := strings.TrimSpace(stderr.String())
-		if i := strings.LastIndexByte(last, '\n'); i >= 0 {
-			last = last[i+1:]
-		}
-		if last != "" {
-			return fmt.Errorf("%s -t -i: %w: %s", path, err, last)
-		}
-		return fmt.Errorf("%s -t -i: %w", path, err)
-	}
-	return nil
+	return err
 }

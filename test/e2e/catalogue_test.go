@@ -65,6 +65,7 @@ var catalogueOwners = []struct{ prefix, owner string }{
 	{"mailwatch_postfix_saturation_success", "saturation"},
 	{"mailwatch_dovecot_", "saturation"},
 	{"mailwatch_quarantine_", "quarantine"},
+	{"mailwatch_roundtrip_", "roundtrip"},
 }
 
 // catalogueAbsent are README metrics whose collector StackConfig enables but whose condition

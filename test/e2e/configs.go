@@ -126,11 +126,75 @@ const updatesOff = `  updates:
     enabled: false
 `
 
+// roundTripSection probes the harness every 10 s (timeout 8 s, delivery within 5 s): sendmail as
+// the daemon's user, the probe user's Maildir (MWH_PROBE_USER, MWH_PROBE_HOME), OpenDKIM's
+// signature of the harness domain checked against the loopback DNS, Rspamd's X-Spamd-Result.
+const roundTripSection = `  roundtrip:
+    enabled: true
+    interval: 10s
+    timeout: 8s
+    delivery_timeout: 5s
+    from: mailwatchd-probe@{{.Env.Domain}}
+    to: {{.Env.Var "MWH_PROBE_USER"}}@{{.Env.Domain}}
+    dkim_domain: {{.Env.Domain}}
+    spam_header: X-Spamd-Result
+    resolver: {servers: ["{{.Env.DNSServer}}"], query_timeout: 2s}
+    mailbox: {path: {{.Env.Var "MWH_PROBE_HOME"}}/Maildir}
+`
+
+// roundTripIMAPSection is roundTripSection with arrival over Dovecot's IMAPS (the harness
+// certificate as CA; .Vars.PasswordFile holds the probe user's password).
+const roundTripIMAPSection = `  roundtrip:
+    enabled: true
+    interval: 10s
+    timeout: 8s
+    delivery_timeout: 5s
+    from: mailwatchd-probe@{{.Env.Domain}}
+    to: {{.Env.Var "MWH_PROBE_USER"}}@{{.Env.Domain}}
+    dkim_domain: {{.Env.Domain}}
+    spam_header: X-Spamd-Result
+    resolver: {servers: ["{{.Env.DNSServer}}"], query_timeout: 2s}
+    mailbox:
+      method: imap
+      imap: {address: "127.0.0.1:993", server_name: {{.Env.Hostname}}, ca_file: {{.Env.CertFile}}, username: {{.Env.Var "MWH_PROBE_USER"}}, password_file: {{.Vars.PasswordFile}}}
+`
+
+// roundTripSMTPSection is roundTripSection with submission on 465 (implicit TLS, AUTH PLAIN as the
+// probe user, .Vars.PasswordFile) instead of sendmail.
+const roundTripSMTPSection = `  roundtrip:
+    enabled: true
+    interval: 10s
+    timeout: 8s
+    delivery_timeout: 5s
+    from: mailwatchd-probe@{{.Env.Domain}}
+    to: {{.Env.Var "MWH_PROBE_USER"}}@{{.Env.Domain}}
+    dkim_domain: {{.Env.Domain}}
+    spam_header: X-Spamd-Result
+    resolver: {servers: ["{{.Env.DNSServer}}"], query_timeout: 2s}
+    submit:
+      method: smtp
+      smtp: {address: "127.0.0.1:465", server_name: {{.Env.Hostname}}, ca_file: {{.Env.CertFile}}, username: {{.Env.Var "MWH_PROBE_USER"}}, password_file: {{.Vars.PasswordFile}}}
+    mailbox: {path: {{.Env.Var "MWH_PROBE_HOME"}}/Maildir}
+`
+
+// roundTripStackSection is StackConfig's probe: .Vars.ProbeSendmail delivers straight into
+// .Vars.ProbeMaildir (see WriteProbeMailbox), so no DKIM or spam header to check.
+const roundTripStackSection = `  roundtrip:
+    enabled: true
+    interval: 10s
+    timeout: 8s
+    delivery_timeout: 5s
+    from: mailwatchd-probe@{{.Env.Domain}}
+    to: stack-probe@{{.Env.Domain}}
+    submit: {sendmail: {{.Vars.ProbeSendmail}}}
+    mailbox: {path: {{.Vars.ProbeMaildir}}}
+`
+
 // StackConfig enables every collector against the harness: the configuration of the collector
 // and metric-catalogue tests. Vars: see StackVars.
 var StackConfig = configHead + serviceSection + queueSection + certsSection + dnsblSection +
 	mailDNSSection + fail2banSection + filesystemSection + mailboxSection + clamavSection +
-	backupSection + updatesSection + saturationSection + quarantineSection
+	backupSection + updatesSection + saturationSection + quarantineSection + roundTripStackSection
 
 // HealthyCheckConfig is what `mailwatchd check` judges the healthy stack with: every collector
 // that has check rows, with the DNSBL asked only about the unlisted address, and without
@@ -161,7 +225,7 @@ func OnlyConfig(sections map[string]string) string {
 			s += "  " + name + ":\n    enabled: false\n"
 		}
 	}
-	for _, name := range append(defaultOn, "dnsbl", "mail_dns") {
+	for _, name := range append(defaultOn, "dnsbl", "mail_dns", "roundtrip") {
 		s += sections[name]
 	}
 	return s

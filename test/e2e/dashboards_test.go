@@ -49,6 +49,8 @@ var dashboardStepNotRate = map[string]string{
 	"mailwatchd-host/Deliveries not sent, per minute by reason/A":                   "mailwatch_postfix_deliveries_total has a series per (transport, status, reason) seen, none at 0 before",
 	"mailwatchd-host/Delivery delay to each provider (sent), 95th percentile/A":     "mailwatch_postfix_provider_delivery_delay_seconds has a series per provider delivered to, none before",
 	"mailwatchd-overview/Reputation deferrals and bounces per minute by provider/A": "mailwatch_postfix_provider_deliveries_total has a series per (provider, status, reason) seen, none at 0 before",
+	"mailwatchd-host/Round-trip latency/A":                                          "one probe per collectors.roundtrip.interval (10 s at least): the test's window may hold only the first probe, which the first scrape already counted (NaN then)",
+	"mailwatchd-host/Round-trip latency/B":                                          "one probe per collectors.roundtrip.interval (10 s at least), as above",
 }
 
 // dashboardRateWindow stands for Grafana's $__rate_interval: at the harness's 1 s scrape

@@ -113,10 +113,13 @@ type Fixtures struct {
 //   - QueueWarning, QueueCritical: above everything the traffic plan leaves queued (deferred and
 //     held) by 100 and 500, so the healthy stack's queue is OK at any MWH_SCALE;
 //   - ExtraCertFiles: "" (append ", /path" to watch more certificate files);
-//   - CAFile: the harness certificate, the CA of every harness endpoint (self-signed).
+//   - CAFile: the harness certificate, the CA of every harness endpoint (self-signed);
+//   - ProbeSendmail, ProbeMaildir: the round-trip probe's stand-in sendmail and its Maildir (see
+//     WriteProbeMailbox).
 func StackVars(t testing.TB, env *Env) Fixtures {
 	t.Helper()
 	clam, backup := t.TempDir(), t.TempDir()
+	sendmail, maildir := WriteProbeMailbox(t)
 	// t.TempDir is 0700; the daemon may run as the monitor user.
 	for _, d := range []string{clam, backup} {
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -135,6 +138,33 @@ func StackVars(t testing.TB, env *Env) Fixtures {
 			"QueueCritical":  fmt.Sprint(queued + 500),
 			"ExtraCertFiles": "",
 			"CAFile":         env.CertFile,
+			"ProbeSendmail":  sendmail,
+			"ProbeMaildir":   maildir,
 		},
 	}
+}
+
+// WriteProbeMailbox makes a Maildir and a stand-in sendmail that delivers each message straight
+// into it (tmp/, then new/, as Dovecot does) for the round-trip probe of StackConfig. That probe
+// must not go through Postfix: a probe in its queue would change the exact queue counts the
+// collector and check tests compare with postqueue -j, and several StackConfig daemons run at
+// once. TestRoundTrip sends its probes through the real stack.
+func WriteProbeMailbox(t testing.TB) (sendmail, maildir string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	maildir = filepath.Join(dir, "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(maildir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendmail = filepath.Join(dir, "sendmail")
+	script := "#!/bin/sh\nset -e\nf=$(mktemp " + maildir + "/tmp/probe.XXXXXX)\ncat > \"$f\"\nmv \"$f\" " + maildir + "/new/\n"
+	if err := os.WriteFile(sendmail, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return sendmail, maildir
 }

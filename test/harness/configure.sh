@@ -33,6 +33,15 @@ done
 id "$MWH_MONITOR_USER" >/dev/null 2>&1 ||
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$MWH_MONITOR_USER"
 usermod -a -G "$MWH_MONITOR_GROUPS" "$MWH_MONITOR_USER"
+# The round-trip probe's mailbox (issue #19). Dovecot gives the files it delivers the permissions of
+# their directory and, with the setgid bit, its group: the monitor user (group of the Maildir) can
+# read and delete the probes. The password is for IMAP logins of the probe.
+id "$MWH_PROBE_USER" >/dev/null 2>&1 ||
+  useradd -m -d "$MWH_PROBE_HOME" -s /usr/sbin/nologin "$MWH_PROBE_USER"
+echo "$MWH_PROBE_USER:$(mwh_password "$MWH_PROBE_USER")" | chpasswd
+chmod 0711 "$MWH_PROBE_HOME"
+install -d -m 2770 -o "$MWH_PROBE_USER" -g "$(id -gn "$MWH_MONITOR_USER")" "$MWH_PROBE_HOME/Maildir" \
+  "$MWH_PROBE_HOME/Maildir/cur" "$MWH_PROBE_HOME/Maildir/new" "$MWH_PROBE_HOME/Maildir/tmp"
 echo "$H" > /etc/mailname
 
 # ------------------------------------------------------------------ TLS certificate
@@ -365,6 +374,15 @@ cat > "$MWH_RSPAMD_CONF/local.d/logging.inc" <<EOF
 type = "file";
 filename = "$MWH_RSPAMD_LOG";
 level = "info";
+EOF
+# The round-trip probe checks the delivered copy for Rspamd's X-Spamd-Result: milter_headers adds
+# it with extended_spam_headers, and to local and authenticated mail (all harness mail comes from
+# 127.0.0.0/8) only without skip_local and skip_authenticated (Rspamd's milter_headers docs).
+cat > "$MWH_RSPAMD_CONF/local.d/milter_headers.conf" <<EOF
+# Written by the mailwatchd test harness.
+extended_spam_headers = true;
+skip_local = false;
+skip_authenticated = false;
 EOF
 cat > "$MWH_RSPAMD_CONF/override.d/worker-proxy.inc" <<EOF
 # Written by the mailwatchd test harness: the milter Postfix talks to, scanning in the normal worker.

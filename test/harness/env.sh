@@ -22,6 +22,11 @@ MWH_SASLBURST_QUIET_USER=${MWH_SASLBURST_QUIET_USER:-mwquiet} # a second, quiete
 MWH_SASLBURST_NET=${MWH_SASLBURST_NET:-127.0.8.}             # its client addresses: 127.0.8.1-.250, no other traffic
 MWH_MONITOR_USER=${MWH_MONITOR_USER:-mailmon}       # unprivileged account for running mailwatchd as non-root
 MWH_MONITOR_GROUPS=${MWH_MONITOR_GROUPS:-adm,postdrop,systemd-journal}  # log files, showq socket, journal
+# The round-trip probe's mailbox (collectors.roundtrip): an account that receives only probes. Its
+# home is outside /home (the mailbox collector's /home/*/Maildir would count probes in flight); its
+# Maildir is group-owned by the monitor user's primary group, setgid and group-writable.
+MWH_PROBE_USER=${MWH_PROBE_USER:-mwprobe}
+MWH_PROBE_HOME=${MWH_PROBE_HOME:-/var/lib/mailwatchd-harness-probe}
 
 # ------------------------------------------------------------------ harness-owned directories
 MWH_ETC=${MWH_ETC:-/etc/mailwatchd-harness}         # generated configs, TLS cert, DKIM key, DNS zone

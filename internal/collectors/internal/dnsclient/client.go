@@ -1,8 +1,8 @@
 // Copyright 2026 The mailwatchd Authors
 // SPDX-License-Identifier: Apache-2.0
 
-// Package dnsclient is the small stub resolver shared by the dnsbl and
-// mail_dns collectors. It sends recursive queries with github.com/miekg/dns
+// Package dnsclient is the small stub resolver shared by the dnsbl,
+// mail_dns and roundtrip (DKIM keys) collectors. It sends recursive queries with github.com/miekg/dns
 // to the configured servers (a local unbound, say) or to the nameservers of
 // /etc/resolv.conf, over UDP with a TCP retry when the answer is truncated.
 //
