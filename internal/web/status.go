@@ -53,8 +53,10 @@ type Maintenance struct {
 
 // SASLSender is one line of the page's "top SASL senders" section: the
 // names behind the rank slots of issue #18's metrics, which never carry
-// them as labels. Nothing provides them yet; until something does, the page
-// and its JSON leave the section out.
+// them as labels. The daemon fills them from the log pipeline's SASL
+// tracker (cmd/mailwatchd/sasl.go); the page shows the section whenever
+// that source is set, with a "no authenticated sender" line while the
+// window is empty.
 type SASLSender struct {
 	Rank      int    `json:"rank"`
 	User      string `json:"user"`
