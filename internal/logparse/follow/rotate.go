@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -211,10 +212,7 @@ func openSiblings(path string) []sibling {
 	var out []sibling
 	for _, e := range ents {
 		n := e.Name()
-		if n == base || !strings.HasPrefix(n, base) || isCompressed(n) {
-			continue
-		}
-		if c := n[len(base)]; c != '.' && c != '-' && c != '_' {
+		if !isSiblingName(base, n) {
 			continue
 		}
 		if t := e.Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
@@ -228,6 +226,57 @@ func openSiblings(path string) []sibling {
 	}
 	sort.Slice(out, func(i, j int) bool { return newerSibling(out[i], out[j], len(base)) })
 	return out
+}
+
+// isSiblingName reports whether name is that of a rotated version of the
+// file named base: base followed by '.', '-' or '_' and more, not compressed.
+func isSiblingName(base, name string) bool {
+	if len(name) <= len(base) || !strings.HasPrefix(name, base) || isCompressed(name) {
+		return false
+	}
+	c := name[len(base)]
+	return c == '.' || c == '-' || c == '_'
+}
+
+// ModifiedSince reports whether a file that the patterns name, or a rotated
+// version of one, was modified after ns (Unix nanoseconds, less the slack
+// of file times), leaving out the files that saved positions are on (in
+// st, a source's state): a restart reads those from their position. A
+// directory that cannot be listed counts as modified. It opens nothing: a
+// directory listing and a stat per file. The pipeline asks it before it
+// leaves a state file as it was, SavedAt included: on a restart, a rotated
+// file without a saved position that was modified after SavedAt is read
+// whole (resumePath).
+func ModifiedSince(patterns []string, ns int64, st *State) bool {
+	after := ns - int64(mtimeSlack)
+	known := map[fileID]bool{}
+	if st != nil {
+		for _, p := range st.Files {
+			known[fileID{dev: p.Dev, ino: p.Ino}] = true
+		}
+	}
+	changed := func(name string) bool {
+		fi, err := os.Stat(name)
+		return err == nil && fi.ModTime().UnixNano() > after && !known[statID(fi)]
+	}
+	for _, pat := range patterns {
+		for _, path := range expandPattern(pat) {
+			if changed(path) {
+				return true
+			}
+			dir, base := filepath.Split(path)
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				return !errors.Is(err, fs.ErrNotExist)
+			}
+			for _, e := range ents {
+				if isSiblingName(base, e.Name()) && changed(filepath.Join(dir, e.Name())) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // sameSiblings reports whether the names still denote the same files.
