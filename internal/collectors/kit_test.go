@@ -260,3 +260,52 @@ func TestReadFileMax(t *testing.T) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestProcStats: every numeric entry's stat line, whatever its length (a
+// buffer grows past its first size, up to procStatMax), nothing else; and
+// the real /proc, where this test's own process is.
+func TestProcStats(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	want := map[string]string{
+		"1":   "1 (init) S 0 1 1",
+		"42":  "42 (long) S 1 " + strings.Repeat("7 ", 3000), // 6 KiB
+		"100": "100 (big) S 1 " + strings.Repeat("x", procStatMax),
+	}
+	for pid, line := range want {
+		if err := os.MkdirAll(filepath.Join(root, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, pid, "stat"), []byte(line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delete(want, "100")                       // past procStatMax: skipped
+	for _, d := range []string{"self", "7"} { // not a PID; a process gone (no stat)
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]string{}
+	n, err := ProcStats(root, func(b []byte) {
+		pid, _, _ := strings.Cut(string(b), " ")
+		got[pid] = string(b)
+	})
+	if err != nil || n != len(want) || len(got) != len(want) {
+		t.Fatalf("ProcStats = %d, %v; got %d lines, want %d", n, err, len(got), len(want))
+	}
+	for pid, line := range want {
+		if got[pid] != line {
+			t.Errorf("PID %s: %d bytes, want %d", pid, len(got[pid]), len(line))
+		}
+	}
+	if _, err := ProcStats(filepath.Join(root, "none"), func([]byte) {}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing root: %v", err)
+	}
+
+	self := fmt.Sprintf("%d (", os.Getpid())
+	found := false
+	if _, err := ProcStats("/proc", func(b []byte) { found = found || strings.HasPrefix(string(b), self) }); err != nil || !found {
+		t.Errorf("/proc: own stat line found %v, error %v", found, err)
+	}
+}

@@ -4,8 +4,12 @@
 package logparse
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -49,6 +53,11 @@ type Pipeline struct {
 	runners map[string]*runner
 	runCtx  context.Context // nil while Run is not running
 	saveErr string          // errorKey of the last save error logged
+	// lastSaved is what the last successful save wrote, with the
+	// sources' SavedAt left out, and lastSavedAt the earliest SavedAt it
+	// wrote (see unchangedSince).
+	lastSaved   []byte
+	lastSavedAt int64
 }
 
 // New builds a pipeline from a validated config. stateDir ("" for none)
@@ -276,10 +285,18 @@ func (p *Pipeline) save() error {
 	}
 	st.Counters = p.counters.snapshot()
 	p.ckpt.Unlock()
+	key, unchanged := p.unchangedSince(st)
+	if unchanged {
+		p.mu.Unlock()
+		return nil
+	}
 	if ce := p.logger.Check(zap.DebugLevel, "saving log state"); ce != nil {
 		ce.Write(zap.Any("state", st))
 	}
 	err := saveState(p.stateDir, st)
+	if err == nil {
+		p.lastSaved, p.lastSavedAt = key, earliestSavedAt(st)
+	}
 	if err != nil {
 		p.counters.stateSaveFailures.Add(1)
 		if key := errorKey(err); p.saveErr != key {
@@ -292,6 +309,53 @@ func (p *Pipeline) save() error {
 	}
 	p.mu.Unlock()
 	return err
+}
+
+// unchangedSince encodes st without its sources' SavedAt and reports
+// whether that is what the last successful save wrote, the state file is
+// still there and no followed file or rotated version of one was modified
+// since that save: then writing it again would only move SavedAt forward,
+// and an idle daemon would encode, write and fsync the same file every
+// state_save_interval (a tenth of its idle CPU, profiled). SavedAt is what a
+// restart compares file times with (follow's resumePath: a rotated file
+// without a saved position modified after it is read whole), which is why a
+// modified file forces the write: an older SavedAt would have the restart
+// read again a rotated file that was read to its end and closed, and was
+// written to after that. It returns the encoding to remember once the save
+// succeeds.
+func (p *Pipeline) unchangedSince(st *stateFile) ([]byte, bool) {
+	at := make(map[string]int64, len(st.Sources))
+	for name, ss := range st.Sources {
+		at[name], ss.SavedAt = ss.SavedAt, 0
+	}
+	key, err := json.Marshal(st)
+	for name, ss := range st.Sources {
+		ss.SavedAt = at[name]
+	}
+	if err != nil || p.lastSaved == nil || !bytes.Equal(key, p.lastSaved) {
+		return key, false
+	}
+	if _, err := os.Stat(filepath.Join(p.stateDir, stateFileName)); err != nil {
+		return key, false // removed (or unreadable) since: write it again
+	}
+	for _, sc := range p.cfg.Sources {
+		if ss := st.Sources[sc.Name]; ss != nil && ss.Kind == follow.KindFile &&
+			follow.ModifiedSince(sc.Paths, p.lastSavedAt, &ss.State) {
+			return key, false
+		}
+	}
+	return key, true
+}
+
+// earliestSavedAt is the earliest SavedAt of st's sources (0 for none).
+func earliestSavedAt(st *stateFile) int64 {
+	var at int64
+	for _, ss := range st.Sources {
+		if ss.SavedAt != 0 && (at == 0 || ss.SavedAt < at) {
+			at = ss.SavedAt
+		}
+	}
+	return at
 }
 
 // Describe implements prometheus.Collector.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -279,4 +280,67 @@ func TestEmptyThenCopyTruncatedWhileDown(t *testing.T) {
 	appendFile(t, path, lines(2))
 	h = start(t, testConfig(path), state)
 	h.wantLines(5)
+}
+
+// TestStateSaveSkipsUnchanged: a save that would write what the last one
+// wrote (SavedAt aside) leaves the file alone, unless a followed or
+// rotated file was modified since or the file was removed; any count or
+// position that moved writes it.
+func TestStateSaveSkipsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	os.Mkdir(state, 0o700)
+	path := filepath.Join(dir, "mail.log")
+	appendFile(t, path, lines(3))
+	h := start(t, testConfig(path), state)
+	h.wantLines(3)
+	file := filepath.Join(state, stateFileName)
+	save := func() int64 { // the SavedAt in the file: every save writes its own
+		t.Helper()
+		if err := h.p.save(); err != nil {
+			t.Fatal(err)
+		}
+		var st stateFile
+		b, err := os.ReadFile(file)
+		if err == nil {
+			err = json.Unmarshal(b, &st)
+		}
+		if err != nil || st.Sources["mail"] == nil {
+			t.Fatalf("state file %s: %v", b, err)
+		}
+		return st.Sources["mail"].SavedAt
+	}
+	first := save()
+	if again := save(); again != first {
+		t.Error("an unchanged state was written again")
+	}
+	appendFile(t, path, lines(1))
+	h.poll()
+	h.wantLines(4)
+	moved := save()
+	if moved == first {
+		t.Fatal("a new line's count was not saved")
+	}
+	var st stateFile
+	b, _ := os.ReadFile(file)
+	if err := json.Unmarshal(b, &st); err != nil || st.Sources["mail"].Counters.Lines != 4 {
+		t.Fatalf("saved state %s (%v), want 4 lines", b, err)
+	}
+	if again := save(); again != moved {
+		t.Error("an unchanged state was written again")
+	}
+	// A rotated file modified after the last save: written again, so that
+	// SavedAt moves past it.
+	appendFile(t, path+".1", lines(1))
+	sib := save()
+	if sib == moved {
+		t.Error("state not written after a rotated file was modified")
+	}
+	h.clock.advance(time.Second) // past the slack of file times
+	sib = save()                 // the file is still within the slack of the last SavedAt
+	if again := save(); again != sib {
+		t.Error("an unchanged state was written again")
+	}
+	os.Remove(file)
+	save() // fails the test if the file is not there again
 }

@@ -226,8 +226,8 @@ func (c *fakeClock) armed(lo, hi time.Duration) int {
 }
 
 // sleeping counts the jobs of this interval waiting for their next run
-// (the interval is jittered by ±10 %). Tests keep intervals, timeouts and
-// the heartbeat far enough apart that the ranges do not overlap.
+// (the interval is jittered by ±10 %). Tests keep intervals and timeouts
+// far enough apart that the ranges do not overlap.
 func (c *fakeClock) sleeping(interval time.Duration) int {
 	return c.armed(interval-interval/10, interval+interval/10)
 }

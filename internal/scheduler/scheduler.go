@@ -73,7 +73,9 @@ type Scheduler struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	beat atomic.Int64 // unix nanos of the supervisor's last tick
+	// pings reach the supervisor, which answers each by closing it; see
+	// Alive.
+	pings chan chan struct{}
 
 	// gen changes after every change to what Collect exports (a run
 	// recorded, Apply, RunOnce), so that Cache knows when its copy is out
@@ -104,9 +106,7 @@ func New(logger *zap.Logger) *Scheduler { return newScheduler(logger, realClock{
 
 // newScheduler is New on clk.
 func newScheduler(logger *zap.Logger, clk clock) *Scheduler {
-	s := &Scheduler{logger: logger, clk: clk, states: map[string]*state{}}
-	s.beat.Store(clk.Now().UnixNano())
-	return s
+	return &Scheduler{logger: logger, clk: clk, states: map[string]*state{}, pings: make(chan chan struct{})}
 }
 
 // Apply stops the running jobs and starts jobs. Counters and the last
@@ -184,24 +184,36 @@ func (s *Scheduler) Stop() {
 	}
 }
 
-// Alive reports whether the scheduler's own loop ticked within maxAge; the
-// systemd watchdog is only fed while it does.
+// Alive reports whether the scheduler's supervisor goroutine answers
+// within maxAge; the systemd watchdog is only fed while it does. It waits
+// for the answer (at most maxAge), so the supervisor costs nothing between
+// two questions: an idle daemon used to wake once a second to record a
+// heartbeat that only the watchdog, every WatchdogSec/3, ever looked at.
 func (s *Scheduler) Alive(maxAge time.Duration) bool {
-	return s.clk.Now().Sub(time.Unix(0, s.beat.Load())) < maxAge
+	t := s.clk.NewTimer(maxAge)
+	defer t.Stop()
+	reply := make(chan struct{})
+	select {
+	case s.pings <- reply:
+	case <-t.C():
+		return false
+	}
+	select {
+	case <-reply:
+		return true
+	case <-t.C():
+		return false
+	}
 }
 
-// heartbeat is how often supervise records that the scheduler is alive.
-const heartbeat = time.Second
-
+// supervise answers Alive until ctx ends (Stop, or the next Apply).
 func (s *Scheduler) supervise(ctx context.Context) {
 	for {
-		s.beat.Store(s.clk.Now().UnixNano())
-		t := s.clk.NewTimer(heartbeat)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C():
+		case reply := <-s.pings:
+			close(reply)
 		}
 	}
 }

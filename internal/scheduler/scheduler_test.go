@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -61,8 +62,8 @@ func steppedCollector() (c *fakeCollector, results chan<- error) {
 }
 
 // job returns a job with an hour's stale window. Tests on a fake clock
-// keep intervals (jittered ±10 %), timeouts and the scheduler's 1 s
-// heartbeat apart, so that fakeClock.sleeping and running tell them apart.
+// keep intervals (jittered ±10 %) and timeouts apart, so that
+// fakeClock.sleeping and running tell them apart.
 func job(name string, c collectors.Collector, interval, timeout time.Duration) Job {
 	return Job{Name: name, Collector: c, Interval: interval, Timeout: timeout, StaleAfter: time.Hour}
 }
@@ -291,23 +292,32 @@ mailwatch_collector_failures_total{collector="absent"} 1
 	}
 }
 
-// TestHeartbeat: Alive follows the supervisor's heartbeat on the
-// scheduler's clock, and goes false once the loop no longer beats.
-func TestHeartbeat(t *testing.T) {
+// TestAlive: Alive is true while the supervisor answers, false once it
+// has stopped (after waiting maxAge on the scheduler's clock), and the
+// supervisor arms no timer between questions: an idle daemon does not wake
+// for it.
+func TestAlive(t *testing.T) {
 	t.Parallel()
 	s, clk := newFakeScheduler()
 	s.Apply(nil)
-	beating := func() bool { return clk.armed(heartbeat, heartbeat) == 1 }
-	clk.waitFor(t, "the first heartbeat", beating)
-	clk.Advance(5 * heartbeat)
-	clk.waitFor(t, "the next heartbeat", beating)
-	if !s.Alive(heartbeat) {
-		t.Error("not alive right after a beat")
+	if !s.Alive(time.Second) {
+		t.Error("not alive with the supervisor running")
+	}
+	if n := clk.armed(0, time.Duration(math.MaxInt64)); n != 0 {
+		t.Errorf("%d timers armed between questions, want 0", n)
 	}
 	s.Stop()
-	clk.Advance(2 * heartbeat)
-	if s.Alive(2 * heartbeat) {
-		t.Error("alive two beats after the supervisor stopped")
+	got := make(chan bool)
+	go func() { got <- s.Alive(30 * time.Second) }()
+	clk.waitFor(t, "Alive's deadline", func() bool { return clk.armed(30*time.Second, 30*time.Second) == 1 })
+	select {
+	case v := <-got:
+		t.Fatalf("Alive returned %v before its deadline with the supervisor stopped", v)
+	default:
+	}
+	clk.Advance(30 * time.Second)
+	if <-got {
+		t.Error("alive after the supervisor stopped")
 	}
 }
 

@@ -42,6 +42,7 @@ import (
 	"io/fs"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -97,10 +98,12 @@ func newCollector(cfg Config, procRoot string, logger *zap.Logger) *Collector {
 	t := procTable{root: procRoot}
 	c := &Collector{procs: t, maxServices: cfg.MaxServices, logger: logger}
 	if cfg.Postfix.Enabled == nil || *cfg.Postfix.Enabled {
-		c.postfix = &postfixReader{postconf: cfg.Postfix.Postconf, instances: append([]Instance(nil), cfg.Postfix.Instances...), procs: t}
+		c.postfix = &postfixReader{postconf: cfg.Postfix.Postconf, instances: append([]Instance(nil), cfg.Postfix.Instances...), procs: t,
+			now: time.Now, cache: map[string]*cachedOutput{}}
 	}
 	if cfg.Dovecot.Enabled == nil || *cfg.Dovecot.Enabled {
-		c.dovecot = &dovecotReader{doveconf: cfg.Dovecot.Doveconf, services: append([]string(nil), cfg.Dovecot.Services...), procs: t}
+		c.dovecot = &dovecotReader{doveconf: cfg.Dovecot.Doveconf, services: append([]string(nil), cfg.Dovecot.Services...), procs: t,
+			now: time.Now}
 	}
 	return c
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
@@ -137,23 +138,18 @@ type dovecotReader struct {
 	doveconf string
 	services []string
 	procs    procTable
+	now      func() time.Time
+	// cache holds doveconf's output. Which files doveconf reads depends on
+	// the !include lines of dovecot.conf, so the output is run again when
+	// the doveconf program or the master process changed (a restart
+	// rereads the configuration) and after configMaxAge.
+	cache cachedOutput
 }
 
 // read runs doveconf (it reads dovecot.conf and every file included: an
 // unprivileged user needs read access to them) and counts
 // the children of Dovecot's master process per service.
 func (r *dovecotReader) read(ctx context.Context, all []proc) dcResult {
-	out, err := collectors.Command{
-		Path: r.doveconf, Args: []string{"-a", "service", "default_process_limit", "default_client_limit"},
-		Name: "doveconf -a service", MaxOutput: 4 << 20,
-	}.Output(ctx)
-	if err != nil {
-		return dcResult{err: err}
-	}
-	svcs, err := parseDoveconf(out)
-	if err != nil {
-		return dcResult{err: err}
-	}
 	// Dovecot's master is "dovecot", and every service process is its
 	// child, its argv rewritten to "dovecot/imap-login" and the like.
 	comm := map[int]string{}
@@ -161,10 +157,20 @@ func (r *dovecotReader) read(ctx context.Context, all []proc) dcResult {
 		comm[p.pid] = p.comm
 	}
 	masters := map[int]bool{}
+	var pids []int
 	for _, p := range all {
 		if p.comm == "dovecot" && p.alive() && comm[p.ppid] != "dovecot" {
 			masters[p.pid] = true
+			pids = append(pids, p.pid)
 		}
+	}
+	out, err := r.config(ctx, pids)
+	if err != nil {
+		return dcResult{err: err}
+	}
+	svcs, err := parseDoveconf(out)
+	if err != nil {
+		return dcResult{err: err}
 	}
 	if len(masters) == 0 {
 		err = fmt.Errorf("dovecot: %w", errNoMaster)
@@ -209,6 +215,29 @@ func (r *dovecotReader) read(ctx context.Context, all []proc) dcResult {
 		res.services = append(res.services, dcServiceResult{name: name, found: ok, procs: counts[name], processLimit: s.processLimit, clientLimit: s.clientLimit})
 	}
 	return res
+}
+
+// config returns doveconf's output, reused while the program and the
+// master processes (masters) are the same, for at most configMaxAge.
+func (r *dovecotReader) config(ctx context.Context, masters []int) ([]byte, error) {
+	key, cacheable := configKey(r.doveconf)
+	sort.Ints(masters)
+	key += fmt.Sprint(masters)
+	now := r.now()
+	if out, ok := r.cache.get(key, now); cacheable && ok {
+		return out[0], nil
+	}
+	out, err := collectors.Command{
+		Path: r.doveconf, Args: []string{"-a", "service", "default_process_limit", "default_client_limit"},
+		Name: "doveconf -a service", MaxOutput: 4 << 20,
+	}.Output(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		r.cache.put(key, now, out)
+	}
+	return out, nil
 }
 
 // pickService chooses among services that run the same program: the one

@@ -200,6 +200,38 @@ type postfixReader struct {
 	postconf  string
 	instances []Instance
 	procs     procTable
+	now       func() time.Time
+	// cache holds postconf's output (-x, -M) per config directory: it
+	// depends on main.cf, master.cf and postconf's built-in defaults only.
+	cache map[string]*cachedOutput
+}
+
+// config returns the instance's postconf -x and postconf -M output, run
+// again when main.cf, master.cf or the postconf program changed, or after
+// configMaxAge.
+func (r *postfixReader) config(ctx context.Context, in Instance) (params, master []byte, err error) {
+	key, cacheable := configKey(r.postconf, filepath.Join(in.ConfigDirectory, "main.cf"), filepath.Join(in.ConfigDirectory, "master.cf"))
+	c := r.cache[in.ConfigDirectory]
+	if c == nil {
+		c = &cachedOutput{}
+		r.cache[in.ConfigDirectory] = c
+	}
+	now := r.now()
+	if out, ok := c.get(key, now); cacheable && ok {
+		return out[0], out[1], nil
+	}
+	params, err = r.postconfOut(ctx, append([]string{"-c", in.ConfigDirectory, "-x"}, pfParams...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	master, err = r.postconfOut(ctx, "-c", in.ConfigDirectory, "-M")
+	if err != nil {
+		return nil, nil, err
+	}
+	if cacheable {
+		c.put(key, now, params, master)
+	}
+	return params, master, nil
 }
 
 // read reads every instance; masters and children come from the process
@@ -225,7 +257,7 @@ func (r *postfixReader) postconfOut(ctx context.Context, args ...string) ([]byte
 func (r *postfixReader) instance(ctx context.Context, in Instance, all []proc, children map[int][]proc) pfResult {
 	res := pfResult{name: in.ConfigDirectory, anvilUnit: -1}
 	res.name = in.Name
-	pout, err := r.postconfOut(ctx, append([]string{"-c", in.ConfigDirectory, "-x"}, pfParams...)...)
+	pout, mout, err := r.config(ctx, in)
 	if err != nil {
 		res.err = err
 		return res
@@ -234,11 +266,6 @@ func (r *postfixReader) instance(ctx context.Context, in Instance, all []proc, c
 	defLimit, err := strconv.Atoi(params["default_process_limit"])
 	if err != nil {
 		res.err = fmt.Errorf("default_process_limit %q is not a number", params["default_process_limit"])
-		return res
-	}
-	mout, err := r.postconfOut(ctx, "-c", in.ConfigDirectory, "-M")
-	if err != nil {
-		res.err = err
 		return res
 	}
 	svcs, err := parseMasterCF(mout, defLimit)

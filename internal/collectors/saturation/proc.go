@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // proc is one process of the table: what /proc/PID/stat says (proc(5)).
@@ -36,29 +38,14 @@ const maxCmdline = 64 << 10
 // are skipped. Kernel threads have no parent in userspace that matters here
 // and are kept: they never match a master's PID.
 func (t procTable) list() ([]proc, error) {
-	d, err := os.Open(t.root)
+	var out []proc
+	_, err := collectors.ProcStats(t.root, func(b []byte) {
+		if p, err := parseStat(b); err == nil {
+			out = append(out, p)
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]proc, 0, len(names))
-	for _, n := range names {
-		if n == "" || n[0] < '0' || n[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(t.root, n, "stat"))
-		if err != nil {
-			continue // gone, or hidden by hidepid
-		}
-		p, err := parseStat(b)
-		if err != nil {
-			continue
-		}
-		out = append(out, p)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no process readable under %s (is /proc mounted?)", t.root)

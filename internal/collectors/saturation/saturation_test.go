@@ -324,3 +324,108 @@ func TestRealProc(t *testing.T) {
 		t.Errorf("this process (PID %d, parent %d) not found with its parent in /proc", os.Getpid(), os.Getppid())
 	}
 }
+
+// counting wraps a program in a script that appends a line to count at
+// each start; runs returns how many times it ran.
+func counting(t *testing.T, prog, count string) string {
+	t.Helper()
+	p := prog + "-counting"
+	if err := collectortest.WriteExecutable(p, []byte("#!/bin/sh\necho x >> "+count+"\nexec "+prog+" \"$@\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runs(t *testing.T, count string) int {
+	t.Helper()
+	b, err := os.ReadFile(count)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
+}
+
+// TestConfigReused: postconf and doveconf run again only when what their
+// output depends on changed (main.cf or master.cf, the program, Dovecot's
+// master process) or configMaxAge passed; the processes are counted afresh
+// at every run.
+func TestConfigReused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "etc-postfix")
+	if err := os.Mkdir(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(conf, "main.cf"), "default_process_limit = 100\n")
+	writeFile(t, filepath.Join(conf, "master.cf"), smallMasterCF)
+	p := newFakeProc(t)
+	p.add(1, 0, "init", 'S', "/sbin/init")
+	p.add(100, 1, "master", 'S', master, "-w")
+	p.add(101, 100, "smtpd", 'S', smtpd("smtp", "inet", false)...)
+	p.add(200, 1, "dovecot", 'S', "/usr/sbin/dovecot", "-F")
+	p.add(201, 200, "imap-login", 'S', "dovecot/imap-login")
+	pcCount, dcCount := filepath.Join(dir, "postconf.runs"), filepath.Join(dir, "doveconf.runs")
+	pc := counting(t, fakePostconf(t, dir, map[string][2]string{conf: {smallMasterCF, params(filepath.Join(dir, "spool"), 100)}}), pcCount)
+	dc := counting(t, fakeDoveconf(t, dir, filepath.Join("testdata", "doveconf.txt")), dcCount)
+	c := newCollector(testConfig(pc, dc, Instance{ConfigDirectory: conf}), p.root, zap.NewNop())
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	c.postfix.now, c.dovecot.now = clock, clock
+
+	smtpProcs := `mailwatch_postfix_service_processes{postfix_instance="etc-postfix",service="smtp/inet"}`
+	smtpLimit := `mailwatch_postfix_service_process_limit{postfix_instance="etc-postfix",service="smtp/inet"}`
+	loginProcs := `mailwatch_dovecot_service_processes{service="imap-login"}`
+	run := func(what string, wantPostconf, wantDoveconf int, want map[string]float64) {
+		t.Helper()
+		got, err := collectortest.Run(t.Context(), c)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if n, m := runs(t, pcCount), runs(t, dcCount); n != wantPostconf || m != wantDoveconf {
+			t.Errorf("%s: postconf ran %d times, doveconf %d; want %d and %d", what, n, m, wantPostconf, wantDoveconf)
+		}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || g != v {
+				t.Errorf("%s: %s = %v (present %v), want %v", what, k, g, ok, v)
+			}
+		}
+	}
+	run("first run", 2, 1, map[string]float64{smtpProcs: 1, smtpLimit: 3, loginProcs: 1})
+
+	// Nothing changed but the processes: counted, the output reused.
+	now = now.Add(30 * time.Second)
+	p.add(102, 100, "smtpd", 'S', smtpd("smtp", "inet", false)...)
+	p.add(202, 200, "imap-login", 'S', "dovecot/imap-login")
+	run("unchanged configuration", 2, 1, map[string]float64{smtpProcs: 2, smtpLimit: 3, loginProcs: 2})
+
+	// master.cf edited (smtp's maxproc 3 to 5): postconf runs again.
+	now = now.Add(30 * time.Second)
+	five := strings.Replace(smallMasterCF, "3       smtpd", "5 smtpd", 1) // another size too: the edit may fall in the tick of the first write
+	writeFile(t, filepath.Join(dir, "etc-postfix.master"), five)          // what the fake prints
+	writeFile(t, filepath.Join(conf, "master.cf"), five)
+	run("master.cf changed", 4, 1, map[string]float64{smtpProcs: 2, smtpLimit: 5})
+
+	// main.cf replaced by a new file (an editor's rename): postconf again.
+	now = now.Add(30 * time.Second)
+	writeFile(t, filepath.Join(conf, "main.cf.new"), "default_process_limit = 100\n")
+	if err := os.Rename(filepath.Join(conf, "main.cf.new"), filepath.Join(conf, "main.cf")); err != nil {
+		t.Fatal(err)
+	}
+	run("main.cf replaced", 6, 1, nil)
+
+	// Dovecot restarted (another master PID): doveconf again.
+	now = now.Add(30 * time.Second)
+	p.add(300, 1, "dovecot", 'S', "/usr/sbin/dovecot", "-F")
+	if err := os.RemoveAll(filepath.Join(p.root, "200")); err != nil {
+		t.Fatal(err)
+	}
+	run("dovecot restarted", 6, 2, nil)
+
+	// configMaxAge after the last runs: both again.
+	now = now.Add(configMaxAge)
+	run("after configMaxAge", 8, 3, nil)
+	run("right after", 8, 3, nil)
+}

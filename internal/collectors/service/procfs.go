@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mailwatchd/mailwatchd/internal/collectors"
 )
 
 // userHZ is the unit of the times in /proc/PID/stat. The kernel exports
@@ -129,29 +131,14 @@ func (p procfs) bootTime() (int64, error) {
 // processes reads the stat line of every process. Processes that exit while
 // it reads are skipped.
 func (p procfs) processes() (map[int]procStat, error) {
-	d, err := os.Open(p.root)
+	out := map[int]procStat{}
+	_, err := collectors.ProcStats(p.root, func(b []byte) {
+		if ps, err := parseStat(b); err == nil {
+			out[ps.PID] = ps
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int]procStat, len(names))
-	for _, n := range names {
-		if n == "" || n[0] < '0' || n[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile(p.path(n, "stat"))
-		if err != nil {
-			continue // gone, or hidden by hidepid
-		}
-		ps, err := parseStat(b)
-		if err != nil {
-			continue
-		}
-		out[ps.PID] = ps
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no process readable under %s (is /proc mounted?)", p.root)

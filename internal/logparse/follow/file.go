@@ -94,6 +94,9 @@ func (t *tailer) pos() FilePos {
 		FP: hex.EncodeToString(sum[:]), Offset: t.offset, InLongLine: t.skipping}
 	if t.unseen != nil {
 		p.NoneRead = true
+		if !t.unseenMtime.IsZero() {
+			p.UnseenMtime = t.unseenMtime.UnixNano()
+		}
 		for id := range t.unseen {
 			p.Siblings = append(p.Siblings, FileRef{Dev: id.dev, Ino: id.ino})
 		}
@@ -145,6 +148,10 @@ type fileSource struct {
 
 	newWatcher WatchFunc  // Env.Watch
 	watch      watchState // watch.go
+
+	// readDir lists a directory: os.ReadDir, or a test's listing that
+	// misses a file, as one torn by a rotation can.
+	readDir func(string) ([]os.DirEntry, error)
 }
 
 // NewFile returns a follower of the files opt names, resuming from saved
@@ -160,7 +167,7 @@ func newFileSource(opt FileOptions, env Env, saved *State) *fileSource {
 		logger: env.Logger,
 		lr:     newLineReader(), scratch: make([]byte, fpMax), live: map[string]*tailer{},
 		resume: map[string][]FilePos{}, warned: map[string]string{}, fresh: map[string]bool{},
-		startAtEnd: opt.StartAtEnd, newWatcher: env.Watch,
+		startAtEnd: opt.StartAtEnd, newWatcher: env.Watch, readDir: os.ReadDir,
 	}
 	for _, pat := range opt.Patterns {
 		s.fresh[pat] = true
@@ -428,7 +435,7 @@ func (s *fileSource) newTailer(path, file string, f *os.File, fi fs.FileInfo) *t
 	n, _ := f.ReadAt(s.scratch, 0)
 	t.fp = append([]byte(nil), s.scratch[:n]...)
 	if n == 0 {
-		t.unseen, t.unseenMtime = siblingIDs(path), fi.ModTime()
+		t.unseen, t.unseenMtime = s.siblingIDs(path), fi.ModTime()
 	}
 	return t
 }

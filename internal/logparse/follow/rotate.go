@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []FilePos) []*tail
 						// Nothing of it was read before: a copy made since
 						// the siblings saved is of lines never seen; the
 						// first poll looks (copiedUnseen).
-						t.unseen, t.unseenMtime = savedSiblings(p), time.Time{}
+						t.unseen, t.unseenMtime = savedSiblings(p), p.unseenMtime()
 					}
 				} else {
 					s.lostTail(t, p)
@@ -75,7 +76,7 @@ func (s *fileSource) resumePath(path string, t *tailer, saved []FilePos) []*tail
 		d := s.drainSibling(path, &sibs[i], p.Offset)
 		d.skipping = p.InLongLine
 		if p.NoneRead && sibs[i].id == (fileID{dev: p.Dev, ino: p.Ino}) {
-			d.unseen = savedSiblings(p) // the first poll looks for its copies (copiedUnseen)
+			d.unseen, d.unseenMtime = savedSiblings(p), p.unseenMtime() // the first poll looks for its copies (copiedUnseen)
 		}
 		out = append(out, d)
 	}
@@ -185,41 +186,60 @@ type sibling struct {
 }
 
 // siblings returns the uncompressed rotated versions of path (path.1,
-// path-20260101, ...), open, newest first. A rotation that renames them
-// while they are listed is detected (a second listing differs) and the
-// listing is retried, so that the order is that of one instant; the caller
-// works on the open files and closes them with closeSiblings.
+// path-20260101, ...), open, newest first. A directory listing that runs
+// while a rotation renames the files can miss one (a name moved behind the
+// listing), so a listing is taken as the snapshot of one instant only when
+// a second listing shows exactly the same names, each still naming the
+// file opened (sameSiblings). When no two listings agree (a writer
+// rotating faster than the directory can be listed), the union of what
+// the attempts opened is returned, one entry per file: a file that one
+// listing missed is then not taken for read, or for new, because it was
+// not there (TestSiblingsListingMissesAFile). The order is by modification
+// time, which a rename does not change, so the union is in the files'
+// order. The caller closes them with closeSiblings.
 func (s *fileSource) siblings(path string) []sibling {
-	var sibs []sibling
-	for range 20 {
-		closeSiblings(sibs)
-		sibs = openSiblings(path)
-		if sameSiblings(sibs, path) {
-			break
+	var union []sibling
+	seen := map[fileID]int{}
+	for range siblingAttempts {
+		sibs, names := s.openSiblings(path)
+		if s.sameSiblings(sibs, names, path) {
+			closeSiblings(union)
+			return sibs
+		}
+		for _, sib := range sibs {
+			if i, ok := seen[sib.id]; ok {
+				sib.f.Close()
+				union[i].name = sib.name // its later name
+				continue
+			}
+			seen[sib.id] = len(union)
+			union = append(union, sib)
 		}
 	}
-	return sibs
+	base := filepath.Base(path)
+	sort.Slice(union, func(i, j int) bool { return newerSibling(union[i], union[j], len(base)) })
+	return union
 }
 
-// openSiblings lists and opens the rotated versions of path, newest first.
-func openSiblings(path string) []sibling {
+// siblingAttempts bounds the listings siblings makes for a snapshot.
+const siblingAttempts = 20
+
+// openSiblings lists and opens the rotated versions of path, newest first,
+// and returns the names it took for rotated versions, opened or not.
+func (s *fileSource) openSiblings(path string) ([]sibling, map[string]bool) {
 	dir, base := filepath.Split(path)
-	ents, err := os.ReadDir(dir)
+	ents, err := s.readDir(dir)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var out []sibling
+	names := map[string]bool{}
 	for _, e := range ents {
 		n := e.Name()
-		if n == base || !strings.HasPrefix(n, base) || isCompressed(n) {
+		if !siblingEntry(base, e) {
 			continue
 		}
-		if c := n[len(base)]; c != '.' && c != '-' && c != '_' {
-			continue
-		}
-		if t := e.Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
-			continue // a FIFO named like a sibling (mail.log.pipe); openRegular refuses one behind a link
-		}
+		names[n] = true
 		f, fi, err := openRegular(filepath.Join(dir, n))
 		if err != nil {
 			continue
@@ -227,23 +247,92 @@ func openSiblings(path string) []sibling {
 		out = append(out, sibling{name: f.Name(), f: f, id: statID(fi), size: fi.Size(), mtime: fi.ModTime()})
 	}
 	sort.Slice(out, func(i, j int) bool { return newerSibling(out[i], out[j], len(base)) })
-	return out
+	return out, names
 }
 
-// sameSiblings reports whether the names still denote the same files.
-func sameSiblings(sibs []sibling, path string) bool {
+// siblingEntry reports whether a directory entry may be a rotated version
+// of the file named base: named like one, and a regular file or a link
+// (a FIFO named like a sibling, mail.log.pipe, is not; openRegular refuses
+// one behind a link).
+func siblingEntry(base string, e fs.DirEntry) bool {
+	if !isSiblingName(base, e.Name()) {
+		return false
+	}
+	t := e.Type()
+	return t.IsRegular() || t&fs.ModeSymlink != 0
+}
+
+// isSiblingName reports whether name is that of a rotated version of the
+// file named base: base followed by '.', '-' or '_' and more, not compressed.
+func isSiblingName(base, name string) bool {
+	if len(name) <= len(base) || !strings.HasPrefix(name, base) || isCompressed(name) {
+		return false
+	}
+	c := name[len(base)]
+	return c == '.' || c == '-' || c == '_'
+}
+
+// ModifiedSince reports whether a file that the patterns name, or a rotated
+// version of one, was modified after ns (Unix nanoseconds, less the slack
+// of file times), leaving out the files that saved positions are on (in
+// st, a source's state): a restart reads those from their position. A
+// directory that cannot be listed counts as modified. It opens nothing: a
+// directory listing and a stat per file. The pipeline asks it before it
+// leaves a state file as it was, SavedAt included: on a restart, a rotated
+// file without a saved position that was modified after SavedAt is read
+// whole (resumePath).
+func ModifiedSince(patterns []string, ns int64, st *State) bool {
+	after := ns - int64(mtimeSlack)
+	known := map[fileID]bool{}
+	if st != nil {
+		for _, p := range st.Files {
+			known[fileID{dev: p.Dev, ino: p.Ino}] = true
+		}
+	}
+	changed := func(name string) bool {
+		fi, err := os.Stat(name)
+		return err == nil && fi.ModTime().UnixNano() > after && !known[statID(fi)]
+	}
+	for _, pat := range patterns {
+		for _, path := range expandPattern(pat) {
+			if changed(path) {
+				return true
+			}
+			dir, base := filepath.Split(path)
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				return !errors.Is(err, fs.ErrNotExist)
+			}
+			for _, e := range ents {
+				if isSiblingName(base, e.Name()) && changed(filepath.Join(dir, e.Name())) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// sameSiblings reports whether the directory holds exactly the names of
+// rotated versions that were listed (names), and each file opened is still
+// at its name: then no rotation tore the listing.
+func (s *fileSource) sameSiblings(sibs []sibling, names map[string]bool, path string) bool {
 	dir, base := filepath.Split(path)
-	ents, err := os.ReadDir(dir)
+	ents, err := s.readDir(dir)
 	if err != nil {
 		return false
 	}
 	n := 0
 	for _, e := range ents {
-		if name := e.Name(); name != base && strings.HasPrefix(name, base) && !isCompressed(name) {
-			n++
+		if !siblingEntry(base, e) {
+			continue
 		}
+		if !names[e.Name()] {
+			return false // a name the listing did not show
+		}
+		n++
 	}
-	if n < len(sibs) {
+	if n != len(names) {
 		return false
 	}
 	for _, sib := range sibs {
@@ -359,8 +448,15 @@ func (s *fileSource) rotated(t *tailer, f *os.File, fi fs.FileInfo) *tailer {
 // truncated: size or modification time) makes the follower look for
 // rotated files that were not there before (t.unseen) and are not a copy
 // of what t shows now (a copytruncate's copy made before its truncation:
-// that one is read from t, or found by truncated). It is called after t
-// was read, so that t.fp is what was read of t; the caller holds no lock.
+// that one is read from t, or found by truncated). A copy of lines written
+// to t after it was looked at is made after them, so it is not older than
+// t's modification time then (t.unseenMtime; a copy that keeps the time of
+// its original too): an older rotated file missing from t.unseen, because
+// a listing torn by a rotation missed it or because the set was saved
+// before a restart, was not copied from t, and reading it again counted
+// its lines twice (TestCopiedUnseenOlderFileNotACopy; seen in TestTorture).
+// It is called after t was read, so that t.fp is what was read of t; the
+// caller holds no lock.
 func (s *fileSource) copiedUnseen(t *tailer, mtime time.Time) {
 	s.ckpt.Lock()
 	defer s.ckpt.Unlock()
@@ -385,6 +481,7 @@ func (s *fileSource) copiedUnseen(t *tailer, mtime time.Time) {
 	for i := len(sibs) - 1; i >= from; i-- { // oldest first: the order they were written in
 		sib := &sibs[i]
 		if t.unseen[sib.id] || sib.f == nil || sib.size == 0 || sib.id == t.id || s.following(sib.id) ||
+			(!t.unseenMtime.IsZero() && sib.mtime.Before(t.unseenMtime)) ||
 			s.copyOfSeen(sib.f, t) || (live != nil && s.isCopyOf(sib.f, live)) {
 			continue
 		}
@@ -424,12 +521,13 @@ func savedSiblings(p FilePos) map[fileID]bool {
 }
 
 // siblingIDs returns the identities of the rotated versions of path now.
-func siblingIDs(path string) map[fileID]bool {
+func (s *fileSource) siblingIDs(path string) map[fileID]bool {
 	ids := map[fileID]bool{}
-	for _, sib := range openSiblings(path) {
+	sibs := s.siblings(path)
+	for _, sib := range sibs {
 		ids[sib.id] = true
-		sib.f.Close()
 	}
+	closeSiblings(sibs)
 	return ids
 }
 

@@ -3,6 +3,8 @@
 
 package follow
 
+import "time"
+
 // State is where a follower stands: what it saves at a checkpoint and
 // resumes from. The pipeline saves it as JSON, next to the source's
 // counters.
@@ -35,6 +37,18 @@ type FilePos struct {
 	// resume.
 	NoneRead bool      `json:"none_read,omitempty"`
 	Siblings []FileRef `json:"siblings,omitempty"`
+	// UnseenMtime is the file's modification time (Unix nanoseconds) when
+	// Siblings were listed: a copy of lines written to it since is not
+	// older. 0 when not known (a state saved before it was kept).
+	UnseenMtime int64 `json:"unseen_mtime_ns,omitempty"`
+}
+
+// unseenMtime is UnseenMtime as a time, zero when not known.
+func (p FilePos) unseenMtime() time.Time {
+	if p.UnseenMtime == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, p.UnseenMtime)
 }
 
 // FileRef identifies a file by device and inode.
