@@ -148,9 +148,30 @@ def make_config(example, workdir, log, everything=False, dns_port=0):
 
         def backup(b):
             return sub1(r"(?m)^    sets: \[\]", '    sets: [{name: bench, path: "%s/backup/*.gz"}]' % workdir, b)
+        # The round-trip probe submits through a stand-in sendmail that drops
+        # the message straight into a Maildir in the work directory: nothing
+        # reaches a real MTA, and each run is a whole probe (submit, find,
+        # delete) like on a mail host.
+        maildir = os.path.join(workdir, "probe", "Maildir")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(maildir, sub), exist_ok=True)
+        sendmail = os.path.join(workdir, "probe", "sendmail")
+        with open(sendmail, "w") as f:
+            f.write('#!/bin/sh\nf="$(date +%%s).$$.bench"\ncat > "%s/tmp/$f" && mv "%s/tmp/$f" "%s/new/$f"\n'
+                    % (maildir, maildir, maildir))
+        os.chmod(sendmail, 0o755)
+
+        def roundtrip(b):
+            b = sub1(r"(?m)^    enabled: false$", "    enabled: true", b)
+            b = sub1(r'(?m)^    from: ""', "    from: probe@example.org", b)
+            b = sub1(r'(?m)^    to: ""', "    to: probe@example.org", b)
+            b = sub1(r"(?m)^      servers: \[\]", "      servers: " + dns, b)
+            b = sub1(r"(?m)^      sendmail: /usr/sbin/sendmail$", "      sendmail: " + sendmail, b)
+            return sub1(r'(?m)^      path: ""', "      path: " + maildir, b)
         text = section(text, "dnsbl", dnsbl)
         text = section(text, "mail_dns", mail_dns)
         text = section(text, "backup", backup)
+        text = section(text, "roundtrip", roundtrip)
         os.makedirs(os.path.join(workdir, "backup"), exist_ok=True)
         with open(os.path.join(workdir, "backup", "mail-1.gz"), "wb") as f:
             f.write(bytes.fromhex("1f8b08000000000000ff030000000000000000"))  # an empty gzip stream
