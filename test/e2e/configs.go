@@ -126,10 +126,11 @@ const updatesOff = `  updates:
     enabled: false
 `
 
-// roundTripSection probes the harness every 10 s (timeout 8 s, delivery within 5 s): sendmail as
-// the daemon's user, the probe user's Maildir (MWH_PROBE_USER, MWH_PROBE_HOME), OpenDKIM's
-// signature of the harness domain checked against the loopback DNS, Rspamd's X-Spamd-Result.
-const roundTripSection = `  roundtrip:
+// roundTripHead is the probe of the harness every 10 s (timeout 8 s, delivery within 5 s) from
+// mailwatchd-probe@ to the probe user (MWH_PROBE_USER), OpenDKIM's signature of the harness domain
+// checked against the loopback DNS, Rspamd's X-Spamd-Result; the sections below add how it is
+// submitted and where it arrives.
+const roundTripHead = `  roundtrip:
     enabled: true
     interval: 10s
     timeout: 8s
@@ -139,43 +140,29 @@ const roundTripSection = `  roundtrip:
     dkim_domain: {{.Env.Domain}}
     spam_header: X-Spamd-Result
     resolver: {servers: ["{{.Env.DNSServer}}"], query_timeout: 2s}
-    mailbox: {path: {{.Env.Var "MWH_PROBE_HOME"}}/Maildir}
 `
 
-// roundTripIMAPSection is roundTripSection with arrival over Dovecot's IMAPS (the harness
-// certificate as CA; .Vars.PasswordFile holds the probe user's password).
-const roundTripIMAPSection = `  roundtrip:
-    enabled: true
-    interval: 10s
-    timeout: 8s
-    delivery_timeout: 5s
-    from: mailwatchd-probe@{{.Env.Domain}}
-    to: {{.Env.Var "MWH_PROBE_USER"}}@{{.Env.Domain}}
-    dkim_domain: {{.Env.Domain}}
-    spam_header: X-Spamd-Result
-    resolver: {servers: ["{{.Env.DNSServer}}"], query_timeout: 2s}
-    mailbox:
+// roundTripMaildir is arrival in the probe user's Maildir (MWH_PROBE_HOME), read and deleted as
+// the daemon's user.
+const roundTripMaildir = `    mailbox: {path: {{.Env.Var "MWH_PROBE_HOME"}}/Maildir}
+`
+
+// roundTripSection submits with sendmail as the daemon's user and finds the probe in the Maildir.
+const roundTripSection = roundTripHead + roundTripMaildir
+
+// roundTripIMAPSection finds the probe over Dovecot's IMAPS instead (the harness certificate as
+// CA; .Vars.PasswordFile holds the probe user's password).
+const roundTripIMAPSection = roundTripHead + `    mailbox:
       method: imap
       imap: {address: "127.0.0.1:993", server_name: {{.Env.Hostname}}, ca_file: {{.Env.CertFile}}, username: {{.Env.Var "MWH_PROBE_USER"}}, password_file: {{.Vars.PasswordFile}}}
 `
 
-// roundTripSMTPSection is roundTripSection with submission on 465 (implicit TLS, AUTH PLAIN as the
-// probe user, .Vars.PasswordFile) instead of sendmail.
-const roundTripSMTPSection = `  roundtrip:
-    enabled: true
-    interval: 10s
-    timeout: 8s
-    delivery_timeout: 5s
-    from: mailwatchd-probe@{{.Env.Domain}}
-    to: {{.Env.Var "MWH_PROBE_USER"}}@{{.Env.Domain}}
-    dkim_domain: {{.Env.Domain}}
-    spam_header: X-Spamd-Result
-    resolver: {servers: ["{{.Env.DNSServer}}"], query_timeout: 2s}
-    submit:
+// roundTripSMTPSection submits on 465 (implicit TLS, AUTH PLAIN as the probe user,
+// .Vars.PasswordFile) instead of sendmail.
+const roundTripSMTPSection = roundTripHead + `    submit:
       method: smtp
       smtp: {address: "127.0.0.1:465", server_name: {{.Env.Hostname}}, ca_file: {{.Env.CertFile}}, username: {{.Env.Var "MWH_PROBE_USER"}}, password_file: {{.Vars.PasswordFile}}}
-    mailbox: {path: {{.Env.Var "MWH_PROBE_HOME"}}/Maildir}
-`
+` + roundTripMaildir
 
 // roundTripStackSection is StackConfig's probe: .Vars.ProbeSendmail delivers straight into
 // .Vars.ProbeMaildir (see WriteProbeMailbox), so no DKIM or spam header to check.
