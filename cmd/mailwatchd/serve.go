@@ -82,6 +82,7 @@ func jobs(cfg *config.Config, logger *zap.Logger) ([]scheduler.Job, error) {
 }
 
 func serve(o options, logger *zap.Logger) int {
+	procs := limitProcs(os.LookupEnv)
 	if err := validateWebConfig(o.webConfig); err != nil {
 		logger.Error("invalid web configuration", zap.Error(err))
 		return 1
@@ -140,7 +141,7 @@ func serve(o options, logger *zap.Logger) int {
 	for _, l := range listeners {
 		logger.Info("listening", zap.String("address", l.Addr().String()))
 	}
-	logger.Info("mailwatchd started", zap.String("version", buildinfo.Version), zap.String("config", o.configFile), zap.Int("collectors", len(js)))
+	logger.Info("mailwatchd started", zap.String("version", buildinfo.Version), zap.String("config", o.configFile), zap.Int("collectors", len(js)), zap.Int("go_processors", procs))
 	// Signals are caught before READY=1: a SIGHUP sent as soon as systemd
 	// (or a test) sees the daemon ready must reload it, not end it (SIGHUP's
 	// default action).
