@@ -133,6 +133,9 @@ func smtpServer(t *testing.T, hang bool, chain ...*testCert) string {
 	return ln.Addr().String()
 }
 
+// serveSMTP plays an MX's port 25: STARTTLS with cfg, or, with a nil cfg, no
+// STARTTLS in the EHLO answer, as a Postfix with smtpd_tls_security_level =
+// none does.
 func serveSMTP(conn net.Conn, cfg *tls.Config) {
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(conn)
@@ -145,8 +148,12 @@ func serveSMTP(conn net.Conn, cfg *tls.Config) {
 		cmd := strings.ToUpper(strings.TrimSpace(line))
 		switch {
 		case strings.HasPrefix(cmd, "EHLO"):
-			fmt.Fprint(conn, "250-mx.dane.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
-		case cmd == "STARTTLS":
+			if cfg == nil {
+				fmt.Fprint(conn, "250-mx.dane.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+			} else {
+				fmt.Fprint(conn, "250-mx.dane.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+			}
+		case cmd == "STARTTLS" && cfg != nil:
 			fmt.Fprint(conn, "220 2.0.0 Ready to start TLS\r\n")
 			tc := tls.Server(conn, cfg)
 			if tc.Handshake() != nil {

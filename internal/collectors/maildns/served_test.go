@@ -4,7 +4,6 @@
 package maildns
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -95,7 +94,7 @@ func startMX(t *testing.T, noTLS, hang bool, chain ...*testCert) *mxServer {
 				case hang:
 					<-done
 				case noTLS:
-					servePlainSMTP(conn)
+					serveSMTP(conn, nil)
 				default:
 					serveSMTP(conn, cfg)
 				}
@@ -103,29 +102,6 @@ func startMX(t *testing.T, noTLS, hang bool, chain ...*testCert) *mxServer {
 		}
 	})
 	return s
-}
-
-// servePlainSMTP answers EHLO without STARTTLS, as a Postfix with
-// smtpd_tls_security_level = none does.
-func servePlainSMTP(conn net.Conn) {
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	fmt.Fprint(conn, "220 mx.plain.test ESMTP\r\n")
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
-		case strings.HasPrefix(cmd, "EHLO"):
-			fmt.Fprint(conn, "250-mx.plain.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
-		case cmd == "QUIT":
-			fmt.Fprint(conn, "221 2.0.0 Bye\r\n")
-			return
-		default:
-			fmt.Fprint(conn, "502 5.5.2 Error\r\n")
-		}
-	}
 }
 
 // The certificates the MX hosts of MTA-STS domains serve on port 25, judged
