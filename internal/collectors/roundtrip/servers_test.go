@@ -88,35 +88,7 @@ func startIMAP(t testing.TB, tt testTLS, starttls, uidplus, hang bool) *fakeIMAP
 	t.Helper()
 	s := &fakeIMAP{tls: tt.cfg, starttls: starttls, uidplus: uidplus, hang: hang, user: "probe", pw: "sécret pw",
 		msgs: map[int][]byte{}, deleted: map[int]bool{}, next: 1}
-	var ln net.Listener
-	var err error
-	if starttls {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-	} else {
-		ln, err = tls.Listen("tcp", "127.0.0.1:0", tt.cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	var wg sync.WaitGroup
-	var conns sync.Map
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Store(c, true)
-			wg.Add(1)
-			go func() { defer wg.Done(); s.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
-		wg.Wait()
-	})
+	s.addr = listenLoopback(t, tt, starttls, s.serve)
 	return s
 }
 
@@ -253,35 +225,7 @@ type fakeSMTP struct {
 func startSMTP(t testing.TB, tt testTLS, starttls, hang bool, deliver func([]byte)) *fakeSMTP {
 	t.Helper()
 	s := &fakeSMTP{user: "probe@example.org", pw: "submission pw", hang: hang}
-	var ln net.Listener
-	var err error
-	if starttls {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-	} else {
-		ln, err = tls.Listen("tcp", "127.0.0.1:0", tt.cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	var wg sync.WaitGroup
-	var conns sync.Map
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Store(c, true)
-			wg.Add(1)
-			go func() { defer wg.Done(); s.serve(c, tt.cfg, starttls, deliver) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
-		wg.Wait()
-	})
+	s.addr = listenLoopback(t, tt, starttls, func(c net.Conn) { s.serve(c, tt.cfg, starttls, deliver) })
 	return s
 }
 
@@ -357,4 +301,40 @@ func (s *fakeSMTP) serve(c net.Conn, cfg *tls.Config, starttls bool, deliver fun
 			w("503 5.5.1 Error: authentication required")
 		}
 	}
+}
+
+// listenLoopback serves each connection to a new 127.0.0.1 port with serve:
+// implicit TLS, or plain for a server that offers STARTTLS itself. Cleanup
+// closes the listener and every connection, then waits for the servers.
+func listenLoopback(t testing.TB, tt testTLS, starttls bool, serve func(net.Conn)) string {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	if starttls {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	} else {
+		ln, err = tls.Listen("tcp", "127.0.0.1:0", tt.cfg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var conns sync.Map
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Store(c, true)
+			wg.Add(1)
+			go func() { defer wg.Done(); serve(c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		conns.Range(func(k, _ any) bool { _ = k.(net.Conn).Close(); return true })
+		wg.Wait()
+	})
+	return ln.Addr().String()
 }
